@@ -1,0 +1,45 @@
+// Shared by every test: doctest, the skip convention, and leak counters.
+//
+// A test that needs something the running kernel lacks calls
+// URING_SKIP("reason") — the reason comes from the probe or the kernel's
+// error — which prints one line and returns from the test case. The line
+// "uring-skip: [test case] reason" is what .ci/run counts as a skip; the
+// test case itself reports as passed to doctest.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+
+namespace uring::testing {
+
+// Prints the skip line for the running test case (see above).
+void report_skip(const std::string& reason);
+
+// Open descriptors of this process (entries of /proc/self/fd).
+int open_fd_count();
+
+// Lines of /proc/self/maps; with `containing`, only lines with that text.
+int mapping_count(const char* containing = nullptr);
+
+// A temporary directory removed (with its contents) when this goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace uring::testing
+
+#define URING_SKIP(reason)                      \
+  do {                                          \
+    ::uring::testing::report_skip(reason);      \
+    return;                                     \
+  } while (0)

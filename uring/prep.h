@@ -1,0 +1,57 @@
+// Opcode builders: one per kernel opcode, named after it. Each zeroes the
+// SQE, then sets exactly the fields the kernel reads for that opcode; it
+// returns the Sqe so per-request setters can follow:
+//
+//   uring::prep_nop(*sqe).set_user_data(42).link();
+#pragma once
+
+#include <cstdint>
+
+#include "syscalls/abi.h"
+#include "uring/sqe.h"
+
+namespace uring {
+
+// IORING_OP_NOP (5.1): completes with result 0 and does nothing else.
+inline Sqe& prep_nop(Sqe& sqe) {
+  sqe.clear();
+  sqe.opcode = abi::IORING_OP_NOP;
+  return sqe;
+}
+
+// IORING_OP_NOP with IORING_NOP_INJECT_RESULT (6.10): completes with `result`
+// (use a negative errno to simulate a failure, e.g. to test link chains).
+inline Sqe& prep_nop_inject_result(Sqe& sqe, std::int32_t result) {
+  prep_nop(sqe);
+  sqe.nop_flags = abi::IORING_NOP_INJECT_RESULT;
+  sqe.len = static_cast<std::uint32_t>(result);
+  return sqe;
+}
+
+// IORING_OP_NOP with IORING_NOP_CQE32 (6.18): a 32-byte CQE whose two extra
+// words are `extra1` and `extra2` (Cqe::extra(0), extra(1)). Needs a ring set
+// up with CQE32 (or CQE_MIXED); otherwise the kernel fails it with -EINVAL.
+inline Sqe& prep_nop_cqe32(Sqe& sqe, std::uint64_t extra1, std::uint64_t extra2) {
+  prep_nop(sqe);
+  sqe.nop_flags = abi::IORING_NOP_CQE32;
+  sqe.off = extra1;
+  sqe.addr = extra2;
+  return sqe;
+}
+
+}  // namespace uring
+
+namespace uring {
+
+// True for each opcode this library has a builder for (tools/probe shows it).
+// Grows with each family of builders.
+inline constexpr bool has_builder(unsigned opcode) {
+  switch (opcode) {
+    case abi::IORING_OP_NOP:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace uring

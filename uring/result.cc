@@ -1,0 +1,57 @@
+#include "uring/result.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace uring {
+
+namespace detail {
+void die_on_failed_result(const Error& error) {
+  std::fprintf(stderr, "uring: value() called on a failed result: %s\n", error.message.c_str());
+  std::abort();
+}
+}  // namespace detail
+
+const char* errno_name(int positive_errno) {
+  switch (positive_errno) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case ENXIO: return "ENXIO";
+    case E2BIG: return "E2BIG";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case EXDEV: return "EXDEV";
+    case ENODEV: return "ENODEV";
+    case EINVAL: return "EINVAL";
+    case ENFILE: return "ENFILE";
+    case EMFILE: return "EMFILE";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENOSYS: return "ENOSYS";
+    case EOVERFLOW: return "EOVERFLOW";
+    case ETIME: return "ETIME";
+    case ECANCELED: return "ECANCELED";
+    case ENOBUFS: return "ENOBUFS";
+    case EALREADY: return "EALREADY";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ERANGE: return "ERANGE";
+    default: return "E?";
+  }
+}
+
+Error error_from_errno(int negative_errno, const std::string& what) {
+  const int code = negative_errno < 0 ? -negative_errno : negative_errno;
+  std::string message = what + ": " + std::strerror(code) + " (" + errno_name(code) + ")";
+  return Error{code, std::move(message)};
+}
+
+}  // namespace uring

@@ -1,0 +1,382 @@
+// uring::Ring: one io_uring instance — its fd, its mapped SQ and CQ, and the
+// hot path to fill, publish and reap entries.
+//
+//   auto ring = uring::Ring::create({.entries = 64});
+//   if (!ring) { fprintf(stderr, "%s\n", ring.error().message.c_str()); ... }
+//   uring::Sqe* sqe = ring->get_sqe();          // nullptr when the SQ is full
+//   uring::prep_nop(*sqe).set_user_data(42);
+//   ring->submit_and_wait(1);                   // one io_uring_enter
+//   ring->for_each_cqe([](const uring::Cqe& cqe) { use(cqe.data(), cqe.result()); });
+//
+// Threading: a Ring has one submitter and one reaper at a time (not
+// synchronised). With the registered ring fd (the default when the kernel has
+// it) the fastest path is from the thread that created the ring; enter calls
+// from another thread still work (they fall back to the plain fd).
+//
+// Setup, registration and teardown are in ring.cc; everything called per
+// request is inline below. Barriers: uring/barrier.h.
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "syscalls/abi.h"
+#include "syscalls/syscalls.h"
+#include "uring/barrier.h"
+#include "uring/result.h"
+#include "uring/sqe.h"
+
+namespace uring {
+
+// How to set up a ring. Every IORING_SETUP_* flag of Linux 6.18 has a field;
+// flags newer than this library can be passed in `extra_setup_flags`.
+struct RingOptions {
+  unsigned entries = 64;        // SQ size; the kernel rounds up to a power of two
+  unsigned cq_entries = 0;      // CQ size (IORING_SETUP_CQSIZE) when non-zero; default 2 x SQ
+  bool clamp = false;           // CLAMP: cap entries at the kernel's maximum instead of failing
+
+  bool sqpoll = false;            // SQPOLL: a kernel thread polls the SQ
+  unsigned sqpoll_idle_ms = 0;    // how long the poller spins before sleeping (0 = kernel default)
+  std::optional<int> sqpoll_cpu;  // SQ_AFF: pin the poller to this CPU (needs sqpoll)
+
+  bool iopoll = false;         // IOPOLL: busy-poll completions (O_DIRECT on polled devices)
+  bool hybrid_iopoll = false;  // HYBRID_IOPOLL (6.13): sleep before polling (needs iopoll)
+
+  // ATTACH_WQ: share the async backend (and, for SQPOLL rings, the poller
+  // thread) of the ring whose fd this is.
+  std::optional<int> attach_wq_fd;
+
+  bool start_disabled = false;  // R_DISABLED: no submissions until enable() (restrictions first)
+  bool submit_all = false;      // SUBMIT_ALL: keep submitting the batch after one SQE fails
+  bool coop_taskrun = false;    // COOP_TASKRUN: no IPI to run task work; it runs on enter
+  bool taskrun_flag = false;    // TASKRUN_FLAG: IORING_SQ_TASKRUN tells when task work waits
+  bool sqe128 = false;          // SQE128: 128-byte SQEs (URING_CMD with big payloads)
+  bool cqe32 = false;           // CQE32: 32-byte CQEs (two extra words per CQE)
+  bool cqe_mixed = false;       // CQE_MIXED (6.18): 16-byte CQEs with 32-byte ones mixed in
+  bool single_issuer = false;   // SINGLE_ISSUER: only the creating task submits
+  bool defer_taskrun = false;   // DEFER_TASKRUN: completions posted only when waiting (needs single_issuer)
+  bool no_sqarray = false;      // NO_SQARRAY: no SQ index array; SQ tail indexes SQEs directly
+
+  // NO_MMAP: the rings live in memory from this process instead of kernel
+  // mappings. Pass page-aligned memory of Ring::no_mmap_bytes(options) bytes,
+  // or leave it null and the Ring allocates it.
+  bool no_mmap = false;
+  void* no_mmap_memory = nullptr;
+  std::size_t no_mmap_memory_bytes = 0;
+
+  // REGISTERED_FD_ONLY: the ring has no fd in the fd table, only a registered
+  // index (needs no_mmap).
+  bool registered_fd_only = false;
+
+  // After setup, register the ring fd (IORING_REGISTER_RING_FDS) so enter
+  // calls skip the fd lookup. Used when the kernel has FEAT_REG_REG_RING.
+  bool register_ring_fd = true;
+
+  std::uint32_t extra_setup_flags = 0;  // raw IORING_SETUP_* bits, passed as they are
+
+  // The IORING_SETUP_* bits these options ask for.
+  std::uint32_t setup_flags() const;
+};
+
+// How long wait_cqes() may block, and what it may be interrupted by.
+struct WaitOptions {
+  // Give up with -ETIME after this long (needs FEAT_EXT_ARG, 5.11). Negative: no limit.
+  std::chrono::nanoseconds timeout{-1};
+  // Once one CQE is there, wait up to this long for the rest (FEAT_MIN_TIMEOUT, 6.12).
+  std::chrono::microseconds min_wait{0};
+  // Signal mask to apply while blocked (like ppoll); null keeps the current one.
+  const sigset_t* sigmask = nullptr;
+};
+
+class Ring {
+ public:
+  // Sets up a ring; on failure the error says what to change. Nothing leaks
+  // on any failure path.
+  static Result<Ring> create(const RingOptions& options);
+
+  // Bytes of caller memory a NO_MMAP ring with these options needs (rings
+  // followed by SQEs, each part page-aligned).
+  static std::size_t no_mmap_bytes(const RingOptions& options);
+
+  Ring() = default;  // an empty ring: valid() is false
+  Ring(Ring&& other) noexcept { swap(other); }
+  Ring& operator=(Ring&& other) noexcept {
+    if (this != &other) {
+      Ring(std::move(other)).swap(*this);
+    }
+    return *this;
+  }
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+  ~Ring() { close(); }
+
+  // Unmaps the rings, unregisters the ring fd and closes it. Idempotent.
+  void close();
+  bool valid() const { return s_.enter_fd >= 0; }
+
+  // ---- Submission ---------------------------------------------------------
+
+  // The next free SQE, or nullptr when the SQ is full (submit first, or with
+  // SQPOLL wait_for_sq_space()). The entry is yours until the next submit;
+  // every builder clears it, so no field from an earlier request survives.
+  [[nodiscard]] Sqe* get_sqe() noexcept {
+    const std::uint32_t tail = s_.sqe_tail;
+    if (tail - s_.sq_head_cache >= s_.sq_entries) {
+      // Looks full: see how far the kernel (or the SQPOLL thread) has read.
+      s_.sq_head_cache = barrier::load_acquire(s_.sq_khead);
+      if (tail - s_.sq_head_cache >= s_.sq_entries) return nullptr;
+    }
+    s_.sqe_tail = tail + 1;
+    return reinterpret_cast<Sqe*>(s_.sqes + ((tail & s_.sq_mask) << (6 + s_.sqe_shift)));
+  }
+
+  // SQEs handed out by get_sqe() and not yet consumed by the kernel.
+  unsigned sq_pending() const { return s_.sqe_tail - barrier::load_relaxed(s_.sq_khead); }
+  unsigned sq_space_left() const { return s_.sq_entries - sq_pending(); }
+
+  // Publishes every SQE taken since the last submit with one store of the SQ
+  // tail, then makes at most one io_uring_enter. Returns the number of SQEs
+  // submitted, or -errno (-EBUSY/-EAGAIN: the CQ is full or memory is short;
+  // reap and submit again — nothing is lost, the SQEs stay queued).
+  int submit() { return submit_and_wait(0); }
+
+  // Same, and waits until at least `wait_nr` CQEs are ready.
+  int submit_and_wait(unsigned wait_nr) {
+    const unsigned pending = publish_sq_tail();
+    unsigned flags = 0;
+    bool must_enter = wait_nr > 0;
+    if (!s_.sqpoll) {
+      must_enter |= pending > 0;
+    } else if (pending > 0) {
+      barrier::full_fence();  // see barrier.h: tail store vs NEED_WAKEUP read
+      if (barrier::load_relaxed(s_.sq_kflags) & abi::IORING_SQ_NEED_WAKEUP) {
+        flags |= abi::IORING_ENTER_SQ_WAKEUP;
+        must_enter = true;
+      }
+    }
+    if (wait_nr > 0 || cq_needs_flush()) {
+      flags |= abi::IORING_ENTER_GETEVENTS;
+      must_enter = true;
+    }
+    if (!must_enter) return static_cast<int>(pending);
+    const int ret = enter(pending, wait_nr, flags, nullptr, 0);
+    return ret;
+  }
+
+  // SQPOLL only: block until the poller has consumed at least one SQE.
+  int wait_for_sq_space() { return enter(0, 0, abi::IORING_ENTER_SQ_WAIT, nullptr, 0); }
+
+  // ---- Completion ---------------------------------------------------------
+
+  // The oldest unreaped CQE, or nullptr. Stays valid until cqe_seen()/advance().
+  [[nodiscard]] Cqe* peek_cqe() {
+    std::uint32_t head = barrier::load_relaxed(s_.cq_khead);
+    std::uint32_t tail = barrier::load_acquire(s_.cq_ktail);
+    if (head == tail) {
+      if (!cq_needs_flush()) return nullptr;
+      flush_cq();  // overflowed CQEs or pending task work: let the kernel post them
+      tail = barrier::load_acquire(s_.cq_ktail);
+      if (head == tail) return nullptr;
+    }
+    Cqe* cqe = cqe_at(head);
+    if (s_.cqe_mixed && (cqe->flags & abi::IORING_CQE_F_SKIP)) {
+      // CQE_MIXED padding before a 32-byte CQE that would wrap: not a completion.
+      barrier::store_release(s_.cq_khead, ++head);
+      if (head == tail) return nullptr;
+      cqe = cqe_at(head);
+    }
+    return cqe;
+  }
+
+  // Hands `slots` reaped CQ slots back to the kernel with one store of the CQ
+  // head. A CQE is one slot, except a 32-byte CQE on a CQE_MIXED ring (two):
+  // cqe_seen() counts that for you.
+  void advance(unsigned slots) {
+    barrier::store_release(s_.cq_khead, barrier::load_relaxed(s_.cq_khead) + slots);
+  }
+  void cqe_seen(const Cqe* cqe) { advance(slots_of(cqe)); }
+
+  // Number of CQEs ready to reap now (no system call).
+  unsigned cq_ready() const {
+    return barrier::load_acquire(s_.cq_ktail) - barrier::load_relaxed(s_.cq_khead);
+  }
+
+  // Calls fn(const Cqe&) for every CQE ready now, then hands them all back
+  // with one head store. Returns how many were seen.
+  template <class Fn>
+  unsigned for_each_cqe(Fn&& fn) {
+    std::uint32_t head = barrier::load_relaxed(s_.cq_khead);
+    std::uint32_t tail = barrier::load_acquire(s_.cq_ktail);
+    if (head == tail && cq_needs_flush()) {
+      flush_cq();
+      tail = barrier::load_acquire(s_.cq_ktail);
+    }
+    const std::uint32_t first = head;
+    unsigned seen = 0;
+    if (!s_.cqe_mixed) {
+      for (; head != tail; ++head) fn(static_cast<const Cqe&>(*cqe_at(head)));
+      seen = head - first;
+    } else {
+      while (head != tail) {
+        const Cqe* cqe = cqe_at(head);
+        head += slots_of(cqe);
+        if (cqe->flags & abi::IORING_CQE_F_SKIP) continue;
+        fn(*cqe);
+        ++seen;
+      }
+    }
+    if (head != first) barrier::store_release(s_.cq_khead, head);
+    return seen;
+  }
+
+  // Submits what is pending and blocks until at least `count` CQEs are ready
+  // (they are not consumed). Returns 0, -ETIME when options.timeout passed
+  // first, -EOPNOTSUPP when the kernel lacks a requested wait feature, or
+  // another -errno. Signals (EINTR) are absorbed: the wait resumes with the
+  // time left, and nothing already posted is lost.
+  int wait_cqes(unsigned count, const WaitOptions& options = {});
+
+  // wait_cqes(1) and peek: the CQE, or nullptr with *error set (-ETIME, ...).
+  Cqe* wait_cqe(int* error = nullptr, const WaitOptions& options = {}) {
+    Cqe* cqe = peek_cqe();
+    if (cqe) return cqe;
+    const int ret = wait_cqes(1, options);
+    if (error) *error = ret;
+    return ret == 0 ? peek_cqe() : nullptr;
+  }
+
+  // ---- Registration & state ----------------------------------------------
+
+  // io_uring_register(2) on this ring, through the registered ring fd when
+  // the ring has one (IORING_REGISTER_USE_REGISTERED_RING). Returns the
+  // kernel's value or -errno. The typed calls are built on this.
+  int register_raw(unsigned opcode, const void* arg, unsigned nr_args) const;
+
+  // R_DISABLED rings: allow submissions (IORING_REGISTER_ENABLE_RINGS).
+  Status enable();
+
+  int fd() const { return s_.ring_fd; }  // -1 for REGISTERED_FD_ONLY rings
+  // Index in this thread's registered ring fds, or -1.
+  int registered_index() const { return s_.registered_index; }
+  std::uint32_t features() const { return s_.features; }
+  bool has_feature(std::uint32_t feature_bit) const { return (s_.features & feature_bit) == feature_bit; }
+  std::uint32_t setup_flags() const { return s_.setup_flags; }
+  unsigned sq_entries() const { return s_.sq_entries; }
+  unsigned cq_entries() const { return s_.cq_entries; }
+  // CQEs the kernel had to drop (only without FEAT_NODROP) and SQEs it skipped as invalid.
+  unsigned cq_overflow() const { return barrier::load_relaxed(s_.cq_koverflow); }
+  unsigned sq_dropped() const { return barrier::load_relaxed(s_.sq_kdropped); }
+  // SQPOLL: the poller went to sleep; the next submit() will wake it.
+  bool sq_needs_wakeup() const {
+    return (barrier::load_relaxed(s_.sq_kflags) & abi::IORING_SQ_NEED_WAKEUP) != 0;
+  }
+  // True when IORING_SQ_CQ_OVERFLOW says completions wait in the kernel's overflow list.
+  bool cq_overflow_pending() const {
+    return (barrier::load_relaxed(s_.sq_kflags) & abi::IORING_SQ_CQ_OVERFLOW) != 0;
+  }
+
+  // Low level: io_uring_enter on this ring (registered fd when there is one).
+  int enter(unsigned to_submit, unsigned min_complete, unsigned flags, const void* arg,
+            std::size_t argsz) {
+    int ret = sys::io_uring_enter(s_.enter_fd, to_submit, min_complete, flags | s_.enter_flags,
+                                  arg, argsz);
+    if ((ret == -EBADF || ret == -EINVAL) && s_.enter_flags != 0 && s_.ring_fd >= 0) {
+      // Registered ring fds belong to the thread that registered them: from
+      // another thread the index is unknown (-EBADF) or the thread has no
+      // io_uring context at all (-EINVAL). Both fail before anything is
+      // submitted, so entering again through the plain fd is safe (and a
+      // genuine -EINVAL simply comes back a second time).
+      ret = sys::io_uring_enter(s_.ring_fd, to_submit, min_complete, flags, arg, argsz);
+    }
+    return ret;
+  }
+
+  void swap(Ring& other) noexcept {
+    State tmp = s_;
+    s_ = other.s_;
+    other.s_ = tmp;
+  }
+
+ private:
+  struct Region {
+    void* address = nullptr;
+    std::size_t bytes = 0;
+    bool owned = false;  // munmap on close (false for caller memory)
+  };
+
+  // One struct so moves are a swap and an empty Ring is the default value.
+  struct State {
+    // Submission queue: kernel words, then our local copies.
+    std::uint32_t* sq_khead = nullptr;
+    std::uint32_t* sq_ktail = nullptr;
+    std::uint32_t* sq_kflags = nullptr;
+    std::uint32_t* sq_kdropped = nullptr;
+    unsigned char* sqes = nullptr;
+    std::uint32_t sq_mask = 0;
+    std::uint32_t sq_entries = 0;
+    std::uint32_t sqe_tail = 0;       // next SQE to hand out
+    std::uint32_t sq_published = 0;   // last tail stored to sq_ktail
+    std::uint32_t sq_head_cache = 0;  // last sq_khead seen (refreshed when looking full)
+    unsigned sqe_shift = 0;           // SQE size is 64 << sqe_shift (1 with SQE128)
+    bool sqpoll = false;
+
+    // Completion queue.
+    std::uint32_t* cq_khead = nullptr;
+    std::uint32_t* cq_ktail = nullptr;
+    std::uint32_t* cq_kflags = nullptr;
+    std::uint32_t* cq_koverflow = nullptr;
+    unsigned char* cqes = nullptr;
+    std::uint32_t cq_mask = 0;
+    std::uint32_t cq_entries = 0;
+    unsigned cqe_shift = 0;  // CQE size is 16 << cqe_shift (1 with CQE32)
+    bool cqe_mixed = false;  // CQE_MIXED: a CQE with IORING_CQE_F_32 takes two slots
+
+    // Which fd io_uring_enter gets, and IORING_ENTER_REGISTERED_RING if it is an index.
+    int enter_fd = -1;
+    unsigned enter_flags = 0;
+    int ring_fd = -1;
+    int registered_index = -1;
+
+    std::uint32_t setup_flags = 0;
+    std::uint32_t features = 0;
+
+    Region rings;  // SQ and CQ rings (one region with FEAT_SINGLE_MMAP or NO_MMAP)
+    Region cq_ring;  // separate CQ ring mapping on kernels without FEAT_SINGLE_MMAP
+    Region sqe_array;
+  };
+
+  unsigned slots_of(const Cqe* cqe) const {
+    return 1u + static_cast<unsigned>(s_.cqe_mixed && (cqe->flags & abi::IORING_CQE_F_32));
+  }
+
+  Cqe* cqe_at(std::uint32_t index) const {
+    return reinterpret_cast<Cqe*>(s_.cqes + ((index & s_.cq_mask) << (4 + s_.cqe_shift)));
+  }
+
+  // Stores the SQ tail once for everything taken since the last publish.
+  // Returns the SQEs the kernel has not consumed yet.
+  unsigned publish_sq_tail() {
+    if (s_.sqe_tail != s_.sq_published) {
+      barrier::store_release(s_.sq_ktail, s_.sqe_tail);
+      s_.sq_published = s_.sqe_tail;
+    }
+    return s_.sqe_tail - barrier::load_relaxed(s_.sq_khead);
+  }
+
+  // CQEs wait in the kernel's overflow list, or (TASKRUN_FLAG) task work must
+  // run before completions appear: only an enter with GETEVENTS posts them.
+  bool cq_needs_flush() const {
+    return (barrier::load_relaxed(s_.sq_kflags) &
+            (abi::IORING_SQ_CQ_OVERFLOW | abi::IORING_SQ_TASKRUN)) != 0;
+  }
+  void flush_cq() { (void)enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0); }
+
+  friend class RingBuilder;
+  State s_;
+};
+
+}  // namespace uring

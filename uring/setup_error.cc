@@ -1,0 +1,173 @@
+#include "uring/setup_error.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "syscalls/abi.h"
+#include "uring/probe.h"
+#include "uring/ring.h"
+
+namespace uring {
+namespace {
+
+constexpr unsigned kMaxEntries = 32768;    // IORING_MAX_ENTRIES
+constexpr unsigned kMaxCqEntries = 65536;  // IORING_MAX_CQ_ENTRIES
+
+Error invalid(std::string message) { return Error{EINVAL, "io_uring_setup: " + std::move(message)}; }
+
+unsigned round_up_pow2(unsigned value) {
+  unsigned result = 1;
+  while (result < value) result <<= 1;
+  return result;
+}
+
+// What /proc/self/fd/N points to ("anon_inode:[io_uring]" for a ring), or "".
+std::string fd_target(int fd) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  char target[256];
+  const ssize_t n = ::readlink(path, target, sizeof target - 1);
+  if (n <= 0) return {};
+  return std::string(target, static_cast<std::size_t>(n));
+}
+
+// Names of the requested setup flags that are newer than the running kernel,
+// e.g. "NO_SQARRAY (Linux 6.6)". Empty when none is (or the release is unknown).
+std::string flags_newer_than_kernel(std::uint32_t flags) {
+  const int running = kernel_version_code();
+  std::string names;
+  if (running == 0) return names;
+  for (const abi::flag_info& flag : abi::setup_flags) {
+    if ((flags & flag.bit) && version_code(flag.since) > running) {
+      if (!names.empty()) names += ", ";
+      names += std::string(flag.name) + " (Linux " + flag.since + ")";
+    }
+  }
+  return names;
+}
+
+// The most likely cause of EINVAL for these options, checked in the order the
+// kernel checks them.
+std::string explain_einval(const RingOptions& o) {
+  const std::uint32_t flags = o.setup_flags();
+  const std::string newer = flags_newer_than_kernel(flags);
+  if (!newer.empty()) {
+    return "this kernel (" + kernel_release() + ") does not know setup flag(s) " + newer +
+           "; drop them (tools/probe lists what this kernel accepts)";
+  }
+  if (o.entries > kMaxEntries && !o.clamp) {
+    return "entries " + std::to_string(o.entries) + " is above the kernel's maximum " +
+           std::to_string(kMaxEntries) + "; ask for fewer, or set clamp = true";
+  }
+  if (o.cq_entries > kMaxCqEntries && !o.clamp) {
+    return "cq_entries " + std::to_string(o.cq_entries) + " is above the kernel's maximum " +
+           std::to_string(kMaxCqEntries) + "; ask for fewer, or set clamp = true";
+  }
+  if (o.cq_entries && round_up_pow2(o.cq_entries) < round_up_pow2(o.entries)) {
+    return "cq_entries (" + std::to_string(o.cq_entries) + ") must be at least entries (" +
+           std::to_string(o.entries) + ") once both are rounded up to powers of two";
+  }
+  if (o.sqpoll && (o.coop_taskrun || o.taskrun_flag || o.defer_taskrun)) {
+    return "sqpoll cannot be combined with coop_taskrun, taskrun_flag or defer_taskrun "
+           "(task work runs in the poller thread)";
+  }
+  if (o.defer_taskrun && !o.single_issuer) return "defer_taskrun needs single_issuer = true";
+  if (o.taskrun_flag && !o.coop_taskrun && !o.defer_taskrun) {
+    return "taskrun_flag needs coop_taskrun or defer_taskrun";
+  }
+  if (o.hybrid_iopoll && !o.iopoll) return "hybrid_iopoll needs iopoll = true";
+  if (o.cqe32 && o.cqe_mixed) return "cqe32 and cqe_mixed exclude each other; pick one";
+  if (o.attach_wq_fd) {
+    const std::string target = fd_target(*o.attach_wq_fd);
+    if (target.find("io_uring") == std::string::npos) {
+      return "wq_fd " + std::to_string(*o.attach_wq_fd) + " is not an io_uring fd" +
+             (target.empty() ? std::string() : " (it is " + target + ")") +
+             "; attach_wq_fd needs the fd of a live ring";
+    }
+  }
+  if (o.no_mmap) {
+    return "the kernel refused the NO_MMAP memory (kernels before 6.13 need the rings to fit in "
+           "one page or one huge page; try fewer entries)";
+  }
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%#x", static_cast<unsigned>(flags));
+  return "the kernel rejected these parameters (entries " + std::to_string(o.entries) +
+         ", cq_entries " + std::to_string(o.cq_entries) + ", flags " + hex +
+         "); tools/probe shows which setup flags this kernel accepts";
+}
+
+}  // namespace
+
+std::optional<Error> check_setup_options(const RingOptions& o) {
+  if (o.entries == 0) return invalid("entries must be at least 1");
+  if (o.sqpoll_cpu && !o.sqpoll) return invalid("sqpoll_cpu (SQ_AFF) needs sqpoll = true");
+  if (o.sqpoll_cpu && *o.sqpoll_cpu < 0) return invalid("sqpoll_cpu must be a CPU number >= 0");
+  if (o.registered_fd_only && !o.no_mmap) {
+    return invalid("registered_fd_only needs no_mmap = true (a ring without an fd cannot be mmap'd)");
+  }
+  if ((o.no_mmap_memory != nullptr) != (o.no_mmap_memory_bytes != 0)) {
+    return invalid("no_mmap_memory and no_mmap_memory_bytes go together");
+  }
+  if (o.no_mmap_memory) {
+    if (!o.no_mmap) return invalid("no_mmap_memory is only used with no_mmap = true");
+    if (reinterpret_cast<std::uintptr_t>(o.no_mmap_memory) % static_cast<std::uintptr_t>(::getpagesize())) {
+      return invalid("no_mmap_memory must be page-aligned");
+    }
+    const std::size_t needed = Ring::no_mmap_bytes(o);
+    if (o.no_mmap_memory_bytes < needed) {
+      return invalid("no_mmap_memory holds " + std::to_string(o.no_mmap_memory_bytes) +
+                     " bytes; these options need " + std::to_string(needed) + " (Ring::no_mmap_bytes)");
+    }
+  }
+  return std::nullopt;
+}
+
+Error describe_setup_error(int negative_errno, const RingOptions& o) {
+  const int code = -negative_errno;
+  std::string why;
+  switch (code) {
+    case EPERM:
+      why = "permission denied: io_uring is disabled or restricted for this process. Check "
+            "`sysctl kernel.io_uring_disabled` (2 = disabled for all, 1 = only for "
+            "kernel.io_uring_group members and CAP_SYS_ADMIN) and any seccomp or container policy";
+      if (o.sqpoll) why += "; before Linux 5.11 sqpoll also needs CAP_SYS_ADMIN";
+      break;
+    case ENOSYS:
+      why = "this kernel has no io_uring (it needs Linux 5.1 or newer built with CONFIG_IO_URING)";
+      break;
+    case ENOMEM:
+      why = "no memory for the rings. Without CAP_IPC_LOCK they count against the locked-memory "
+            "limit (RLIMIT_MEMLOCK, `ulimit -l`), and a closed ring gives its share back only "
+            "after the kernel's asynchronous teardown: raise the limit, ask for fewer entries, or "
+            "retry shortly";
+      break;
+    case EMFILE:
+    case ENFILE:
+      why = "no file descriptor left for the ring (too many open files)";
+      break;
+    case ENXIO:
+      why = o.attach_wq_fd ? "wq_fd " + std::to_string(*o.attach_wq_fd) +
+                                 " is not an open file descriptor; attach_wq_fd needs the fd of a live ring"
+                           : "no such device or address";
+      break;
+    case EBADF:
+      why = o.attach_wq_fd ? "wq_fd " + std::to_string(*o.attach_wq_fd) + " is not an open file descriptor"
+                           : "bad file descriptor";
+      break;
+    case EFAULT:
+      why = o.no_mmap ? "the kernel could not use the NO_MMAP memory (it must be readable and writable)"
+                      : "bad address";
+      break;
+    case EINVAL:
+      why = explain_einval(o);
+      break;
+    default:
+      return error_from_errno(negative_errno, "io_uring_setup");
+  }
+  return Error{code, "io_uring_setup failed (" + std::string(errno_name(code)) + "): " + why};
+}
+
+}  // namespace uring
