@@ -58,8 +58,9 @@ TEST_CASE("NOP batches of 1, 8, 32 and a full SQ come back exactly once") {
   for (bool registered : {true, false}) {
     CAPTURE(registered);
     Ring ring = make_ring(64, registered);
-    CHECK((ring.registered_index() >= 0) ==
-          (registered && ring.has_feature(abi::IORING_FEAT_REG_REG_RING)));
+    if (!registered) CHECK(ring.registered_index() == -1);
+    // Kernels new enough to have FEAT_REG_REG_RING (6.3) have RING_FDS (5.18).
+    if (registered && ring.has_feature(abi::IORING_FEAT_REG_REG_RING)) CHECK(ring.registered_index() >= 0);
     for (unsigned batch : {1u, 8u, 32u, 64u}) {
       CAPTURE(batch);
       round_trip(ring, batch, 640, 1000 * batch);

@@ -189,9 +189,9 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.cq_entries = *reinterpret_cast<std::uint32_t*>(cq_ring + params.cq_off.ring_entries);
   s.cqes = cq_ring + params.cq_off.cqes;
 
-  if (options.register_ring_fd && !options.registered_fd_only &&
-      (params.features & abi::IORING_FEAT_REG_REG_RING)) {
-    // An optimisation only: if it fails, enter keeps using the plain fd.
+  if (options.register_ring_fd && !options.registered_fd_only) {
+    // IORING_REGISTER_RING_FDS (5.18) has no feature bit: just try. It is an
+    // optimisation only: if it fails, enter keeps using the plain fd.
     abi::io_uring_rsrc_update update{};
     update.offset = ~0u;  // let the kernel pick a free slot
     update.data = static_cast<std::uint64_t>(fd);

@@ -72,8 +72,9 @@ struct RingOptions {
   // index (needs no_mmap).
   bool registered_fd_only = false;
 
-  // After setup, register the ring fd (IORING_REGISTER_RING_FDS) so enter
-  // calls skip the fd lookup. Used when the kernel has FEAT_REG_REG_RING.
+  // After setup, register the ring fd (IORING_REGISTER_RING_FDS, 5.18) so
+  // enter calls skip the fd lookup; silently not used where the kernel
+  // refuses it. A thread holds at most 16 registered ring fds.
   bool register_ring_fd = true;
 
   std::uint32_t extra_setup_flags = 0;  // raw IORING_SETUP_* bits, passed as they are

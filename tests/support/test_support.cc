@@ -66,6 +66,14 @@ int mapping_count(const char* containing) {
   return count;
 }
 
+bool MappingSnapshot::operator==(const MappingSnapshot& other) const {
+#if defined(__SANITIZE_ADDRESS__)
+  return io_uring == other.io_uring;
+#else
+  return io_uring == other.io_uring && all == other.all;
+#endif
+}
+
 TempDir::TempDir() {
   const char* base = std::getenv("TEST_TMPDIR");
   std::string templ = std::string(base && *base ? base : "/tmp") + "/uring-test-XXXXXX";

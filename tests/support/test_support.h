@@ -23,6 +23,15 @@ int open_fd_count();
 // Lines of /proc/self/maps; with `containing`, only lines with that text.
 int mapping_count(const char* containing = nullptr);
 
+// Mappings to compare before and after a test: the kernel's ring mappings
+// ("anon_inode:[io_uring]") always, and every other mapping too except under
+// AddressSanitizer, whose allocator maps new regions as the heap grows.
+struct MappingSnapshot {
+  int io_uring = mapping_count("[io_uring]");
+  int all = mapping_count();
+  bool operator==(const MappingSnapshot& other) const;
+};
+
 // A temporary directory removed (with its contents) when this goes away.
 class TempDir {
  public:
