@@ -133,8 +133,8 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.setup_flags = params.flags;
   s.features = params.features;
   s.sqpoll = (params.flags & abi::IORING_SETUP_SQPOLL) != 0;
-  s.sqe_shift = (params.flags & abi::IORING_SETUP_SQE128) ? 1 : 0;
-  s.cqe_shift = (params.flags & abi::IORING_SETUP_CQE32) ? 1 : 0;
+  s.sqe_shift = (params.flags & abi::IORING_SETUP_SQE128) ? 7 : 6;
+  s.cqe_shift = (params.flags & abi::IORING_SETUP_CQE32) ? 5 : 4;
   s.cqe_mixed = (params.flags & abi::IORING_SETUP_CQE_MIXED) != 0;
 
   unsigned char* sq_ring = nullptr;
@@ -142,7 +142,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
   if (options.no_mmap) {
     sq_ring = cq_ring = static_cast<unsigned char*>(s.rings.address);
   } else {
-    const std::size_t cqe_bytes = sizeof(abi::io_uring_cqe) << s.cqe_shift;
+    const std::size_t cqe_bytes = std::size_t{1} << s.cqe_shift;
     std::size_t sq_bytes = params.sq_off.array + params.sq_entries * sizeof(std::uint32_t);
     const std::size_t cq_bytes = params.cq_off.cqes + params.cq_entries * cqe_bytes;
     const bool single_mmap = (params.features & abi::IORING_FEAT_SINGLE_MMAP) != 0;
@@ -159,7 +159,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
       s.cq_ring = Region{mapped, cq_bytes, true};
       cq_ring = static_cast<unsigned char*>(mapped);
     }
-    const std::size_t sqes_bytes = params.sq_entries * (sizeof(abi::io_uring_sqe) << s.sqe_shift);
+    const std::size_t sqes_bytes = std::size_t{params.sq_entries} << s.sqe_shift;
     mapped = ::mmap(nullptr, sqes_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
                     static_cast<off_t>(abi::IORING_OFF_SQES));
     if (mapped == MAP_FAILED) return error_from_errno(-errno, "mmap of the SQE array");
@@ -173,7 +173,8 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.sq_mask = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_mask);
   s.sq_entries = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_entries);
   s.sqes = static_cast<unsigned char*>(s.sqe_array.address);
-  s.sqe_tail = s.sq_published = s.sq_head_cache = barrier::load_relaxed(s.sq_ktail);
+  s.sqe_tail = s.sq_head_cache = barrier::load_relaxed(s.sq_ktail);
+  s.sq_tail_limit = s.sq_head_cache + s.sq_entries;
   if (!(params.flags & abi::IORING_SETUP_NO_SQARRAY)) {
     // Identity map, written once: SQ slot i always holds SQE i, so the
     // submit path never touches this array.
@@ -218,6 +219,29 @@ void Ring::close() {
   s = State{};
 }
 
+int Ring::enter_failed(int ret, unsigned to_submit, unsigned min_complete, unsigned flags,
+                       const void* arg, std::size_t argsz) {
+  if ((ret == -EBADF || ret == -EINVAL) && s_.enter_flags != 0 && s_.ring_fd >= 0) {
+    ret = sys::io_uring_enter(s_.ring_fd, to_submit, min_complete, flags, arg, argsz);
+  }
+  return ret;
+}
+
+unsigned Ring::sqpoll_wakeup_flag(unsigned pending) const {
+  if (!s_.sqpoll || pending == 0) return 0;
+  barrier::full_fence();  // see barrier.h: tail store vs NEED_WAKEUP read
+  return sq_needs_wakeup() ? abi::IORING_ENTER_SQ_WAKEUP : 0;
+}
+
+int Ring::submit_sqpoll(unsigned wait_nr) {
+  const unsigned pending = sq_pending();
+  unsigned flags = sqpoll_wakeup_flag(pending);
+  if (wait_nr > 0 || cq_needs_flush()) flags |= abi::IORING_ENTER_GETEVENTS;
+  // The poller submits on its own: without a wake-up or a wait, no system call.
+  if (flags == 0) return static_cast<int>(pending);
+  return enter(pending, wait_nr, flags, nullptr, 0);
+}
+
 int Ring::register_raw(unsigned opcode, const void* arg, unsigned nr_args) const {
   if (s_.ring_fd >= 0) return sys::io_uring_register(s_.ring_fd, opcode, arg, nr_args);
   if (s_.registered_index >= 0) {
@@ -252,14 +276,8 @@ int Ring::wait_cqes(unsigned count, const WaitOptions& options) {
   }
   for (;;) {
     if (cq_ready() >= count) return 0;
-    unsigned flags = abi::IORING_ENTER_GETEVENTS;
     const unsigned pending = publish_sq_tail();
-    if (s_.sqpoll && pending > 0) {
-      barrier::full_fence();  // see barrier.h: tail store vs NEED_WAKEUP read
-      if (barrier::load_relaxed(s_.sq_kflags) & abi::IORING_SQ_NEED_WAKEUP) {
-        flags |= abi::IORING_ENTER_SQ_WAKEUP;
-      }
-    }
+    const unsigned flags = abi::IORING_ENTER_GETEVENTS | sqpoll_wakeup_flag(pending);
     int ret;
     if (timed || min_wait) {
       abi::kernel_timespec left{};

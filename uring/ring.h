@@ -126,13 +126,12 @@ class Ring {
   // every builder clears it, so no field from an earlier request survives.
   [[nodiscard]] Sqe* get_sqe() noexcept {
     const std::uint32_t tail = s_.sqe_tail;
-    if (tail - s_.sq_head_cache >= s_.sq_entries) {
+    if (tail == s_.sq_tail_limit) [[unlikely]] {
       // Looks full: see how far the kernel (or the SQPOLL thread) has read.
-      s_.sq_head_cache = barrier::load_acquire(s_.sq_khead);
-      if (tail - s_.sq_head_cache >= s_.sq_entries) return nullptr;
+      if (!refresh_sq_space()) return nullptr;
     }
     s_.sqe_tail = tail + 1;
-    return reinterpret_cast<Sqe*>(s_.sqes + ((tail & s_.sq_mask) << (6 + s_.sqe_shift)));
+    return reinterpret_cast<Sqe*>(s_.sqes + ((tail & s_.sq_mask) << s_.sqe_shift));
   }
 
   // SQEs handed out by get_sqe() and not yet consumed by the kernel.
@@ -147,25 +146,19 @@ class Ring {
 
   // Same, and waits until at least `wait_nr` CQEs are ready.
   int submit_and_wait(unsigned wait_nr) {
-    const unsigned pending = publish_sq_tail();
-    unsigned flags = 0;
-    bool must_enter = wait_nr > 0;
-    if (!s_.sqpoll) {
-      must_enter |= pending > 0;
-    } else if (pending > 0) {
-      barrier::full_fence();  // see barrier.h: tail store vs NEED_WAKEUP read
-      if (barrier::load_relaxed(s_.sq_kflags) & abi::IORING_SQ_NEED_WAKEUP) {
-        flags |= abi::IORING_ENTER_SQ_WAKEUP;
-        must_enter = true;
-      }
+    const std::uint32_t tail = s_.sqe_tail;
+    barrier::store_release(s_.sq_ktail, tail);  // publish the whole batch at once
+    if (s_.sqpoll) return submit_sqpoll(wait_nr);
+    // SQEs not yet consumed, at most: the head may have moved since it was
+    // cached, and the kernel submits only what is really there.
+    unsigned to_submit = tail - s_.sq_head_cache;
+    unsigned flags = abi::IORING_ENTER_GETEVENTS;
+    if (wait_nr == 0 && !cq_needs_flush()) {
+      to_submit = tail - barrier::load_relaxed(s_.sq_khead);  // exact: enter only if needed
+      if (to_submit == 0) return 0;
+      flags = 0;
     }
-    if (wait_nr > 0 || cq_needs_flush()) {
-      flags |= abi::IORING_ENTER_GETEVENTS;
-      must_enter = true;
-    }
-    if (!must_enter) return static_cast<int>(pending);
-    const int ret = enter(pending, wait_nr, flags, nullptr, 0);
-    return ret;
+    return enter(to_submit, wait_nr, flags, nullptr, 0);
   }
 
   // SQPOLL only: block until the poller has consumed at least one SQE.
@@ -216,21 +209,21 @@ class Ring {
       flush_cq();
       tail = barrier::load_acquire(s_.cq_ktail);
     }
-    const std::uint32_t first = head;
-    unsigned seen = 0;
+    unsigned seen = tail - head;
     if (!s_.cqe_mixed) {
-      for (; head != tail; ++head) fn(static_cast<const Cqe&>(*cqe_at(head)));
-      seen = head - first;
+      for (std::uint32_t i = head; i != tail; ++i) fn(static_cast<const Cqe&>(*cqe_at(i)));
     } else {
-      while (head != tail) {
-        const Cqe* cqe = cqe_at(head);
-        head += slots_of(cqe);
+      seen = 0;
+      for (std::uint32_t i = head; i != tail;) {
+        const Cqe* cqe = cqe_at(i);
+        i += slots_of(cqe);
         if (cqe->flags & abi::IORING_CQE_F_SKIP) continue;
         fn(*cqe);
         ++seen;
       }
     }
-    if (head != first) barrier::store_release(s_.cq_khead, head);
+    // Storing an unchanged head is harmless and cheaper than testing for it.
+    barrier::store_release(s_.cq_khead, tail);
     return seen;
   }
 
@@ -283,15 +276,10 @@ class Ring {
   // Low level: io_uring_enter on this ring (registered fd when there is one).
   int enter(unsigned to_submit, unsigned min_complete, unsigned flags, const void* arg,
             std::size_t argsz) {
-    int ret = sys::io_uring_enter(s_.enter_fd, to_submit, min_complete, flags | s_.enter_flags,
-                                  arg, argsz);
-    if ((ret == -EBADF || ret == -EINVAL) && s_.enter_flags != 0 && s_.ring_fd >= 0) {
-      // Registered ring fds belong to the thread that registered them: from
-      // another thread the index is unknown (-EBADF) or the thread has no
-      // io_uring context at all (-EINVAL). Both fail before anything is
-      // submitted, so entering again through the plain fd is safe (and a
-      // genuine -EINVAL simply comes back a second time).
-      ret = sys::io_uring_enter(s_.ring_fd, to_submit, min_complete, flags, arg, argsz);
+    const int ret = sys::io_uring_enter(s_.enter_fd, to_submit, min_complete,
+                                        flags | s_.enter_flags, arg, argsz);
+    if (ret < 0) [[unlikely]] {
+      return enter_failed(ret, to_submit, min_complete, flags, arg, argsz);
     }
     return ret;
   }
@@ -320,9 +308,9 @@ class Ring {
     std::uint32_t sq_mask = 0;
     std::uint32_t sq_entries = 0;
     std::uint32_t sqe_tail = 0;       // next SQE to hand out
-    std::uint32_t sq_published = 0;   // last tail stored to sq_ktail
     std::uint32_t sq_head_cache = 0;  // last sq_khead seen (refreshed when looking full)
-    unsigned sqe_shift = 0;           // SQE size is 64 << sqe_shift (1 with SQE128)
+    std::uint32_t sq_tail_limit = 0;  // sq_head_cache + sq_entries: the SQ is full at this tail
+    unsigned sqe_shift = 6;           // log2 of the SQE size: 6, or 7 with SQE128
     bool sqpoll = false;
 
     // Completion queue.
@@ -333,7 +321,7 @@ class Ring {
     unsigned char* cqes = nullptr;
     std::uint32_t cq_mask = 0;
     std::uint32_t cq_entries = 0;
-    unsigned cqe_shift = 0;  // CQE size is 16 << cqe_shift (1 with CQE32)
+    unsigned cqe_shift = 4;  // log2 of the CQE slot size: 4, or 5 with CQE32
     bool cqe_mixed = false;  // CQE_MIXED: a CQE with IORING_CQE_F_32 takes two slots
 
     // Which fd io_uring_enter gets, and IORING_ENTER_REGISTERED_RING if it is an index.
@@ -355,18 +343,40 @@ class Ring {
   }
 
   Cqe* cqe_at(std::uint32_t index) const {
-    return reinterpret_cast<Cqe*>(s_.cqes + ((index & s_.cq_mask) << (4 + s_.cqe_shift)));
+    return reinterpret_cast<Cqe*>(s_.cqes + ((index & s_.cq_mask) << s_.cqe_shift));
   }
 
-  // Stores the SQ tail once for everything taken since the last publish.
+  // Stores the SQ tail once for everything taken since the last publish
+  // (storing an unchanged tail again is harmless and cheaper than a test).
   // Returns the SQEs the kernel has not consumed yet.
   unsigned publish_sq_tail() {
-    if (s_.sqe_tail != s_.sq_published) {
-      barrier::store_release(s_.sq_ktail, s_.sqe_tail);
-      s_.sq_published = s_.sqe_tail;
-    }
-    return s_.sqe_tail - barrier::load_relaxed(s_.sq_khead);
+    const std::uint32_t tail = s_.sqe_tail;
+    barrier::store_release(s_.sq_ktail, tail);
+    return tail - barrier::load_relaxed(s_.sq_khead);
   }
+
+  // Re-reads the SQ head after get_sqe() found the ring full by its cached
+  // view. False if it really is full.
+  bool refresh_sq_space() {
+    s_.sq_head_cache = barrier::load_acquire(s_.sq_khead);
+    s_.sq_tail_limit = s_.sq_head_cache + s_.sq_entries;
+    return s_.sqe_tail != s_.sq_tail_limit;
+  }
+
+  // Registered ring fds belong to the thread that registered them: from
+  // another thread the index is unknown (-EBADF) or the thread has no
+  // io_uring context at all (-EINVAL). Both fail before anything is
+  // submitted, so this enters again through the plain fd (a genuine -EINVAL
+  // simply comes back a second time). Other errors are returned as they are.
+  int enter_failed(int ret, unsigned to_submit, unsigned min_complete, unsigned flags,
+                   const void* arg, std::size_t argsz);
+
+  // SQPOLL with SQEs pending: IORING_ENTER_SQ_WAKEUP if the poller sleeps
+  // (checked after the full fence of barrier.h), else 0. 0 without SQPOLL.
+  unsigned sqpoll_wakeup_flag(unsigned pending) const;
+
+  // The SQPOLL half of submit_and_wait: enter only to wake the poller or to wait.
+  int submit_sqpoll(unsigned wait_nr);
 
   // CQEs wait in the kernel's overflow list, or (TASKRUN_FLAG) task work must
   // run before completions appear: only an enter with GETEVENTS posts them.
