@@ -173,7 +173,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.sq_mask = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_mask);
   s.sq_entries = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_entries);
   s.sqes = static_cast<unsigned char*>(s.sqe_array.address);
-  s.sqe_tail = s.sq_head_cache = barrier::load_relaxed(s.sq_ktail);
+  s.sqe_tail = s.sq_head_cache = s.sqpoll_published = barrier::load_relaxed(s.sq_ktail);
   s.sq_tail_limit = s.sq_head_cache + s.sq_entries;
   if (!(params.flags & abi::IORING_SETUP_NO_SQARRAY)) {
     // Identity map, written once: SQ slot i always holds SQE i, so the
@@ -234,12 +234,18 @@ unsigned Ring::sqpoll_wakeup_flag(unsigned pending) const {
 }
 
 int Ring::submit_sqpoll(unsigned wait_nr) {
-  const unsigned pending = sq_pending();
-  unsigned flags = sqpoll_wakeup_flag(pending);
+  // The poller may consume SQEs the moment the tail is stored, so "how many
+  // did this call submit" is what it published, not what is still pending.
+  const unsigned published = s_.sqe_tail - s_.sqpoll_published;
+  s_.sqpoll_published = s_.sqe_tail;
+  unsigned flags = sqpoll_wakeup_flag(sq_pending());
   if (wait_nr > 0 || cq_needs_flush()) flags |= abi::IORING_ENTER_GETEVENTS;
   // The poller submits on its own: without a wake-up or a wait, no system call.
-  if (flags == 0) return static_cast<int>(pending);
-  return enter(pending, wait_nr, flags, nullptr, 0);
+  if (flags != 0) {
+    const int ret = enter(published, wait_nr, flags, nullptr, 0);
+    if (ret < 0) return ret;
+  }
+  return static_cast<int>(published);
 }
 
 int Ring::register_raw(unsigned opcode, const void* arg, unsigned nr_args) const {
@@ -277,6 +283,7 @@ int Ring::wait_cqes(unsigned count, const WaitOptions& options) {
   for (;;) {
     if (cq_ready() >= count) return 0;
     const unsigned pending = publish_sq_tail();
+    s_.sqpoll_published = s_.sqe_tail;
     const unsigned flags = abi::IORING_ENTER_GETEVENTS | sqpoll_wakeup_flag(pending);
     int ret;
     if (timed || min_wait) {

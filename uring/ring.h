@@ -312,6 +312,7 @@ class Ring {
     std::uint32_t sq_tail_limit = 0;  // sq_head_cache + sq_entries: the SQ is full at this tail
     unsigned sqe_shift = 6;           // log2 of the SQE size: 6, or 7 with SQE128
     bool sqpoll = false;
+    std::uint32_t sqpoll_published = 0;  // SQPOLL: tail as of the last submit
 
     // Completion queue.
     std::uint32_t* cq_khead = nullptr;
