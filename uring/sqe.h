@@ -13,6 +13,49 @@
 
 namespace uring {
 
+// A slot in the ring's registered file table (IORING_REGISTER_FILES). Made
+// explicitly, so an index can never be passed where an fd is meant.
+struct FixedFile {
+  constexpr explicit FixedFile(unsigned slot) : index(slot) {}
+  unsigned index;
+};
+
+// The file an SQE works on: a plain fd (implicitly, from an int) or a
+// FixedFile. Sqe::set_file() sets IOSQE_FIXED_FILE for the latter by itself.
+class File {
+ public:
+  constexpr File(int fd) : value_(fd), fixed_(false) {}  // NOLINT: an fd is a File
+  constexpr File(FixedFile file) : value_(static_cast<std::int32_t>(file.index)), fixed_(true) {}
+  constexpr std::int32_t value() const { return value_; }
+  constexpr bool fixed() const { return fixed_; }
+
+ private:
+  std::int32_t value_;
+  bool fixed_;
+};
+
+// A registered buffer (IORING_REGISTER_BUFFERS) by index, for *_FIXED ops.
+struct FixedBuffer {
+  constexpr explicit FixedBuffer(unsigned slot) : index(slot) {}
+  unsigned index;
+};
+
+// Where an op that creates a file (OPENAT, ACCEPT, SOCKET, ...) puts it when
+// it should be a direct descriptor instead of a normal fd: a given slot of
+// the registered file table, or any free one (IORING_FILE_INDEX_ALLOC; the
+// CQE result is then the slot chosen).
+class DirectSlot {
+ public:
+  constexpr explicit DirectSlot(unsigned slot) : encoded_(slot + 1) {}
+  static constexpr DirectSlot any() { return DirectSlot(abi::IORING_FILE_INDEX_ALLOC, 0); }
+  // The value of io_uring_sqe::file_index (slot + 1, or IORING_FILE_INDEX_ALLOC).
+  constexpr std::uint32_t encoded() const { return encoded_; }
+
+ private:
+  constexpr DirectSlot(std::uint32_t encoded, int) : encoded_(encoded) {}
+  std::uint32_t encoded_;
+};
+
 class Sqe : public abi::io_uring_sqe {
  public:
   // Zero the 64 bytes every opcode shares. Every builder starts here, so a
@@ -40,6 +83,23 @@ class Sqe : public abi::io_uring_sqe {
   Sqe& force_async() { return add_flags(abi::IOSQE_ASYNC); }
   // Post no CQE when the request succeeds (failures still post one).
   Sqe& skip_success() { return add_flags(abi::IOSQE_CQE_SKIP_SUCCESS); }
+
+  // Builders call these: the target file (setting IOSQE_FIXED_FILE for a
+  // FixedFile), and a direct-descriptor destination for ops creating files.
+  Sqe& set_file(File file) {
+    fd = file.value();
+    return file.fixed() ? add_flags(abi::IOSQE_FIXED_FILE) : *this;
+  }
+  Sqe& set_direct_slot(DirectSlot slot) {
+    file_index = slot.encoded();
+    return *this;
+  }
+  // The kernel picks the buffer from provided-buffer group `group` when data
+  // is ready; the CQE says which (Cqe::buffer_id()).
+  Sqe& buffer_select(std::uint16_t group) {
+    buf_group = group;
+    return add_flags(abi::IOSQE_BUFFER_SELECT);
+  }
   // Run with the credentials registered under `id` (IORING_REGISTER_PERSONALITY).
   Sqe& set_personality(std::uint16_t id) {
     personality = id;
