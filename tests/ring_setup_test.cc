@@ -137,6 +137,14 @@ TEST_CASE("IOPOLL and R_DISABLED rings: set up, and work the way the kernel says
     if (!ring) URING_SKIP("IOPOLL: " + ring.error().message);
     check_nop_round_trip(*ring, 5);
   }
+  SUBCASE("hybrid_iopoll: set up with iopoll, a NOP completes") {
+    RingOptions options;
+    options.iopoll = options.hybrid_iopoll = true;
+    auto ring = Ring::create(options);
+    if (!ring) URING_SKIP("HYBRID_IOPOLL: " + ring.error().message);
+    CHECK((ring->setup_flags() & abi::IORING_SETUP_HYBRID_IOPOLL) != 0);
+    check_nop_round_trip(*ring, 6);
+  }
   SUBCASE("start_disabled: submit fails with EBADFD until enable()") {
     RingOptions options;
     options.start_disabled = true;
