@@ -52,7 +52,7 @@ TEST_CASE("submit and reap 100000 NOPs in batches without one heap allocation") 
     RingOptions options;
     options.entries = 64;
     options.register_ring_fd = registered;
-    auto ring = Ring::create(options);
+    auto ring = testing::create_ring(options);
     REQUIRE(ring.ok());
     std::uint64_t sum = 0;
     unsigned reaped = 0;

@@ -15,7 +15,7 @@ TEST_CASE("far more NOPs than the CQ holds: every completion arrives exactly onc
     options.entries = 8;
     options.cq_entries = 16;
     options.single_issuer = options.defer_taskrun = defer;
-    auto ring = Ring::create(options);
+    auto ring = testing::create_ring(options);
     if (!ring) {
       testing::report_skip(ring.error().message);
       continue;

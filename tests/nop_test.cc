@@ -14,7 +14,7 @@ Ring make_ring(unsigned entries, bool register_fd = true) {
   RingOptions options;
   options.entries = entries;
   options.register_ring_fd = register_fd;
-  auto ring = Ring::create(options);
+  auto ring = testing::create_ring(options);
   REQUIRE_MESSAGE(ring.ok(), ring.error().message);
   return std::move(ring.value());
 }
@@ -136,7 +136,7 @@ TEST_CASE("NOP with CQE32 carries two extra words on a CQE32 ring") {
   RingOptions options;
   options.entries = 4;
   options.cqe32 = true;
-  auto ring = Ring::create(options);
+  auto ring = testing::create_ring(options);
   if (!ring) URING_SKIP("CQE32: " + ring.error().message);
   for (std::uint64_t i = 0; i < 6; ++i) {  // wraps the 8-entry CQ with 32-byte stride
     Sqe* sqe = ring->get_sqe();
@@ -160,7 +160,7 @@ TEST_CASE("CQE_MIXED ring: 16- and 32-byte CQEs interleave, each seen once") {
   RingOptions options;
   options.entries = 4;
   options.cqe_mixed = true;
-  auto ring = Ring::create(options);
+  auto ring = testing::create_ring(options);
   if (!ring) URING_SKIP("CQE_MIXED: " + ring.error().message);
   std::map<std::uint64_t, int> seen;
   for (std::uint64_t round = 0; round < 20; ++round) {

@@ -8,7 +8,7 @@
 using namespace uring;
 
 TEST_CASE("probe: NOP is supported, and the table matches a raw PROBE call") {
-  auto ring = Ring::create(RingOptions{});
+  auto ring = testing::create_ring(RingOptions{});
   REQUIRE(ring.ok());
   auto probe = Probe::query(*ring);
   if (!probe && probe.error().code == EINVAL) URING_SKIP(probe.error().message);

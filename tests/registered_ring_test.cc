@@ -9,7 +9,7 @@
 using namespace uring;
 
 TEST_CASE("the default ring registers its fd and enters through it") {
-  auto ring = Ring::create(RingOptions{});
+  auto ring = testing::create_ring(RingOptions{});
   REQUIRE(ring.ok());
   if (ring->registered_index() < 0) {
     URING_SKIP("IORING_REGISTER_RING_FDS needs Linux 5.18; this kernel is " + kernel_release());
@@ -25,7 +25,7 @@ TEST_CASE("the default ring registers its fd and enters through it") {
 }
 
 TEST_CASE("another thread can submit and wait: enter falls back to the plain fd") {
-  auto ring = Ring::create(RingOptions{});
+  auto ring = testing::create_ring(RingOptions{});
   REQUIRE(ring.ok());
   int submitted = -1;
   std::uint64_t tag = 0;
@@ -50,7 +50,7 @@ TEST_CASE("REGISTERED_FD_ONLY: a ring with no fd at all works and is released") 
   options.no_mmap = true;
   options.registered_fd_only = true;
   {
-    auto ring = Ring::create(options);
+    auto ring = testing::create_ring(options);
     if (!ring) URING_SKIP("REGISTERED_FD_ONLY: " + ring.error().message);
     CHECK(ring->fd() == -1);
     CHECK(ring->registered_index() >= 0);
@@ -69,7 +69,7 @@ TEST_CASE("REGISTERED_FD_ONLY: a ring with no fd at all works and is released") 
   }
   // The index slot is free again: a new ring of the same kind gets set up.
   for (int i = 0; i < 100; ++i) {
-    auto ring = Ring::create(options);
+    auto ring = testing::create_ring(options);
     REQUIRE_MESSAGE(ring.ok(), ring.error().message);
   }
   CHECK(testing::open_fd_count() == fds_before);

@@ -27,19 +27,6 @@ void check_nop_round_trip(Ring& ring, std::uint64_t user_data) {
   CHECK(ring.peek_cqe() == nullptr);
 }
 
-// Without CAP_IPC_LOCK (as in Bazel's sandbox) ring memory counts against
-// RLIMIT_MEMLOCK, and the kernel returns a closed ring's share only after its
-// asynchronous teardown: a tight create/close loop can see a transient ENOMEM.
-// Wait for the kernel to catch up (bounded), as a real user would.
-Result<Ring> create_retrying_enomem(const RingOptions& options) {
-  Result<Ring> ring = Ring::create(options);
-  for (int attempt = 0; !ring && ring.error().code == ENOMEM && attempt < 5000; ++attempt) {
-    ::usleep(1000);
-    ring = Ring::create(options);
-  }
-  return ring;
-}
-
 struct Config {
   const char* name;
   RingOptions options;
@@ -66,7 +53,7 @@ TEST_CASE("setup and teardown x10000 leave no fd and no mapping behind") {
     const std::string name = config.name;
     CAPTURE(name);
     {
-      auto first = Ring::create(config.options);
+      auto first = testing::create_ring(config.options);
       if (!first) {
         URING_SKIP(std::string(config.name) + ": " + first.error().message);
       }
@@ -75,7 +62,7 @@ TEST_CASE("setup and teardown x10000 leave no fd and no mapping behind") {
     const int fds_before = testing::open_fd_count();
     const testing::MappingSnapshot maps_before;
     for (int i = 0; i < 10000; ++i) {
-      auto ring = create_retrying_enomem(config.options);
+      auto ring = testing::create_ring(config.options);
       REQUIRE_MESSAGE(ring.ok(), ring.error().message);
       if (i % 1000 == 0) {
         check_nop_round_trip(*ring, static_cast<std::uint64_t>(i) + 7);
@@ -89,7 +76,7 @@ TEST_CASE("setup and teardown x10000 leave no fd and no mapping behind") {
 }
 
 TEST_CASE("every setup flag is accepted and works, or is skipped with the kernel's reason") {
-  auto created = create_retrying_enomem(RingOptions{});
+  auto created = testing::create_ring(RingOptions{});
   REQUIRE_MESSAGE(created.ok(), created.error().message);
   Ring other = std::move(created.value());
   struct Flag {
@@ -119,7 +106,7 @@ TEST_CASE("every setup flag is accepted and works, or is skipped with the kernel
     RingOptions options;
     options.entries = 8;
     flag.edit(options, other.fd());
-    auto ring = create_retrying_enomem(options);
+    auto ring = testing::create_ring(options);
     if (!ring) {
       testing::report_skip(std::string(flag.name) + " refused: " + ring.error().message);
       continue;
@@ -133,14 +120,14 @@ TEST_CASE("IOPOLL and R_DISABLED rings: set up, and work the way the kernel says
   SUBCASE("iopoll: a NOP still completes (polled rings reap by entering)") {
     RingOptions options;
     options.iopoll = true;
-    auto ring = Ring::create(options);
+    auto ring = testing::create_ring(options);
     if (!ring) URING_SKIP("IOPOLL: " + ring.error().message);
     check_nop_round_trip(*ring, 5);
   }
   SUBCASE("hybrid_iopoll: set up with iopoll, a NOP completes") {
     RingOptions options;
     options.iopoll = options.hybrid_iopoll = true;
-    auto ring = Ring::create(options);
+    auto ring = testing::create_ring(options);
     if (!ring) URING_SKIP("HYBRID_IOPOLL: " + ring.error().message);
     CHECK((ring->setup_flags() & abi::IORING_SETUP_HYBRID_IOPOLL) != 0);
     check_nop_round_trip(*ring, 6);
@@ -148,7 +135,7 @@ TEST_CASE("IOPOLL and R_DISABLED rings: set up, and work the way the kernel says
   SUBCASE("start_disabled: submit fails with EBADFD until enable()") {
     RingOptions options;
     options.start_disabled = true;
-    auto ring = Ring::create(options);
+    auto ring = testing::create_ring(options);
     if (!ring) URING_SKIP("R_DISABLED: " + ring.error().message);
     Sqe* sqe = ring->get_sqe();
     REQUIRE(sqe != nullptr);
@@ -169,7 +156,7 @@ TEST_CASE("bad setup input gives a clear error and leaks nothing") {
   const int fds_before = testing::open_fd_count();
   const testing::MappingSnapshot maps_before;
   auto expect_error = [](const RingOptions& options, int code, const char* words) {
-    auto ring = Ring::create(options);
+    auto ring = testing::create_ring(options);
     REQUIRE_FALSE(ring.ok());
     CHECK(ring.error().code == code);
     INFO(ring.error().message);
@@ -201,7 +188,7 @@ TEST_CASE("bad setup input gives a clear error and leaks nothing") {
   o = RingOptions{};
   o.attach_wq_fd = -1;
   {
-    auto ring = Ring::create(o);
+    auto ring = testing::create_ring(o);
     REQUIRE_FALSE(ring.ok());
     INFO(ring.error().message);
     CHECK(ring.error().message.find("wq_fd -1 is not") != std::string::npos);
@@ -240,7 +227,7 @@ TEST_CASE("each setup errno maps to a message that says what to do") {
 }
 
 TEST_CASE("a ring moved to another variable keeps working; the moved-from one is empty") {
-  auto created = Ring::create(RingOptions{});
+  auto created = testing::create_ring(RingOptions{});
   REQUIRE(created.ok());
   Ring ring = std::move(created.value());
   Ring moved = std::move(ring);

@@ -48,7 +48,7 @@ TEST_CASE("sqpoll: completions arrive with no io_uring_enter; an idle poller is 
   options.entries = 16;
   options.sqpoll = true;
   options.sqpoll_idle_ms = 1000;
-  auto created = Ring::create(options);
+  auto created = testing::create_ring(options);
   if (!created) URING_SKIP("SQPOLL: " + created.error().message);
   Ring& ring = *created;
 
@@ -88,7 +88,7 @@ TEST_CASE("sqpoll: completions arrive with no io_uring_enter; an idle poller is 
   // Let the poller go idle: after sqpoll_idle_ms it sets NEED_WAKEUP and sleeps.
   RingOptions quick = options;
   quick.sqpoll_idle_ms = 10;
-  auto idle_ring = Ring::create(quick);
+  auto idle_ring = testing::create_ring(quick);
   REQUIRE(idle_ring.ok());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!idle_ring->sq_needs_wakeup() && std::chrono::steady_clock::now() < deadline) {
@@ -111,7 +111,7 @@ TEST_CASE("sqpoll: a full SQ waits for the poller with wait_for_sq_space") {
   options.entries = 4;
   options.sqpoll = true;
   options.sqpoll_idle_ms = 100;
-  auto ring = Ring::create(options);
+  auto ring = testing::create_ring(options);
   if (!ring) URING_SKIP("SQPOLL: " + ring.error().message);
   unsigned sent = 0, received = 0;
   while (received < 200) {

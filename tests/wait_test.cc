@@ -20,7 +20,7 @@ namespace {
 Ring make_ring() {
   RingOptions options;
   options.entries = 16;
-  auto ring = Ring::create(options);
+  auto ring = testing::create_ring(options);
   REQUIRE_MESSAGE(ring.ok(), ring.error().message);
   return std::move(ring.value());
 }

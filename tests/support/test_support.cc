@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +42,15 @@ void report_skip(const std::string& reason) {
   g_skipped.insert(g_current_test);
   std::printf("uring-skip: [%s] %s\n", g_current_test.c_str(), reason.c_str());
   std::fflush(stdout);
+}
+
+Result<Ring> create_ring(const RingOptions& options) {
+  Result<Ring> ring = Ring::create(options);
+  for (int attempt = 0; !ring && ring.error().code == ENOMEM && attempt < 10000; ++attempt) {
+    ::usleep(1000);
+    ring = Ring::create(options);
+  }
+  return ring;
 }
 
 int open_fd_count() {

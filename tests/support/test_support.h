@@ -12,10 +12,19 @@
 #include <cstdint>
 #include <string>
 
+#include "uring/ring.h"
+
 namespace uring::testing {
 
 // Prints the skip line for the running test case (see above).
 void report_skip(const std::string& reason);
+
+// Ring::create, except that a transient ENOMEM is waited out (bounded, 10 s).
+// Without CAP_IPC_LOCK (as in Bazel's sandbox) ring memory counts against
+// the per-user RLIMIT_MEMLOCK, shared by every test process running at once,
+// and the kernel returns a closed ring's share only after its asynchronous
+// teardown; a test that churns rings can briefly starve its neighbours.
+Result<Ring> create_ring(const RingOptions& options);
 
 // Open descriptors of this process (entries of /proc/self/fd).
 int open_fd_count();
