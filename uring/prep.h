@@ -3,11 +3,21 @@
 // returns the Sqe so per-request setters can follow:
 //
 //   uring::prep_nop(*sqe).set_user_data(42).link();
+//
+// NOP lives here; the other families have a header each, all included below:
+//   prep_file.h     reads/writes, sync, open/close, statx, dirs, xattrs, splice, pipe
+//   prep_net.h      sockets: socket/bind/listen/accept/connect, send/recv(msg), zero copy
+//   prep_event.h    poll, epoll, timeouts, cancel, msg_ring, futex, waitid, NOP flags
+//   prep_buffers.h  provide/remove buffers, bundle receives
 #pragma once
 
 #include <cstdint>
 
 #include "syscalls/abi.h"
+#include "uring/prep_buffers.h"
+#include "uring/prep_event.h"
+#include "uring/prep_file.h"
+#include "uring/prep_net.h"
 #include "uring/sqe.h"
 
 namespace uring {
@@ -44,14 +54,9 @@ inline Sqe& prep_nop_cqe32(Sqe& sqe, std::uint64_t extra1, std::uint64_t extra2)
 namespace uring {
 
 // True for each opcode this library has a builder for (tools/probe shows it).
-// Grows with each family of builders.
 inline constexpr bool has_builder(unsigned opcode) {
-  switch (opcode) {
-    case abi::IORING_OP_NOP:
-      return true;
-    default:
-      return false;
-  }
+  return opcode == abi::IORING_OP_NOP || has_file_builder(opcode) || has_net_builder(opcode) ||
+         has_event_builder(opcode) || has_buffer_builder(opcode);
 }
 
 }  // namespace uring

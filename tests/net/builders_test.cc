@@ -1,0 +1,351 @@
+// Each builder of prep_net.h and prep_event.h sets exactly the SQE fields the
+// kernel reads for its opcode and zeroes the rest, even in a slot full of
+// stale bytes. (The other tests in this package check what the kernel does
+// with them.)
+#include <functional>
+#include <sstream>
+
+#include "tests/net/net_support.h"
+
+using namespace uring;
+
+namespace {
+
+// Runs `build` on an SQE full of garbage and compares all 64 bytes with a
+// zeroed SQE that `expect` filled in by hand.
+void check_sqe(const std::function<void(Sqe&)>& build,
+               const std::function<void(abi::io_uring_sqe&)>& expect) {
+  Sqe got;
+  std::memset(static_cast<void*>(&got), 0xab, sizeof got);
+  build(got);
+  abi::io_uring_sqe want{};
+  expect(want);
+  const auto* a = reinterpret_cast<const unsigned char*>(&got);
+  const auto* b = reinterpret_cast<const unsigned char*>(&want);
+  std::ostringstream diff;
+  for (std::size_t i = 0; i < sizeof want; ++i) {
+    if (a[i] != b[i]) diff << " byte " << i << ": got " << int{a[i]} << " want " << int{b[i]} << ";";
+  }
+  CHECK_MESSAGE(diff.str().empty(), diff.str());
+}
+
+std::uint64_t addr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
+
+}  // namespace
+
+TEST_CASE("socket builders set exactly their fields") {
+  char buf[16];
+  sockaddr_in sa{};
+  socklen_t salen = sizeof sa;
+  msghdr msg{};
+  const auto* sap = reinterpret_cast<sockaddr*>(&sa);
+
+  check_sqe([&](Sqe& s) { prep_socket(s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 6); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SOCKET;
+              w.fd = AF_INET;
+              w.off = SOCK_STREAM | SOCK_NONBLOCK;
+              w.len = 6;
+            });
+  check_sqe([&](Sqe& s) { prep_socket_direct(s, AF_UNIX, SOCK_DGRAM, 0, DirectSlot(4)); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SOCKET;
+              w.fd = AF_UNIX;
+              w.off = SOCK_DGRAM;
+              w.file_index = 5;
+            });
+  check_sqe([&](Sqe& s) { prep_bind(s, 3, sap, sizeof sa); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_BIND;
+              w.fd = 3;
+              w.addr = addr(&sa);
+              w.addr2 = sizeof sa;
+            });
+  check_sqe([&](Sqe& s) { prep_listen(s, FixedFile(2), 128); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_LISTEN;
+              w.flags = abi::IOSQE_FIXED_FILE;
+              w.fd = 2;
+              w.len = 128;
+            });
+  check_sqe([&](Sqe& s) { prep_connect(s, 3, sap, sizeof sa); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_CONNECT;
+              w.fd = 3;
+              w.addr = addr(&sa);
+              w.off = sizeof sa;
+            });
+  check_sqe([&](Sqe& s) { prep_accept(s, 3, reinterpret_cast<sockaddr*>(&sa), &salen, SOCK_CLOEXEC); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_ACCEPT;
+              w.fd = 3;
+              w.addr = addr(&sa);
+              w.addr2 = addr(&salen);
+              w.accept_flags = SOCK_CLOEXEC;
+            });
+  check_sqe([&](Sqe& s) { prep_accept_multishot_direct(s, FixedFile(1), nullptr, nullptr, 0); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_ACCEPT;
+              w.flags = abi::IOSQE_FIXED_FILE;
+              w.fd = 1;
+              w.ioprio = abi::IORING_ACCEPT_MULTISHOT;
+              w.file_index = abi::IORING_FILE_INDEX_ALLOC;
+            });
+  check_sqe([&](Sqe& s) { prep_send(s, 4, buf, sizeof buf, MSG_MORE); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SEND;
+              w.fd = 4;
+              w.addr = addr(buf);
+              w.len = sizeof buf;
+              w.msg_flags = MSG_MORE;
+            });
+  check_sqe([&](Sqe& s) { prep_sendto(s, 4, buf, 3, 0, sap, sizeof sa); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SEND;
+              w.fd = 4;
+              w.addr = addr(buf);
+              w.len = 3;
+              w.addr2 = addr(&sa);
+              w.addr_len = sizeof sa;
+            });
+  check_sqe([&](Sqe& s) { prep_recv(s, 4, buf, sizeof buf, MSG_WAITALL); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECV;
+              w.fd = 4;
+              w.addr = addr(buf);
+              w.len = sizeof buf;
+              w.msg_flags = MSG_WAITALL;
+            });
+  check_sqe([&](Sqe& s) { prep_recv_buffer_select(s, 4, 100, 0, 7); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECV;
+              w.flags = abi::IOSQE_BUFFER_SELECT;
+              w.fd = 4;
+              w.len = 100;
+              w.buf_group = 7;
+            });
+  check_sqe([&](Sqe& s) { prep_recv_multishot(s, 4, MSG_PEEK, 7); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECV;
+              w.flags = abi::IOSQE_BUFFER_SELECT;
+              w.ioprio = abi::IORING_RECV_MULTISHOT;
+              w.fd = 4;
+              w.msg_flags = MSG_PEEK;
+              w.buf_group = 7;
+            });
+  check_sqe([&](Sqe& s) { prep_sendmsg(s, 4, &msg, MSG_EOR); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SENDMSG;
+              w.fd = 4;
+              w.addr = addr(&msg);
+              w.msg_flags = MSG_EOR;
+            });
+  check_sqe([&](Sqe& s) { prep_recvmsg_multishot(s, 4, &msg, 0, 2); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECVMSG;
+              w.flags = abi::IOSQE_BUFFER_SELECT;
+              w.ioprio = abi::IORING_RECV_MULTISHOT;
+              w.fd = 4;
+              w.addr = addr(&msg);
+              w.buf_group = 2;
+            });
+  check_sqe(
+      [&](Sqe& s) { prep_send_zc_fixed(s, 4, buf, 8, 0, FixedBuffer(3), abi::IORING_SEND_ZC_REPORT_USAGE); },
+      [&](abi::io_uring_sqe& w) {
+        w.opcode = abi::IORING_OP_SEND_ZC;
+        w.fd = 4;
+        w.addr = addr(buf);
+        w.len = 8;
+        w.ioprio = abi::IORING_SEND_ZC_REPORT_USAGE | abi::IORING_RECVSEND_FIXED_BUF;
+        w.buf_index = 3;
+      });
+  check_sqe([&](Sqe& s) { prep_sendmsg_zc(s, 4, &msg, 0); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SENDMSG_ZC;
+              w.fd = 4;
+              w.addr = addr(&msg);
+            });
+  check_sqe([&](Sqe& s) { prep_shutdown(s, 4, SHUT_WR); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SHUTDOWN;
+              w.fd = 4;
+              w.len = SHUT_WR;
+            });
+  check_sqe([&](Sqe& s) { prep_uring_cmd_siocoutq(s, 4); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_URING_CMD;
+              w.fd = 4;
+              w.cmd_op = abi::SOCKET_URING_OP_SIOCOUTQ;
+            });
+  int value = 0;
+  check_sqe([&](Sqe& s) { prep_uring_cmd_getsockopt(s, 4, SOL_SOCKET, SO_RCVBUF, &value, sizeof value); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_URING_CMD;
+              w.fd = 4;
+              w.cmd_op = abi::SOCKET_URING_OP_GETSOCKOPT;
+              w.level = SOL_SOCKET;
+              w.optname = SO_RCVBUF;
+              w.optval = addr(&value);
+              w.optlen = sizeof value;
+            });
+  check_sqe([&](Sqe& s) { prep_recv_zc_multishot(s, 4, 1); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECV_ZC;
+              w.fd = 4;
+              w.zcrx_ifq_idx = 1;
+              w.ioprio = abi::IORING_RECV_MULTISHOT;
+            });
+}
+
+TEST_CASE("event builders set exactly their fields") {
+  const abi::kernel_timespec ts{1, 2};
+  epoll_event ev{};
+  std::uint32_t word = 0;
+  siginfo_t info{};
+  FutexWaitv waitv[2] = {};
+
+  check_sqe([&](Sqe& s) { prep_poll_multishot(s, 5, POLLIN); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_POLL_ADD;
+              w.fd = 5;
+              w.poll32_events = POLLIN;
+              w.len = abi::IORING_POLL_ADD_MULTI;
+            });
+  check_sqe(
+      [&](Sqe& s) {
+        PollUpdate update;
+        update.user_data = 9;
+        update.events = POLLOUT;
+        prep_poll_update(s, 8, update);
+      },
+      [&](abi::io_uring_sqe& w) {
+        w.opcode = abi::IORING_OP_POLL_REMOVE;
+        w.addr = 8;
+        w.off = 9;
+        w.poll32_events = POLLOUT;
+        w.len = abi::IORING_POLL_UPDATE_USER_DATA | abi::IORING_POLL_UPDATE_EVENTS;
+      });
+  check_sqe([&](Sqe& s) { prep_epoll_ctl(s, 6, 7, EPOLL_CTL_MOD, &ev); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_EPOLL_CTL;
+              w.fd = 6;
+              w.off = 7;
+              w.len = EPOLL_CTL_MOD;
+              w.addr = addr(&ev);
+            });
+  check_sqe([&](Sqe& s) { prep_epoll_wait(s, 6, &ev, 1); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_EPOLL_WAIT;
+              w.fd = 6;
+              w.addr = addr(&ev);
+              w.len = 1;
+            });
+  check_sqe([&](Sqe& s) { prep_timeout_multishot(s, &ts, 4, abi::IORING_TIMEOUT_BOOTTIME); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_TIMEOUT;
+              w.addr = addr(&ts);
+              w.len = 1;
+              w.off = 4;
+              w.timeout_flags = abi::IORING_TIMEOUT_BOOTTIME | abi::IORING_TIMEOUT_MULTISHOT;
+            });
+  check_sqe([&](Sqe& s) { prep_link_timeout_update(s, 33, &ts, abi::IORING_TIMEOUT_ABS); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_TIMEOUT_REMOVE;
+              w.addr = 33;
+              w.addr2 = addr(&ts);
+              w.timeout_flags =
+                  abi::IORING_TIMEOUT_ABS | abi::IORING_TIMEOUT_UPDATE | abi::IORING_LINK_TIMEOUT_UPDATE;
+            });
+  check_sqe([&](Sqe& s) { prep_link_timeout(s, &ts); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_LINK_TIMEOUT;
+              w.addr = addr(&ts);
+              w.len = 1;
+            });
+  check_sqe([&](Sqe& s) { prep_cancel_fd(s, FixedFile(3), abi::IORING_ASYNC_CANCEL_ALL); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_ASYNC_CANCEL;
+              w.fd = 3;
+              w.cancel_flags = abi::IORING_ASYNC_CANCEL_ALL | abi::IORING_ASYNC_CANCEL_FD |
+                               abi::IORING_ASYNC_CANCEL_FD_FIXED;
+            });
+  check_sqe([&](Sqe& s) { prep_cancel_op(s, abi::IORING_OP_RECV); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_ASYNC_CANCEL;
+              w.len = abi::IORING_OP_RECV;
+              w.cancel_flags = abi::IORING_ASYNC_CANCEL_OP;
+            });
+  check_sqe([&](Sqe& s) { prep_msg_ring_send_fd(s, 9, FixedFile(2), DirectSlot::any(), 77, false); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_MSG_RING;
+              w.fd = 9;
+              w.addr = abi::IORING_MSG_SEND_FD;
+              w.addr3 = 2;
+              w.file_index = abi::IORING_FILE_INDEX_ALLOC;
+              w.off = 77;
+              w.msg_ring_flags = abi::IORING_MSG_RING_CQE_SKIP;
+            });
+  check_sqe([&](Sqe& s) { prep_msg_ring_cqe_flags(s, 9, -5, 78, 0x10000); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_MSG_RING;
+              w.fd = 9;
+              w.addr = abi::IORING_MSG_DATA;
+              w.len = static_cast<std::uint32_t>(-5);
+              w.off = 78;
+              w.msg_ring_flags = abi::IORING_MSG_RING_FLAGS_PASS;
+              w.file_index = 0x10000;
+            });
+  check_sqe([&](Sqe& s) { prep_futex_wait(s, &word, 3, 0xf); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_FUTEX_WAIT;
+              w.fd = static_cast<std::int32_t>(futex2::size_u32 | futex2::private_flag);
+              w.addr = addr(&word);
+              w.addr2 = 3;
+              w.addr3 = 0xf;
+            });
+  check_sqe([&](Sqe& s) { prep_futex_waitv(s, waitv, 2); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_FUTEX_WAITV;
+              w.addr = addr(waitv);
+              w.len = 2;
+            });
+  check_sqe([&](Sqe& s) { prep_waitid(s, P_PID, 1234, &info, WEXITED | WNOHANG); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_WAITID;
+              w.len = P_PID;
+              w.fd = 1234;
+              w.file_index = WEXITED | WNOHANG;
+              w.addr2 = addr(&info);
+            });
+  check_sqe(
+      [&](Sqe& s) {
+        NopOptions options;
+        options.inject_result = -3;
+        options.file = File(FixedFile(6));
+        options.buffer = FixedBuffer(2);
+        options.task_work = true;
+        prep_nop_with(s, options);
+      },
+      [&](abi::io_uring_sqe& w) {
+        w.opcode = abi::IORING_OP_NOP;
+        w.len = static_cast<std::uint32_t>(-3);
+        w.fd = 6;
+        w.buf_index = 2;
+        w.nop_flags = abi::IORING_NOP_INJECT_RESULT | abi::IORING_NOP_FILE | abi::IORING_NOP_FIXED_FILE |
+                      abi::IORING_NOP_FIXED_BUFFER | abi::IORING_NOP_TW;
+      });
+}
+
+TEST_CASE("has_net_builder and has_event_builder name the opcodes built here") {
+  static_assert(has_net_builder(abi::IORING_OP_SEND_ZC));
+  static_assert(has_event_builder(abi::IORING_OP_FUTEX_WAITV));
+  static_assert(!has_net_builder(abi::IORING_OP_READ));
+  unsigned net = 0, event = 0;
+  for (unsigned op = 0; op < 256; ++op) {
+    net += has_net_builder(op);
+    event += has_event_builder(op);
+    CHECK_FALSE((has_net_builder(op) && has_event_builder(op)));
+  }
+  CHECK(net == 14);
+  CHECK(event == 13);
+}

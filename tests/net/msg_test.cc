@@ -1,0 +1,423 @@
+// SEND/RECV (plain, sendto, buffer select, multishot), SENDMSG/RECVMSG with
+// control data, multishot RECVMSG and the io_uring_recvmsg_out parser.
+#include <net/if.h>
+#include <sys/uio.h>
+
+#include <map>
+#include <set>
+
+#include "tests/net/net_support.h"
+#include "uring/recvmsg_out.h"
+
+using namespace uring;
+using namespace uring::nettest;
+
+namespace {
+
+int enable_pktinfo(int fd) {
+  int on = 1;
+  return ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+}
+
+}  // namespace
+
+TEST_CASE("send and recv move exact bytes in order over TCP and AF_UNIX") {
+  FdLeakCheck leaks;
+  Ring ring = make_ring(64);
+  auto [tcp_client, tcp_server] = tcp_pair();
+  auto [unix_a, unix_b] = unix_pair();
+  for (auto [from, to] :
+       {std::pair{tcp_client.get(), tcp_server.get()}, std::pair{unix_a.get(), unix_b.get()}}) {
+    CAPTURE(from);
+    // Four linked sends keep their order; one recv with MSG_WAITALL takes them all.
+    constexpr std::size_t kChunk = 48 * 1024;
+    const auto data = pattern(4 * kChunk, static_cast<std::uint32_t>(from));
+    std::vector<unsigned char> got(data.size());
+    for (std::size_t i = 0; i < 4; ++i) {
+      Sqe& sqe =
+          prep_send(next_sqe(ring), from, data.data() + i * kChunk, kChunk, MSG_WAITALL).set_user_data(i);
+      if (i < 3) sqe.link();
+    }
+    prep_recv(next_sqe(ring), to, got.data(), got.size(), MSG_WAITALL).set_user_data(9);
+    auto cqes = reap(ring, 5);
+    for (std::uint64_t i = 0; i < 4; ++i) CHECK(only(cqes, i).result() == static_cast<int>(kChunk));
+    CHECK(only(cqes, 9).result() == static_cast<int>(data.size()));
+    CHECK(got == data);
+
+    // Without MSG_WAITALL a recv returns what is there: here, exactly the 10 bytes sent.
+    unsigned char small[64] = {};
+    send_all(from, data.data(), 10);
+    prep_recv(next_sqe(ring), to, small, sizeof small, 0).set_user_data(10);
+    CHECK(reap_one(ring).result() == 10);
+    CHECK(std::memcmp(small, data.data(), 10) == 0);
+  }
+}
+
+TEST_CASE("sendto reaches an unconnected UDP socket and recvmsg reports the sender") {
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  sockaddr_in receiver_addr{};
+  sockaddr_in sender_addr{};
+  Fd receiver = udp_socket(&receiver_addr);
+  Fd sender = udp_socket(&sender_addr);
+  REQUIRE(enable_pktinfo(receiver.get()) == 0);
+
+  const auto payload = pattern(123, 77);
+  prep_sendto(next_sqe(ring), sender.get(), payload.data(), payload.size(), 0, as_sockaddr(receiver_addr),
+              sizeof receiver_addr)
+      .set_user_data(1);
+  CHECK(reap_one(ring).result() == static_cast<int>(payload.size()));
+
+  std::vector<unsigned char> got(200);
+  iovec iov{got.data(), got.size()};
+  sockaddr_in from{};
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof from;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  prep_recvmsg(next_sqe(ring), receiver.get(), &msg, 0).set_user_data(2);
+  CHECK(reap_one(ring).result() == static_cast<int>(payload.size()));
+  CHECK(std::equal(payload.begin(), payload.end(), got.begin()));
+  CHECK(msg.msg_namelen == sizeof(sockaddr_in));
+  CHECK(from.sin_port == sender_addr.sin_port);
+  CHECK(from.sin_addr.s_addr == htonl(INADDR_LOOPBACK));
+  CHECK((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  REQUIRE(cmsg != nullptr);
+  CHECK(cmsg->cmsg_level == IPPROTO_IP);
+  CHECK(cmsg->cmsg_type == IP_PKTINFO);
+  in_pktinfo info{};
+  std::memcpy(&info, CMSG_DATA(cmsg), sizeof info);
+  CHECK(info.ipi_addr.s_addr == htonl(INADDR_LOOPBACK));
+  CHECK(info.ipi_ifindex == static_cast<int>(::if_nametoindex("lo")));
+
+  // A datagram bigger than the iovec: cut, and recvmsg says so.
+  const auto big = pattern(1000, 78);
+  REQUIRE(::sendto(sender.get(), big.data(), big.size(), 0, as_sockaddr(receiver_addr),
+                   sizeof receiver_addr) == static_cast<ssize_t>(big.size()));
+  msg.msg_namelen = sizeof from;
+  msg.msg_controllen = sizeof control;
+  prep_recvmsg(next_sqe(ring), receiver.get(), &msg, 0).set_user_data(3);
+  CHECK(reap_one(ring).result() == static_cast<int>(got.size()));
+  CHECK((msg.msg_flags & MSG_TRUNC) != 0);
+  CHECK(std::equal(got.begin(), got.end(), big.begin()));
+}
+
+TEST_CASE("sendmsg and recvmsg scatter, gather and pass a descriptor with SCM_RIGHTS") {
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [a, b] = unix_pair();
+  auto [pipe_read, pipe_write] = make_pipe();
+
+  // Gather from three pieces, with the pipe's write end attached.
+  const auto data = pattern(3000, 5);
+  iovec out_iov[3] = {{const_cast<unsigned char*>(data.data()), 1000},
+                      {const_cast<unsigned char*>(data.data()) + 1000, 1},
+                      {const_cast<unsigned char*>(data.data()) + 1001, 1999}};
+  alignas(cmsghdr) unsigned char out_control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr out{};
+  out.msg_iov = out_iov;
+  out.msg_iovlen = 3;
+  out.msg_control = out_control;
+  out.msg_controllen = sizeof out_control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&out);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  const int passed = pipe_write.get();
+  std::memcpy(CMSG_DATA(cmsg), &passed, sizeof passed);
+
+  // Scatter into two pieces of different sizes.
+  std::vector<unsigned char> first(2500), second(500);
+  iovec in_iov[2] = {{first.data(), first.size()}, {second.data(), second.size()}};
+  alignas(cmsghdr) unsigned char in_control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr in{};
+  in.msg_iov = in_iov;
+  in.msg_iovlen = 2;
+  in.msg_control = in_control;
+  in.msg_controllen = sizeof in_control;
+
+  prep_sendmsg(next_sqe(ring), a.get(), &out, 0).set_user_data(1);
+  prep_recvmsg(next_sqe(ring), b.get(), &in, MSG_WAITALL | MSG_CMSG_CLOEXEC).set_user_data(2);
+  auto cqes = reap(ring, 2);
+  CHECK(only(cqes, 1).result() == 3000);
+  CHECK(only(cqes, 2).result() == 3000);
+  CHECK(std::equal(first.begin(), first.end(), data.begin()));
+  CHECK(std::equal(second.begin(), second.end(), data.begin() + 2500));
+  CHECK((in.msg_flags & MSG_CTRUNC) == 0);
+
+  cmsghdr* got = CMSG_FIRSTHDR(&in);
+  REQUIRE(got != nullptr);
+  CHECK(got->cmsg_level == SOL_SOCKET);
+  CHECK(got->cmsg_type == SCM_RIGHTS);
+  REQUIRE(got->cmsg_len == CMSG_LEN(sizeof(int)));
+  int received = -1;
+  std::memcpy(&received, CMSG_DATA(got), sizeof received);
+  Fd received_fd(received);
+  REQUIRE(received_fd.get() >= 0);
+  CHECK(received_fd.get() != pipe_write.get());
+  CHECK((::fcntl(received_fd.get(), F_GETFD) & FD_CLOEXEC) != 0);  // MSG_CMSG_CLOEXEC honoured
+
+  // The received descriptor is the same pipe: bytes written to it come out the read end.
+  const char message[] = "through the passed fd";
+  REQUIRE(::write(received_fd.get(), message, sizeof message) == static_cast<ssize_t>(sizeof message));
+  char back[sizeof message] = {};
+  REQUIRE(::read(pipe_read.get(), back, sizeof back) == static_cast<ssize_t>(sizeof back));
+  CHECK(std::memcmp(back, message, sizeof message) == 0);
+}
+
+TEST_CASE("recv with buffer select and multishot recv fill provided buffers") {
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  Probe probe = probe_of(ring);
+  URING_REQUIRE_OP(probe, abi::IORING_OP_PROVIDE_BUFFERS);
+  auto [client, server] = tcp_pair();
+  constexpr unsigned kSize = 64;
+  constexpr unsigned kCount = 16;
+  constexpr std::uint16_t kGroup = 9;
+  std::vector<unsigned char> memory(kSize * kCount);
+  provide_buffers(ring, memory.data(), kSize, kCount, kGroup);
+
+  // One receive: the kernel picks a buffer and says which.
+  const auto hello = pattern(50, 1);
+  send_all(client.get(), hello.data(), hello.size());
+  prep_recv_buffer_select(next_sqe(ring), server.get(), 0, 0, kGroup).set_user_data(1);
+  Cqe one = reap_one(ring);
+  REQUIRE(one.result() == 50);
+  REQUIRE(one.has_buffer());
+  REQUIRE(one.buffer_id() < kCount);
+  CHECK(std::memcmp(memory.data() + one.buffer_id() * kSize, hello.data(), 50) == 0);
+  std::set<std::uint16_t> free_ids;
+  for (std::uint16_t id = 0; id < kCount; ++id) {
+    if (id != one.buffer_id()) free_ids.insert(id);
+  }
+
+  // `len` caps what one receive takes from a buffer.
+  send_all(client.get(), hello.data(), 30);
+  prep_recv_buffer_select(next_sqe(ring), server.get(), 8, 0, kGroup).set_user_data(2);
+  Cqe capped = reap_one(ring);
+  CHECK(capped.result() == 8);
+  REQUIRE(capped.has_buffer());
+  CHECK(free_ids.erase(capped.buffer_id()) == 1);
+  CHECK(recv_exact(server.get(), 22) == std::vector<unsigned char>(hello.begin() + 8, hello.begin() + 30));
+
+  // Multishot: armed once, one CQE (and buffer) per receive, more() each time.
+  prep_recv_multishot(next_sqe(ring), server.get(), 0, kGroup).set_user_data(3);
+  REQUIRE(ring.submit() == 1);
+  const auto stream = pattern(400, 2);
+  std::vector<unsigned char> reassembled;
+  std::size_t sent = 0;
+  for (int round = 0; round < 4; ++round) {
+    send_all(client.get(), stream.data() + sent, 100);
+    sent += 100;
+    while (reassembled.size() < sent) {
+      Cqe cqe = reap_one(ring);
+      CHECK(cqe.data() == 3);
+      REQUIRE(cqe.result() > 0);
+      CHECK(cqe.more());
+      REQUIRE(cqe.has_buffer());
+      REQUIRE(free_ids.erase(cqe.buffer_id()) == 1);  // each buffer used once
+      const unsigned char* buffer = memory.data() + cqe.buffer_id() * kSize;
+      reassembled.insert(reassembled.end(), buffer, buffer + cqe.result());
+    }
+  }
+  CHECK(reassembled == stream);
+
+  // End of stream ends the multishot request: result 0, no more().
+  REQUIRE(::shutdown(client.get(), SHUT_WR) == 0);
+  Cqe last = reap_one(ring);
+  CHECK(last.data() == 3);
+  CHECK(last.result() == 0);
+  CHECK_FALSE(last.more());
+}
+
+TEST_CASE("multishot recvmsg: name, control and payload of each datagram, and truncation") {
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  Probe probe = probe_of(ring);
+  URING_REQUIRE_OP(probe, abi::IORING_OP_PROVIDE_BUFFERS);
+  sockaddr_in receiver_addr{};
+  Fd receiver = udp_socket(&receiver_addr);
+  REQUIRE(enable_pktinfo(receiver.get()) == 0);
+  sockaddr_in addr1{}, addr2{};
+  Fd sender1 = udp_socket(&addr1);
+  Fd sender2 = udp_socket(&addr2);
+
+  constexpr unsigned kSize = 256;
+  constexpr unsigned kCount = 8;
+  constexpr std::uint16_t kGroup = 3;
+  std::vector<unsigned char> memory(kSize * kCount);
+  provide_buffers(ring, memory.data(), kSize, kCount, kGroup);
+
+  msghdr armed{};
+  armed.msg_namelen = sizeof(sockaddr_in);
+  armed.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+  prep_recvmsg_multishot(next_sqe(ring), receiver.get(), &armed, 0, kGroup).set_user_data(7);
+  REQUIRE(ring.submit() == 1);
+
+  const std::size_t room =
+      kSize - sizeof(abi::io_uring_recvmsg_out) - armed.msg_namelen - armed.msg_controllen;
+  struct Sent {
+    int fd;
+    sockaddr_in from;
+    std::vector<unsigned char> bytes;
+  };
+  const std::vector<Sent> sends = {{sender1.get(), addr1, pattern(10, 1)},
+                                   {sender2.get(), addr2, pattern(room, 2)},
+                                   {sender1.get(), addr1, pattern(room + 50, 3)}};
+  for (const Sent& s : sends) {
+    REQUIRE(::sendto(s.fd, s.bytes.data(), s.bytes.size(), 0, as_sockaddr(receiver_addr),
+                     sizeof receiver_addr) == static_cast<ssize_t>(s.bytes.size()));
+  }
+  auto cqes = reap(ring, 3);
+  std::set<std::uint16_t> ids;
+  for (std::size_t i = 0; i < sends.size(); ++i) {
+    CAPTURE(i);
+    const Cqe& cqe = cqes[i];
+    CHECK(cqe.data() == 7);
+    CHECK(cqe.more());
+    REQUIRE(cqe.has_buffer());
+    REQUIRE(cqe.buffer_id() < kCount);
+    CHECK(ids.insert(cqe.buffer_id()).second);
+    auto parsed = RecvmsgOut::parse(memory.data() + cqe.buffer_id() * kSize,
+                                    static_cast<std::size_t>(cqe.result()), armed);
+    REQUIRE_MESSAGE(parsed.ok(), parsed.error().message);
+    const RecvmsgOut& msg = parsed.value();
+
+    CHECK(msg.name_size() == sizeof(sockaddr_in));
+    CHECK_FALSE(msg.name_truncated());
+    const sockaddr_storage name = msg.name();
+    const auto* from = reinterpret_cast<const sockaddr_in*>(&name);
+    CHECK(from->sin_family == AF_INET);
+    CHECK(from->sin_port == sends[i].from.sin_port);
+
+    CHECK_FALSE(msg.control_truncated());
+    auto pktinfo = msg.find_control_message(IPPROTO_IP, IP_PKTINFO);
+    REQUIRE(pktinfo.has_value());
+    REQUIRE(pktinfo->size == sizeof(in_pktinfo));
+    in_pktinfo info{};
+    std::memcpy(&info, pktinfo->data, sizeof info);
+    CHECK(info.ipi_addr.s_addr == htonl(INADDR_LOOPBACK));
+
+    const std::size_t expected = std::min(sends[i].bytes.size(), room);
+    CHECK(msg.payload_size() == expected);
+    CHECK(std::memcmp(msg.payload(), sends[i].bytes.data(), expected) == 0);
+    CHECK(msg.payload_truncated() == (sends[i].bytes.size() > room));
+    CHECK(((msg.flags() & MSG_TRUNC) != 0) == (sends[i].bytes.size() > room));
+  }
+
+  // Cancelling ends it: the last CQE has no more().
+  prep_cancel(next_sqe(ring), 7).set_user_data(8);
+  auto ended = reap(ring, 2);
+  CHECK(only(ended, 8).result() == 0);
+  CHECK(only(ended, 7).result() == -ECANCELED);
+  CHECK_FALSE(only(ended, 7).more());
+}
+
+TEST_CASE("multishot recvmsg reports cut names and control, and ends with -ENOBUFS when buffers run out") {
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  Probe probe = probe_of(ring);
+  URING_REQUIRE_OP(probe, abi::IORING_OP_PROVIDE_BUFFERS);
+  sockaddr_in receiver_addr{};
+  Fd receiver = udp_socket(&receiver_addr);
+  REQUIRE(enable_pktinfo(receiver.get()) == 0);
+  Fd sender = udp_socket();
+
+  constexpr unsigned kSize = 128;
+  constexpr std::uint16_t kGroup = 4;
+  std::vector<unsigned char> memory(kSize * 2);
+  provide_buffers(ring, memory.data(), kSize, 2, kGroup);
+
+  // Room for 4 bytes of address and a control area too small for IP_PKTINFO.
+  msghdr armed{};
+  armed.msg_namelen = 4;
+  armed.msg_controllen = CMSG_SPACE(0);
+  prep_recvmsg_multishot(next_sqe(ring), receiver.get(), &armed, 0, kGroup).set_user_data(1);
+  REQUIRE(ring.submit() == 1);
+  const auto payload = pattern(20, 9);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(::sendto(sender.get(), payload.data(), payload.size(), 0, as_sockaddr(receiver_addr),
+                     sizeof receiver_addr) == static_cast<ssize_t>(payload.size()));
+  }
+  auto cqes = reap(ring, 3);
+  for (int i = 0; i < 2; ++i) {
+    const Cqe& cqe = cqes[static_cast<std::size_t>(i)];
+    CHECK(cqe.more());
+    REQUIRE(cqe.has_buffer());
+    auto parsed = RecvmsgOut::parse(memory.data() + cqe.buffer_id() * kSize,
+                                    static_cast<std::size_t>(cqe.result()), armed);
+    REQUIRE_MESSAGE(parsed.ok(), parsed.error().message);
+    CHECK(parsed->name_truncated());
+    CHECK(parsed->name_size() == 4);
+    CHECK(parsed->header().namelen == sizeof(sockaddr_in));
+    CHECK(parsed->control_truncated());
+    // The kernel keeps the cmsghdr it could fit, with its cmsg_len cut down.
+    auto cut = parsed->find_control_message(IPPROTO_IP, IP_PKTINFO);
+    if (cut) CHECK(cut->size < sizeof(in_pktinfo));
+    CHECK(parsed->payload_size() == payload.size());
+    CHECK_FALSE(parsed->payload_truncated());
+    CHECK(std::memcmp(parsed->payload(), payload.data(), payload.size()) == 0);
+  }
+  // The third datagram finds no buffer: the request ends.
+  CHECK(cqes[2].result() == -ENOBUFS);
+  CHECK_FALSE(cqes[2].more());
+}
+
+TEST_CASE("RecvmsgOut refuses buffers that do not add up") {
+  alignas(8) unsigned char buffer[256] = {};
+  abi::io_uring_recvmsg_out header{};
+  auto write_header = [&] { std::memcpy(buffer, &header, sizeof header); };
+
+  CHECK(RecvmsgOut::parse(nullptr, 64, 0, 0).code() == EINVAL);
+  CHECK(RecvmsgOut::parse(buffer, 15, 0, 0).code() == EINVAL);  // shorter than the header
+  auto short_room = RecvmsgOut::parse(buffer, 40, 16, 32);      // 16 + 16 + 32 > 40
+  REQUIRE_FALSE(short_room.ok());
+  CHECK(short_room.error().message.find("msghdr") != std::string::npos);
+
+  header.controllen = 40;  // more control than was reserved
+  write_header();
+  CHECK(RecvmsgOut::parse(buffer, 16 + 16 + 32, 16, 32).code() == EINVAL);
+
+  header.controllen = 0;
+  header.payloadlen = 4;  // the buffer holds 10 payload bytes: inconsistent
+  write_header();
+  CHECK(RecvmsgOut::parse(buffer, 16 + 10, 0, 0).code() == EINVAL);
+
+  // A consistent message with one control message whose length is bad.
+  header.namelen = 0;
+  header.payloadlen = 3;
+  header.controllen = sizeof(cmsghdr) + 8;
+  write_header();
+  cmsghdr bad{};
+  bad.cmsg_len = 1000;  // runs past the control area
+  std::memcpy(buffer + 16, &bad, sizeof bad);
+  auto parsed = RecvmsgOut::parse(buffer, 16 + sizeof(cmsghdr) + 8 + 3, 0, sizeof(cmsghdr) + 8);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->payload_size() == 3);
+  CHECK_FALSE(parsed->payload_truncated());
+  int visited = 0;
+  CHECK_FALSE(parsed->for_each_control_message([&](const ControlMessage&) { return ++visited, true; }));
+  CHECK(visited == 0);
+
+  // And a good one is visited once, with its data where CMSG_DATA puts it.
+  cmsghdr good{};
+  good.cmsg_len = CMSG_LEN(4);
+  good.cmsg_level = 1;
+  good.cmsg_type = 2;
+  std::memcpy(buffer + 16, &good, sizeof good);
+  const std::uint32_t value = 0xfeedf00d;
+  std::memcpy(buffer + 16 + CMSG_LEN(0), &value, sizeof value);
+  parsed = RecvmsgOut::parse(buffer, 16 + sizeof(cmsghdr) + 8 + 3, 0, sizeof(cmsghdr) + 8);
+  REQUIRE(parsed.ok());
+  auto found = parsed->find_control_message(1, 2);
+  REQUIRE(found.has_value());
+  CHECK(found->size == 4);
+  std::uint32_t read_back = 0;
+  std::memcpy(&read_back, found->data, sizeof read_back);
+  CHECK(read_back == value);
+}
