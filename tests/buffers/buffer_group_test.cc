@@ -1,0 +1,604 @@
+// BufferGroup lifecycle and bookkeeping: creation of each kind, the errors
+// for bad input, ownership tracking, the -ENOBUFS policy logic, internal
+// CQEs, teardown without leaks. I/O here is plain buffer-select reads of a
+// small file; the data-path tests are in buffer_io_test and buffer_recv_test.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/buffers/buffers_support.h"
+#include "uring/prep_file.h"
+
+using namespace uring;
+using namespace uring::testing;
+
+namespace {
+
+bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
+
+// A 64 KiB file of a known pattern, open for reading.
+struct PatternFile {
+  PatternFile() {
+    path = dir.path() + "/pattern";
+    bytes.resize(64 * 1024);
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(i * 7 + i / 251);
+    const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(out >= 0);
+    REQUIRE(::write(out, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    ::close(out);
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+  }
+  ~PatternFile() { ::close(fd); }
+  TempDir dir;
+  std::string path;
+  std::vector<unsigned char> bytes;
+  int fd = -1;
+};
+
+// One buffer-select read of `len` bytes at `offset`; returns its CQE.
+Cqe read_one(Ring& ring, int fd, unsigned len, std::uint64_t offset, std::uint16_t group) {
+  prep_read_buffer_select(sqe_of(ring), fd, len, offset, group).set_user_data(offset);
+  return submit_and_reap(ring, 1)[0];
+}
+
+// The kernel's own view of a group: 0 for a buffer ring, -EINVAL for a legacy
+// group, -ENOENT for none (IORING_REGISTER_PBUF_STATUS, 6.8).
+int kernel_group_status(Ring& ring, std::uint16_t group) {
+  abi::io_uring_buf_status status{};
+  status.buf_group = group;
+  return ring.register_raw(abi::IORING_REGISTER_PBUF_STATUS, &status, 1);
+}
+
+bool kernel_has_pbuf_status(Ring& ring) { return kernel_group_status(ring, 65000) == -ENOENT; }
+
+}  // namespace
+
+TEST_CASE("create_ring: every buffer goes to the kernel, for each kind of ring memory") {
+  Ring ring = make_ring();
+  if (!kernel_has_pbuf_status(ring)) URING_SKIP("IORING_REGISTER_PBUF_STATUS needs Linux 6.8; this kernel is " + kernel_release());
+  void* caller_memory = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(caller_memory != MAP_FAILED);
+  std::memset(caller_memory, 0xEE, 4096);  // the group must clear it before registering
+  for (RingMemory memory : {RingMemory::library, RingMemory::kernel, RingMemory::caller}) {
+    CAPTURE(static_cast<int>(memory));
+    BufferGroupOptions options = group_options(3, 12, 256);
+    options.ring_memory = memory;
+    if (memory == RingMemory::caller) {
+      options.ring_memory_address = caller_memory;
+      options.ring_memory_bytes = 4096;
+    }
+    auto group = BufferGroup::create_ring(ring, options);
+    REQUIRE_MESSAGE(group.ok(), group.error().message);
+    CHECK(group->valid());
+    CHECK(group->kind() == BufferGroup::Kind::ring);
+    CHECK(group->ring_memory() == memory);
+    CHECK(group->ring_entries() == 16);  // the smallest power of two holding 12
+    CHECK(group->buffer_count() == 12);
+    CHECK(group->buffer_size() == 256);
+    CHECK(group->kernel_owned_count() == 12);
+    CHECK(group->app_owned_count() == 0);
+    CHECK(group->ring_tail() == 12);
+    auto head = group->kernel_head();
+    REQUIRE_MESSAGE(head.ok(), head.error().message);
+    CHECK(head.value() == 0);
+    CHECK(kernel_group_status(ring, 3) == 0);
+    CHECK(group->close().ok());
+    CHECK_FALSE(group->valid());
+    CHECK(kernel_group_status(ring, 3) == -ENOENT);  // unregistered
+    CHECK(group->close().ok());                       // idempotent
+  }
+  ::munmap(caller_memory, 4096);
+}
+
+TEST_CASE("create_provided: a legacy group the kernel holds; close removes its buffers") {
+  Ring ring = make_ring();
+  PatternFile file;
+  auto group = BufferGroup::create_provided(ring, group_options(5, 4, 1024));
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  CHECK(group->kind() == BufferGroup::Kind::provided);
+  CHECK(group->ring_entries() == 0);
+  CHECK(group->kernel_owned_count() == 4);
+  CHECK_FALSE(group->kernel_head().ok());  // no ring head for a legacy group
+  CHECK(ring.cq_ready() == 0);             // success posted no CQE (IORING_FEAT_CQE_SKIP)
+
+  // Exactly the 4 buffers are in the kernel: 4 reads get them, the 5th finds none.
+  std::set<std::uint16_t> ids;
+  for (unsigned i = 0; i < 4; ++i) {
+    Cqe cqe = read_one(ring, file.fd, 100, i * 100, 5);
+    REQUIRE(cqe.result() == 100);
+    REQUIRE(cqe.has_buffer());
+    ids.insert(cqe.buffer_id());
+    BufferView view = group->take(cqe);
+    REQUIRE(view.ok());
+    CHECK(std::memcmp(view.data, file.bytes.data() + i * 100, 100) == 0);
+  }
+  CHECK(ids == std::set<std::uint16_t>{0, 1, 2, 3});
+  CHECK(read_one(ring, file.fd, 100, 0, 5).result() == -ENOBUFS);
+  for (std::uint16_t id : ids) CHECK(group->recycle(id) == BufferError::none);
+  CHECK(group->close().ok());
+  // The kernel's list for group 5 is empty now: a REMOVE finds nothing.
+  prep_remove_buffers(sqe_of(ring), 100, 5);
+  CHECK(submit_and_reap(ring, 1)[0].result() == 0);
+  CHECK(ring.cq_ready() == 0);
+}
+
+TEST_CASE("bad ring shapes and memory are refused before the kernel sees them, with what to do") {
+  Ring ring = make_ring();
+  struct Case {
+    const char* what;
+    BufferGroupOptions options;
+    const char* message_part;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char* what, auto edit, const char* part) {
+    BufferGroupOptions options = group_options(9, 8, 64);
+    edit(options);
+    cases.push_back({what, options, part});
+  };
+  add("entries not a power of two", [](BufferGroupOptions& o) { o.ring_entries = 12; }, "not a power of two: use 16");
+  add("entries below count", [](BufferGroupOptions& o) { o.ring_entries = 4; }, "cannot hold buffer_count 8");
+  add("too many entries", [](BufferGroupOptions& o) { o.ring_entries = 65536; o.buffer_count = 1; }, "at most 32768");
+  add("no buffers", [](BufferGroupOptions& o) { o.buffer_count = 0; }, "1 .. 32768 buffers");
+  add("too many buffers", [](BufferGroupOptions& o) { o.buffer_count = 40000; o.ring_entries = 32768; }, "1 .. 32768 buffers");
+  add("zero-byte buffers", [](BufferGroupOptions& o) { o.buffer_size = 0; }, "1 byte .. 1 GiB");
+  add("caller memory missing", [](BufferGroupOptions& o) { o.ring_memory = RingMemory::caller; }, "needs ring_memory_address");
+  add("address without caller memory", [](BufferGroupOptions& o) { o.ring_memory_address = &o; }, "is not RingMemory::caller");
+  add("internal user_data with low bits", [](BufferGroupOptions& o) { o.internal_user_data = 0x1234; }, "low 17 bits");
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    auto group = BufferGroup::create_ring(ring, c.options);
+    REQUIRE_FALSE(group.ok());
+    CHECK(group.code() == EINVAL);
+    CHECK_MESSAGE(contains(group.error().message, c.message_part), group.error().message);
+  }
+  CHECK(kernel_group_status(ring, 9) != 0);  // nothing was registered
+
+  // Misaligned and short caller memory.
+  void* pages = ::mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(pages != MAP_FAILED);
+  BufferGroupOptions options = group_options(9, 8, 64);
+  options.ring_memory = RingMemory::caller;
+  options.ring_memory_address = static_cast<char*>(pages) + 64;
+  options.ring_memory_bytes = 4096;
+  auto misaligned = BufferGroup::create_ring(ring, options);
+  REQUIRE_FALSE(misaligned.ok());
+  CHECK(misaligned.code() == EINVAL);
+  CHECK_MESSAGE(contains(misaligned.error().message, "is not page-aligned (page size"), misaligned.error().message);
+  options.ring_memory_address = pages;
+  options.ring_memory_bytes = 64;
+  auto too_small = BufferGroup::create_ring(ring, options);
+  REQUIRE_FALSE(too_small.ok());
+  CHECK_MESSAGE(contains(too_small.error().message, "it needs 128"), too_small.error().message);
+
+  // The library refuses what the kernel would refuse anyway: the kernel agrees.
+  abi::io_uring_buf_reg reg{};
+  reg.bgid = 9;
+  reg.ring_entries = 12;
+  reg.ring_addr = reinterpret_cast<std::uintptr_t>(pages);
+  CHECK(ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1) == -EINVAL);
+  reg.ring_entries = 8;
+  reg.ring_addr = reinterpret_cast<std::uintptr_t>(pages) + 64;
+  CHECK(ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1) == -EINVAL);
+  ::munmap(pages, 8192);
+
+  // create_provided takes no ring options.
+  options = group_options(9, 8, 64);
+  options.incremental = true;
+  auto provided = BufferGroup::create_provided(ring, options);
+  REQUIRE_FALSE(provided.ok());
+  CHECK(contains(provided.error().message, "are for create_ring"));
+}
+
+TEST_CASE("a group id already in use is refused with EEXIST, whoever holds it") {
+  Ring ring = make_ring();
+  auto first = BufferGroup::create_ring(ring, group_options(11, 4, 64));
+  REQUIRE_MESSAGE(first.ok(), first.error().message);
+  auto ring_again = BufferGroup::create_ring(ring, group_options(11, 4, 64));
+  REQUIRE_FALSE(ring_again.ok());
+  CHECK(ring_again.code() == EEXIST);
+  CHECK(contains(ring_again.error().message, "buffer group 11 is already in use on this ring"));
+  CHECK(contains(ring_again.error().message, "choose another group_id"));
+  auto provided_again = BufferGroup::create_provided(ring, group_options(11, 4, 64));
+  REQUIRE_FALSE(provided_again.ok());
+  CHECK(provided_again.code() == EEXIST);
+  CHECK(first->kernel_owned_count() == 4);  // the refused attempts touched nothing
+  CHECK(kernel_group_status(ring, 11) == 0);
+
+  auto legacy = BufferGroup::create_provided(ring, group_options(12, 4, 64));
+  REQUIRE_MESSAGE(legacy.ok(), legacy.error().message);
+  auto over_legacy = BufferGroup::create_ring(ring, group_options(12, 4, 64));
+  REQUIRE_FALSE(over_legacy.ok());
+  CHECK(over_legacy.code() == EEXIST);
+
+  // Another ring may use the same id: groups belong to a ring.
+  Ring other = make_ring();
+  auto elsewhere = BufferGroup::create_ring(other, group_options(11, 4, 64));
+  CHECK_MESSAGE(elsewhere.ok(), elsewhere.error().message);
+
+  // A ring registered behind the library's back: the kernel says EEXIST.
+  void* memory = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(memory != MAP_FAILED);
+  abi::io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
+  reg.ring_entries = 4;
+  reg.bgid = 13;
+  REQUIRE(ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1) == 0);
+  auto raw_clash = BufferGroup::create_ring(ring, group_options(13, 4, 64));
+  REQUIRE_FALSE(raw_clash.ok());
+  CHECK(raw_clash.code() == EEXIST);
+  CHECK(contains(raw_clash.error().message, "IORING_REGISTER_PBUF_RING: EEXIST"));
+  if (kernel_has_pbuf_status(ring)) {
+    auto raw_clash_legacy = BufferGroup::create_provided(ring, group_options(13, 4, 64));
+    REQUIRE_FALSE(raw_clash_legacy.ok());
+    CHECK(raw_clash_legacy.code() == EEXIST);
+    CHECK(contains(raw_clash_legacy.error().message, "it is a buffer ring"));
+  }
+  reg = abi::io_uring_buf_reg{};
+  reg.bgid = 13;
+  CHECK(ring.register_raw(abi::IORING_UNREGISTER_PBUF_RING, &reg, 1) == 0);
+  ::munmap(memory, 4096);
+
+  // Once closed, the id is free again.
+  CHECK(first->close().ok());
+  auto reused = BufferGroup::create_ring(ring, group_options(11, 4, 64));
+  CHECK_MESSAGE(reused.ok(), reused.error().message);
+}
+
+TEST_CASE("a ring flag the kernel refuses: an error naming the kernel, or the fallback when allowed") {
+  Ring ring = make_ring();
+  PatternFile file;
+  BufferGroupOptions options = group_options(14, 4, 512);
+  options.extra_ring_flags = 0x4000;  // no kernel up to 6.18 knows this bit
+  auto refused = BufferGroup::create_ring(ring, options);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.code() == EINVAL);
+  CHECK_MESSAGE(contains(refused.error().message, "this kernel is"), refused.error().message);
+  CHECK(contains(refused.error().message, "allow_fallback"));
+  CHECK(kernel_group_status(ring, 14) != 0);
+
+  options.allow_fallback = true;
+  options.incremental = true;
+  auto fallback = BufferGroup::create_ring(ring, options);
+  REQUIRE_MESSAGE(fallback.ok(), fallback.error().message);
+  CHECK(fallback->kind() == BufferGroup::Kind::provided);
+  CHECK_FALSE(fallback->incremental());
+  CHECK_MESSAGE(contains(fallback->fallback_note(), "legacy provided buffers"), fallback->fallback_note());
+  // And it works: a read gets one of its buffers.
+  Cqe cqe = read_one(ring, file.fd, 512, 512, 14);
+  REQUIRE(cqe.result() == 512);
+  BufferView view = fallback->take(cqe);
+  REQUIRE(view.ok());
+  CHECK(std::memcmp(view.data, file.bytes.data() + 512, 512) == 0);
+  CHECK(fallback->recycle(view) == BufferError::none);
+}
+
+TEST_CASE("incremental mode where the kernel has it, or a clear refusal") {
+  Ring ring = make_ring();
+  BufferGroupOptions options = group_options(15, 2, 4096);
+  options.incremental = true;
+  auto group = BufferGroup::create_ring(ring, options);
+  if (!group.ok()) {
+    CHECK(contains(group.error().message, "IOU_PBUF_RING_INC, 6.12"));
+    URING_SKIP(group.error().message);
+  }
+  CHECK(group->incremental());
+  CHECK(group->fallback_note().empty());
+}
+
+TEST_CASE("ownership: take makes a buffer yours, recycle gives it back, and neither happens twice") {
+  Ring ring = make_ring();
+  PatternFile file;
+  for (bool use_ring : {true, false}) {
+    CAPTURE(use_ring);
+    const std::uint16_t gid = use_ring ? 16 : 17;
+    auto made = use_ring ? BufferGroup::create_ring(ring, group_options(gid, 4, 128))
+                         : BufferGroup::create_provided(ring, group_options(gid, 4, 128));
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = made.value();
+
+    // The kernel owns all four: none may be recycled.
+    for (std::uint16_t id = 0; id < 4; ++id) CHECK(group.recycle(id) == BufferError::kernel_owned);
+    CHECK(group.recycle(4) == BufferError::unknown_id);
+    const std::uint16_t tail = group.ring_tail();
+    CHECK(ring.sq_pending() == 0);  // no PROVIDE was queued for a refused recycle
+
+    Cqe cqe = read_one(ring, file.fd, 128, 256, gid);
+    REQUIRE(cqe.result() == 128);
+    const std::uint16_t id = cqe.buffer_id();
+    BufferView view = group.take(cqe);
+    REQUIRE(view.ok());
+    CHECK(view.id == id);
+    CHECK(view.segments == 1);
+    CHECK(view.returned() == 1);
+    CHECK(view.size == 128);
+    CHECK(view.data == group.buffer(id).data());
+    CHECK(std::memcmp(view.bytes().data(), file.bytes.data() + 256, 128) == 0);
+    CHECK_FALSE(group.kernel_owns(id));
+    CHECK(group.app_owned_count() == 1);
+
+    // The same CQE again: the group knows the buffer is already yours.
+    BufferView again = group.take(cqe);
+    CHECK(again.error == BufferError::not_kernel_owned);
+    CHECK(again.segments == 0);
+    CHECK(group.app_owned_count() == 1);
+    // A CQE naming a buffer id this group does not have, and a view of one.
+    CHECK(group.take(fake_buffer_cqe(9, 10)).error == BufferError::unknown_id);
+    BufferView foreign;
+    foreign.id = 9;
+    foreign.segments = 1;
+    CHECK(group.recycle(foreign) == BufferError::unknown_id);
+    // A CQE without a buffer (an error): nothing to take, nothing to recycle.
+    Cqe failed{};
+    failed.res = -EIO;
+    BufferView none = group.take(failed);
+    CHECK(none.error == BufferError::no_buffer);
+    CHECK(group.recycle(none) == BufferError::none);
+
+    CHECK(group.recycle(view) == BufferError::none);
+    CHECK(group.kernel_owns(id));
+    CHECK(group.recycle(view) == BufferError::kernel_owned);  // twice: refused
+    CHECK(group.recycle(id) == BufferError::kernel_owned);
+    if (use_ring) {
+      CHECK(group.ring_tail() == static_cast<std::uint16_t>(tail + 1));  // one entry, not two
+      auto head = group.kernel_head();
+      if (head.ok()) CHECK(head.value() == 1);
+    } else {
+      CHECK(ring.sq_pending() == 1);  // one PROVIDE queued, not two
+    }
+    // Four reads now get four different buffers: none was given twice.
+    std::set<std::uint16_t> ids;
+    std::vector<BufferView> views;
+    for (unsigned i = 0; i < 4; ++i) {
+      Cqe next = read_one(ring, file.fd, 128, i * 128, gid);
+      REQUIRE(next.result() == 128);
+      ids.insert(next.buffer_id());
+      views.push_back(group.take(next));
+      CHECK(views.back().ok());
+    }
+    CHECK(ids.size() == 4);
+    CHECK(read_one(ring, file.fd, 128, 0, gid).result() == -ENOBUFS);
+    CHECK(group.app_owned_count() == 4);
+    for (const BufferView& v : views) CHECK(group.recycle(v) == BufferError::none);
+    CHECK(group.kernel_owned_count() == 4);
+    REQUIRE(ring.submit() >= 0);
+    CHECK(group.close().ok());
+  }
+}
+
+TEST_CASE("describe() says what each BufferError means") {
+  std::set<std::string> texts;
+  for (BufferError error : {BufferError::none, BufferError::no_buffer, BufferError::unknown_id,
+                            BufferError::not_kernel_owned, BufferError::kernel_owned, BufferError::sq_full,
+                            BufferError::size_mismatch, BufferError::bundle_lost, BufferError::closed}) {
+    const std::string text = describe(error);
+    CHECK(text.size() > 5);
+    texts.insert(text);
+  }
+  CHECK(texts.size() == 9);
+  CHECK(contains(describe(BufferError::kernel_owned), "the kernel owns this buffer"));
+}
+
+TEST_CASE("legacy recycle with a full SQ: sq_full, and the buffer stays yours") {
+  Ring ring = make_ring(4);
+  PatternFile file;
+  auto group = BufferGroup::create_provided(ring, group_options(18, 1, 64));
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  Cqe cqe = read_one(ring, file.fd, 64, 0, 18);
+  REQUIRE(cqe.result() == 64);
+  BufferView view = group->take(cqe);
+  REQUIRE(view.ok());
+  std::vector<Sqe*> taken;
+  while (Sqe* sqe = ring.get_sqe()) taken.push_back(&prep_nop(*sqe));
+  CHECK(group->recycle(view) == BufferError::sq_full);
+  CHECK_FALSE(group->kernel_owns(view.id));
+  CHECK(contains(describe(BufferError::sq_full), "submit, then recycle again"));
+  (void)submit_and_reap(ring, static_cast<unsigned>(taken.size()));
+  CHECK(group->recycle(view) == BufferError::none);
+  REQUIRE(ring.submit() == 1);
+  CHECK(read_one(ring, file.fd, 64, 64, 18).buffer_id() == view.id);  // back and reused
+}
+
+TEST_CASE("internal CQEs: a failed re-provide gives the buffer back to the application") {
+  Ring ring = make_ring();
+  PatternFile file;
+  BufferGroupOptions options = group_options(19, 2, 64);
+  options.internal_user_data = 0x7700000000000000ull;
+  auto group = BufferGroup::create_provided(ring, options);
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  BufferView first = group->take(read_one(ring, file.fd, 64, 0, 19));
+  BufferView second = group->take(read_one(ring, file.fd, 64, 64, 19));
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  // The kernel's list is empty, so a buffer ring may take over id 19 (made
+  // behind the library's back): the next PROVIDE into it fails for real.
+  void* memory = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(memory != MAP_FAILED);
+  abi::io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
+  reg.ring_entries = 2;
+  reg.bgid = 19;
+  REQUIRE(ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1) == 0);
+
+  CHECK(group->recycle(first) == BufferError::none);
+  CHECK(group->kernel_owns(first.id));
+  Cqe failure = submit_and_reap(ring, 1)[0];
+  CHECK(failure.data() == (0x7700000000000000ull | first.id));
+  CHECK(failure.result() == -EINVAL);
+  CHECK(group->is_internal(failure));
+  Cqe foreign{};
+  foreign.user_data = 0x7700000000000000ull + 0x20000;
+  CHECK_FALSE(group->is_internal(foreign));
+  CHECK(group->handle_internal(foreign) == 0);
+  CHECK(group->handle_internal(failure) == -EINVAL);
+  CHECK_FALSE(group->kernel_owns(first.id));  // yours again: recycle it later
+  CHECK(group->app_owned_count() == 2);
+
+  reg = abi::io_uring_buf_reg{};
+  reg.bgid = 19;
+  CHECK(ring.register_raw(abi::IORING_UNREGISTER_PBUF_RING, &reg, 1) == 0);
+  ::munmap(memory, 4096);
+  CHECK(group->close().ok());
+  CHECK(ring.cq_ready() == 0);  // nothing in the kernel: no REMOVE was needed
+}
+
+TEST_CASE("-ENOBUFS policy: fail, or park the request and re-arm it after a recycle") {
+  Ring ring = make_ring();
+  PatternFile file;
+  for (bool use_ring : {true, false}) {
+    CAPTURE(use_ring);
+    BufferGroupOptions options = group_options(use_ring ? 20 : 21, 2, 64);
+    options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+    options.max_parked = 2;
+    auto group = use_ring ? BufferGroup::create_ring(ring, options) : BufferGroup::create_provided(ring, options);
+    REQUIRE_MESSAGE(group.ok(), group.error().message);
+    const std::uint16_t gid = options.group_id;
+
+    Cqe ok_cqe = read_one(ring, file.fd, 64, 0, gid);
+    CHECK(group->on_no_buffers(ok_cqe) == NoBuffersAction::not_enobufs);
+    BufferView first = group->take(ok_cqe);
+    BufferView second = group->take(read_one(ring, file.fd, 64, 64, gid));
+    REQUIRE(first.ok());
+    REQUIRE(second.ok());
+    Cqe empty = read_one(ring, file.fd, 64, 128, gid);
+    REQUIRE(empty.result() == -ENOBUFS);
+    CHECK(empty.data() == 128);
+
+    // Nothing came back yet: parked, and nothing to re-arm until a recycle.
+    CHECK(group->on_no_buffers(empty) == NoBuffersAction::parked);
+    CHECK(group->parked_count() == 1);
+    std::vector<std::uint64_t> rearmed;
+    auto rearm = [&](std::uint64_t user_data) { rearmed.push_back(user_data); };
+    CHECK(group->rearm_parked(rearm) == 0);
+    Cqe empty2 = empty;
+    empty2.user_data = 129;
+    CHECK(group->on_no_buffers(empty2) == NoBuffersAction::parked);
+    Cqe empty3 = empty;
+    empty3.user_data = 130;
+    CHECK(group->on_no_buffers(empty3) == NoBuffersAction::fail);  // max_parked reached
+
+    CHECK(group->recycle(first) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);  // legacy: the PROVIDE goes in
+    CHECK(group->rearm_parked(rearm) == 2);
+    CHECK(rearmed == std::vector<std::uint64_t>{128, 129});
+    CHECK(group->parked_count() == 0);
+    CHECK(group->rearm_parked(rearm) == 0);
+    // The retry finds the recycled buffer.
+    Cqe retried = read_one(ring, file.fd, 64, 128, gid);
+    REQUIRE(retried.result() == 64);
+    CHECK(retried.buffer_id() == first.id);
+    BufferView third = group->take(retried);
+    CHECK(std::memcmp(third.data, file.bytes.data() + 128, 64) == 0);
+
+    // A buffer came back between the kernel's -ENOBUFS and our look at it: re-arm now.
+    CHECK(group->recycle(third) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+    CHECK(group->on_no_buffers(empty) == NoBuffersAction::rearm_now);
+    CHECK(group->recycle(second) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+  }
+  // Policy fail: always fail.
+  auto failing = BufferGroup::create_ring(ring, group_options(22, 1, 64));
+  REQUIRE(failing.ok());
+  CHECK(failing->no_buffers_policy() == NoBuffersPolicy::fail);
+  Cqe enobufs{};
+  enobufs.res = -ENOBUFS;
+  CHECK(failing->on_no_buffers(enobufs) == NoBuffersAction::fail);
+}
+
+TEST_CASE("a moved group keeps working; the moved-from one is empty") {
+  Ring ring = make_ring();
+  PatternFile file;
+  auto made = BufferGroup::create_ring(ring, group_options(23, 2, 64));
+  REQUIRE(made.ok());
+  BufferGroup group = std::move(made.value());
+  CHECK_FALSE(made.value().valid());
+  BufferGroup other;
+  CHECK_FALSE(other.valid());
+  CHECK(other.close().ok());
+  CHECK(other.take(fake_buffer_cqe(0, 1)).error == BufferError::closed);
+  CHECK(other.recycle(0) == BufferError::closed);
+  BufferView stale;  // a view kept past its group's life
+  stale.id = 1;
+  stale.segments = 1;
+  CHECK(other.recycle(stale) == BufferError::closed);
+  CHECK(other.segment(stale, 0).empty());
+  other = std::move(group);
+  CHECK(other.valid());
+  CHECK_FALSE(group.valid());
+  Cqe cqe = read_one(ring, file.fd, 64, 0, 23);
+  BufferView view = other.take(cqe);
+  REQUIRE(view.ok());
+  CHECK(other.recycle(view) == BufferError::none);
+}
+
+TEST_CASE("legacy groups on an SQPOLL ring: the poller runs PROVIDE and REMOVE") {
+  Ring ring = make_ring(16, /*sqpoll=*/true);
+  PatternFile file;
+  auto group = BufferGroup::create_provided(ring, group_options(24, 3, 256));
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  Cqe cqe = read_one(ring, file.fd, 256, 1024, 24);
+  REQUIRE(cqe.result() == 256);
+  BufferView view = group->take(cqe);
+  CHECK(std::memcmp(view.data, file.bytes.data() + 1024, 256) == 0);
+  CHECK(group->recycle(view) == BufferError::none);
+  REQUIRE(ring.submit() >= 0);
+  CHECK(group->close().ok());
+  prep_remove_buffers(sqe_of(ring), 100, 24);
+  CHECK(submit_and_reap(ring, 1)[0].result() == 0);  // close() removed all three
+}
+
+TEST_CASE("creating and destroying groups x200 leaves no fd and no mapping behind") {
+  Ring ring = make_ring();
+  {  // warm up allocator and kernel caches
+    auto group = BufferGroup::create_ring(ring, group_options(25, 8, 4096));
+    REQUIRE(group.ok());
+  }
+  const int fds_before = open_fd_count();
+  const MappingSnapshot maps_before;
+  for (int i = 0; i < 200; ++i) {
+    BufferGroupOptions options = group_options(static_cast<std::uint16_t>(25 + i % 3), 8, 4096);
+    switch (i % 4) {
+      case 0: options.ring_memory = RingMemory::kernel; break;
+      case 1: options.ring_memory = RingMemory::library; break;
+      case 2: options.incremental = true; options.allow_fallback = true; break;
+      default: break;
+    }
+    auto group = i % 4 == 3 ? BufferGroup::create_provided(ring, options) : BufferGroup::create_ring(ring, options);
+    REQUIRE_MESSAGE(group.ok(), group.error().message);
+    if (i % 4 == 0) CHECK(mapping_count("[io_uring]") >= 1);
+  }
+  CHECK(open_fd_count() == fds_before);
+  CHECK(MappingSnapshot() == maps_before);
+  CHECK(ring.cq_ready() == 0);  // the legacy groups' PROVIDE/REMOVE posted nothing
+}
+
+TEST_CASE("buffers in caller memory: the kernel fills them, the group never frees them") {
+  Ring ring = make_ring();
+  PatternFile file;
+  for (bool use_ring : {true, false}) {
+    CAPTURE(use_ring);
+    std::vector<unsigned char> memory(4 * 100, 0);
+    BufferGroupOptions options = group_options(26, 4, 100);
+    options.buffer_memory = memory.data();
+    auto group = use_ring ? BufferGroup::create_ring(ring, options) : BufferGroup::create_provided(ring, options);
+    REQUIRE_MESSAGE(group.ok(), group.error().message);
+    CHECK(group->buffer(2).data() == memory.data() + 200);
+    Cqe cqe = read_one(ring, file.fd, 100, 300, 26);
+    REQUIRE(cqe.result() == 100);
+    BufferView view = group->take(cqe);
+    REQUIRE(view.ok());
+    CHECK(view.data == memory.data() + 100 * view.id);
+    CHECK(std::memcmp(memory.data() + 100 * view.id, file.bytes.data() + 300, 100) == 0);
+    CHECK(group->recycle(view) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+    CHECK(group->close().ok());  // (ASan would see a free of `memory` here)
+  }
+}

@@ -1,0 +1,497 @@
+// Receives with buffer selection on socket pairs: multishot recv of 1,000
+// messages through 8 small buffers (both kinds of group, message and stream
+// sockets), incremental buffer rings (IORING_CQE_F_BUF_MORE), and bundles.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tests/buffers/buffers_support.h"
+#include "uring/prep_buffers.h"
+#include "uring/prep_net.h"
+
+using namespace uring;
+using namespace uring::testing;
+
+namespace {
+
+// Message i: "#0042:" and then 4..40 bytes of a pattern that depends on i.
+std::string message(unsigned i) {
+  char head[16];
+  std::snprintf(head, sizeof head, "#%04u:", i);
+  std::string text = head;
+  const unsigned extra = 4 + (i * 7) % 37;
+  for (unsigned k = 0; k < extra; ++k) text.push_back(static_cast<char>('a' + (i + k) % 26));
+  return text;
+}
+
+bool send_nonblocking(int fd, const std::string& text) {
+  const ssize_t n = ::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n < 0) {
+    REQUIRE(errno == EAGAIN);
+    return false;
+  }
+  REQUIRE(n == static_cast<ssize_t>(text.size()));
+  return true;
+}
+
+void send_all(int fd, const void* data, std::size_t size) {
+  REQUIRE(::send(fd, data, size, MSG_NOSIGNAL) == static_cast<ssize_t>(size));
+}
+
+bool kernel_has_ring_head(Ring& ring) {
+  abi::io_uring_buf_status status{};
+  status.buf_group = 65001;
+  return ring.register_raw(abi::IORING_REGISTER_PBUF_STATUS, &status, 1) == -ENOENT;
+}
+
+// The test's own ledger of who holds each buffer, kept beside the group's.
+struct Ledger {
+  explicit Ledger(unsigned count) : with_app(count, false) {}
+  void taken(const BufferGroup& group, const BufferView& view) {
+    std::uint16_t id = view.id;
+    for (unsigned k = 0; k < view.returned(); ++k) {
+      REQUIRE(id < with_app.size());
+      REQUIRE_FALSE(with_app[id]);  // the kernel handed out a buffer it did not have
+      with_app[id] = true;
+      if (k + 1 < view.returned()) id = next_id(group, view, k + 1);
+    }
+  }
+  void recycled(const BufferView& view, const BufferGroup& group) {
+    for (unsigned k = 0; k < view.returned(); ++k) {
+      const std::uint16_t id = k == 0 ? view.id : next_id(group, view, k);
+      REQUIRE(with_app[id]);
+      with_app[id] = false;
+    }
+  }
+  static std::uint16_t next_id(const BufferGroup& group, const BufferView& view, unsigned k) {
+    const auto segment = group.segment(view, k);
+    return static_cast<std::uint16_t>((segment.data() - group.buffer(0).data()) / group.buffer_size());
+  }
+  unsigned held() const { return static_cast<unsigned>(std::count(with_app.begin(), with_app.end(), true)); }
+  std::vector<bool> with_app;
+};
+
+struct StreamConfig {
+  const char* name;
+  bool ring;
+  int socket_type;
+};
+
+}  // namespace
+
+TEST_CASE("multishot recv, 8 buffers, 1,000 messages: each once, in order, recycled, none lost") {
+  Ring ring = make_ring(64);
+  auto probe = Probe::query(ring);
+  REQUIRE(probe.ok());
+  const StreamConfig configs[] = {{"ring, SEQPACKET", true, SOCK_SEQPACKET},
+                                  {"ring, STREAM", true, SOCK_STREAM},
+                                  {"legacy, SEQPACKET", false, SOCK_SEQPACKET},
+                                  {"legacy, STREAM", false, SOCK_STREAM}};
+  for (const StreamConfig& config : configs) {
+    CAPTURE(std::string(config.name));
+    SocketPair sockets(config.socket_type);
+    BufferGroupOptions options = group_options(50, 8, 64);
+    options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+    auto made = config.ring ? BufferGroup::create_ring(ring, options) : BufferGroup::create_provided(ring, options);
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = made.value();
+    Ledger ledger(8);
+
+    std::string expected_stream, received_stream;
+    unsigned sent = 0, received = 0, rearms = 0, parks = 0, cqes = 0;
+    // Hold buffers a while, so the kernel runs dry now and then. On the
+    // message sockets, recycle only when it has: every -ENOBUFS then finds
+    // all 8 buffers with us, and the request is parked until we recycle.
+    std::deque<BufferView> held;
+    const unsigned hold_limit = config.socket_type == SOCK_SEQPACKET ? 9 : 5;
+    bool armed = false;
+    auto arm = [&] {
+      prep_recv_multishot(sqe_of(ring), sockets.reader, 0, 50).set_user_data(1000);
+      armed = true;
+    };
+    auto recycle_held = [&] {
+      while (!held.empty()) {
+        ledger.recycled(held.front(), group);
+        REQUIRE(group.recycle(held.front()) == BufferError::none);
+        held.pop_front();
+      }
+    };
+    arm();
+    for (int round = 0; round < 200000 && received < 1000; ++round) {
+      while (sent < 1000 && sent - received < 40 && send_nonblocking(sockets.writer, message(sent))) {
+        expected_stream += message(sent);
+        ++sent;
+      }
+      REQUIRE(ring.submit() >= 0);
+      if (ring.cq_ready() == 0) {
+        WaitOptions wait;
+        wait.timeout = std::chrono::seconds(5);
+        REQUIRE(ring.wait_cqes(1, wait) == 0);
+      }
+      while (Cqe* peeked = ring.peek_cqe()) {
+        const Cqe cqe = *peeked;
+        ring.cqe_seen(peeked);
+        if (group.is_internal(cqe)) {
+          REQUIRE(group.handle_internal(cqe) == 0);
+          continue;
+        }
+        REQUIRE(cqe.data() == 1000);
+        ++cqes;
+        if (cqe.result() > 0) {
+          BufferView view = group.take(cqe);
+          REQUIRE_MESSAGE(view.ok(), describe(view.error));
+          REQUIRE(view.segments == 1);
+          ledger.taken(group, view);
+          REQUIRE(group.app_owned_count() == ledger.held());
+          const std::string text(reinterpret_cast<const char*>(view.data), view.size);
+          if (config.socket_type == SOCK_SEQPACKET) {
+            REQUIRE(text == message(received));  // one message per CQE, in order
+            ++received;
+          } else {
+            received_stream += text;
+            received = static_cast<unsigned>(
+                std::count(received_stream.begin(), received_stream.end(), '#'));
+          }
+          held.push_back(view);
+          if (held.size() >= hold_limit) recycle_held();
+        } else {
+          REQUIRE(cqe.result() == -ENOBUFS);
+          REQUIRE_FALSE(cqe.more());
+        }
+        if (!cqe.more()) {
+          armed = false;
+          const NoBuffersAction action = group.on_multishot_end(cqe);
+          if (action == NoBuffersAction::rearm_now) {
+            arm();
+            ++rearms;
+          } else {
+            REQUIRE(action == NoBuffersAction::parked);
+            ++parks;
+            recycle_held();
+            REQUIRE(group.rearm_parked([&](std::uint64_t user_data) {
+              REQUIRE(user_data == 1000);
+              arm();
+              ++rearms;
+            }) == 1);
+          }
+        }
+      }
+    }
+    CHECK(received == 1000);
+    CHECK(sent == 1000);
+    if (config.socket_type == SOCK_STREAM) {
+      // The byte stream may still be a few bytes short of the last message.
+      for (int i = 0; i < 100 && received_stream.size() < expected_stream.size(); ++i) {
+        REQUIRE(ring.submit() >= 0);
+        const Cqe cqe = next_cqe(ring);
+        if (group.is_internal(cqe)) continue;
+        BufferView view = group.take(cqe);
+        if (!view.ok()) {
+          REQUIRE(cqe.result() == -ENOBUFS);
+          recycle_held();
+          arm();
+          continue;
+        }
+        ledger.taken(group, view);
+        received_stream.append(reinterpret_cast<const char*>(view.data), view.size);
+        held.push_back(view);
+        recycle_held();
+      }
+      CHECK(received_stream == expected_stream);
+    }
+    recycle_held();
+    CHECK(group.app_owned_count() == 0);
+    CHECK(ledger.held() == 0);
+    CHECK(group.kernel_owned_count() == 8);
+    if (config.socket_type == SOCK_SEQPACKET) CHECK(parks > 0);
+    REQUIRE(ring.submit() >= 0);  // legacy: the PROVIDEs go in before the end of stream
+    MESSAGE(std::string(config.name) << ": " << cqes << " CQEs, " << rearms << " re-arms (" << parks << " parked)");
+
+    // End it: closing the writer gives the multishot a 0 (end of stream).
+    ::close(sockets.writer);
+    sockets.writer = -1;
+    if (!armed) arm();
+    REQUIRE(ring.submit() >= 0);
+    for (int i = 0; i < 10; ++i) {
+      const Cqe cqe = next_cqe(ring);
+      if (group.is_internal(cqe)) continue;
+      CHECK(cqe.result() == 0);
+      CHECK_FALSE(cqe.more());
+      CHECK_FALSE(cqe.has_buffer());  // no buffer is spent on the end of stream
+      break;
+    }
+    // None lost: the kernel can hand out all 8 again.
+    if (config.ring && kernel_has_ring_head(ring)) {
+      auto head = group.kernel_head();
+      REQUIRE(head.ok());
+      CHECK(static_cast<std::uint16_t>(group.ring_tail() - head.value()) == 8);
+    }
+    REQUIRE(ring.submit() >= 0);
+    CHECK(group.close().ok());
+  }
+}
+
+TEST_CASE("incremental ring: one large buffer filled by several recvs, F_BUF_MORE honoured") {
+  Ring ring = make_ring();
+  BufferGroupOptions options = group_options(51, 1, 1024);
+  options.incremental = true;
+  auto group = BufferGroup::create_ring(ring, options);
+  if (!group.ok()) URING_SKIP(group.error().message);
+  REQUIRE(group->incremental());
+  SocketPair sockets;
+  const bool has_head = kernel_has_ring_head(ring);
+  std::mt19937 random(5);
+  const unsigned char* base = group->buffer(0).data();
+
+  for (int lap = 0; lap < 3; ++lap) {  // fill the buffer, give it back, fill it again
+    CAPTURE(lap);
+    unsigned filled = 0;
+    std::vector<unsigned char> expected;
+    const unsigned sizes[] = {100, 200, 1, 300, 123};  // 724 bytes, then the 300 that fill it
+    for (unsigned size : sizes) {
+      std::vector<unsigned char> chunk(size);
+      for (auto& byte : chunk) byte = static_cast<unsigned char>(random());
+      send_all(sockets.writer, chunk.data(), chunk.size());
+      prep_recv_buffer_select(sqe_of(ring), sockets.reader, 0, 0, 51).set_user_data(size);
+      const Cqe cqe = submit_and_reap(ring, 1)[0];
+      REQUIRE(cqe.result() == static_cast<int>(size));
+      CHECK(cqe.buffer_id() == 0);
+      CHECK(cqe.buffer_more());  // room left: the kernel keeps the buffer
+      BufferView view = group->take(cqe);
+      REQUIRE(view.ok());
+      CHECK(view.kernel_keeps_last);
+      CHECK(view.returned() == 0);
+      CHECK(view.data == base + filled);  // right after the previous receive
+      CHECK(std::memcmp(view.data, chunk.data(), size) == 0);
+      CHECK(group->kernel_owns(0));
+      CHECK(group->recycle(view) == BufferError::none);  // nothing to give back
+      CHECK(group->recycle(0) == BufferError::kernel_owned);
+      filled += size;
+      expected.insert(expected.end(), chunk.begin(), chunk.end());
+      if (has_head) CHECK(group->kernel_head().value() == lap);  // still the same buffer
+    }
+    // Exactly the room left: the buffer is used up and comes back.
+    std::vector<unsigned char> last(1024 - filled, static_cast<unsigned char>(lap + 1));
+    send_all(sockets.writer, last.data(), last.size());
+    prep_recv_buffer_select(sqe_of(ring), sockets.reader, 0, 0, 51);
+    const Cqe cqe = submit_and_reap(ring, 1)[0];
+    REQUIRE(cqe.result() == static_cast<int>(last.size()));
+    CHECK_FALSE(cqe.buffer_more());
+    BufferView view = group->take(cqe);
+    REQUIRE(view.ok());
+    CHECK_FALSE(view.kernel_keeps_last);
+    CHECK(view.returned() == 1);
+    CHECK(view.data == base + filled);
+    expected.insert(expected.end(), last.begin(), last.end());
+    CHECK(std::memcmp(base, expected.data(), 1024) == 0);  // the whole buffer, in order
+    CHECK_FALSE(group->kernel_owns(0));
+    if (has_head) CHECK(group->kernel_head().value() == lap + 1);
+    // While it is ours the group is empty.
+    prep_recv_buffer_select(sqe_of(ring), sockets.reader, 0, MSG_DONTWAIT, 51);
+    send_all(sockets.writer, "x", 1);
+    CHECK(submit_and_reap(ring, 1)[0].result() == -ENOBUFS);
+    char drain;
+    REQUIRE(::recv(sockets.reader, &drain, 1, 0) == 1);
+    CHECK(group->recycle(view) == BufferError::none);
+  }
+}
+
+TEST_CASE("incremental ring with multishot recv: the stream arrives whole across partly used buffers") {
+  Ring ring = make_ring();
+  BufferGroupOptions options = group_options(52, 2, 256);
+  options.incremental = true;
+  options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+  auto group = BufferGroup::create_ring(ring, options);
+  if (!group.ok()) URING_SKIP(group.error().message);
+  SocketPair sockets;
+  std::vector<unsigned char> sent, received;
+  std::mt19937 random(9);
+  auto arm = [&] { prep_recv_multishot(sqe_of(ring), sockets.reader, 0, 52).set_user_data(5); };
+  arm();
+  unsigned more_seen = 0, ends = 0;
+  for (int round = 0; round < 10000 && received.size() < 20000; ++round) {
+    if (sent.size() < 20000 && sent.size() - received.size() < 200) {
+      std::vector<unsigned char> chunk(1 + random() % 60);
+      for (auto& byte : chunk) byte = static_cast<unsigned char>(random());
+      send_all(sockets.writer, chunk.data(), std::min<std::size_t>(chunk.size(), 20000 - sent.size()));
+      sent.insert(sent.end(), chunk.begin(), chunk.begin() + std::min<std::size_t>(chunk.size(), 20000 - sent.size()));
+    }
+    REQUIRE(ring.submit() >= 0);
+    const Cqe cqe = next_cqe(ring);
+    if (cqe.result() > 0) {
+      BufferView view = group->take(cqe);
+      REQUIRE_MESSAGE(view.ok(), describe(view.error));
+      REQUIRE(view.segments == 1);
+      received.insert(received.end(), view.data, view.data + view.size);
+      if (view.kernel_keeps_last) ++more_seen;
+      REQUIRE(group->recycle(view) == BufferError::none);
+    }
+    if (!cqe.more()) {
+      REQUIRE(group->on_multishot_end(cqe) == NoBuffersAction::rearm_now);
+      arm();
+      ++ends;
+    }
+  }
+  CHECK(received.size() == 20000);
+  CHECK(received == sent);
+  CHECK(more_seen > 0);
+  CHECK(group->app_owned_count() == 0);
+}
+
+TEST_CASE("bundle recv: several buffers in one CQE, found in ring order even when recycled out of order") {
+  Ring ring = make_ring();
+  if (!ring.has_feature(abi::IORING_FEAT_RECVSEND_BUNDLE)) {
+    URING_SKIP("IORING_FEAT_RECVSEND_BUNDLE needs Linux 6.10; this kernel is " + kernel_release());
+  }
+  auto group = BufferGroup::create_ring(ring, group_options(53, 8, 16));
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  SocketPair sockets;
+  Ledger ledger(8);
+  std::mt19937 random(11);
+  unsigned largest_bundle = 0;
+  bool saw_scattered_ids = false;
+
+  for (int lap = 0; lap < 6; ++lap) {
+    CAPTURE(lap);
+    std::vector<unsigned char> sent(100);
+    for (auto& byte : sent) byte = static_cast<unsigned char>(random());
+    send_all(sockets.writer, sent.data(), sent.size());
+    std::vector<unsigned char> received;
+    std::vector<BufferView> views;
+    for (int i = 0; i < 20 && received.size() < sent.size(); ++i) {
+      prep_recv_bundle(sqe_of(ring), sockets.reader, 0, 0, 53).set_user_data(lap);
+      const Cqe cqe = submit_and_reap(ring, 1)[0];
+      REQUIRE(cqe.result() > 0);
+      BufferView view = group->take(cqe);
+      REQUIRE_MESSAGE(view.ok(), describe(view.error));
+      CHECK(view.size == static_cast<std::uint32_t>(cqe.result()));
+      CHECK(view.segments == (view.size + 15) / 16);
+      CHECK(view.returned() == view.segments);
+      ledger.taken(*group, view);
+      largest_bundle = std::max<unsigned>(largest_bundle, view.segments);
+      // The segments, in order, are the bytes; copy_out agrees.
+      std::vector<unsigned char> joined;
+      std::vector<std::uint16_t> ids;
+      group->for_each_segment(view, [&](std::span<unsigned char> part) {
+        joined.insert(joined.end(), part.begin(), part.end());
+        ids.push_back(static_cast<std::uint16_t>((part.data() - group->buffer(0).data()) / 16));
+      });
+      CHECK(joined.size() == view.size);
+      std::vector<unsigned char> copied(view.size + 5);
+      CHECK(group->copy_out(view, copied.data(), copied.size()) == view.size);
+      CHECK(std::equal(joined.begin(), joined.end(), copied.begin()));
+      for (unsigned k = 1; k < ids.size(); ++k) {
+        if (ids[k] != static_cast<std::uint16_t>((ids[k - 1] + 1) % 8)) saw_scattered_ids = true;
+      }
+      received.insert(received.end(), joined.begin(), joined.end());
+      views.push_back(view);
+    }
+    CHECK(received == sent);
+    // Give them back in reverse, so the next lap's ring order is scrambled.
+    for (auto it = views.rbegin(); it != views.rend(); ++it) {
+      ledger.recycled(*it, *group);
+      REQUIRE(group->recycle(*it) == BufferError::none);
+      CHECK(group->recycle(*it) == BufferError::kernel_owned);
+    }
+    CHECK(group->kernel_owned_count() == 8);
+  }
+  CHECK(largest_bundle > 1);
+  MESSAGE("largest bundle: " << largest_bundle << " buffers; ids out of order seen: " << saw_scattered_ids);
+}
+
+TEST_CASE("multishot bundle recv: 20 KB through 8 x 64-byte buffers, byte for byte") {
+  Ring ring = make_ring();
+  if (!ring.has_feature(abi::IORING_FEAT_RECVSEND_BUNDLE)) {
+    URING_SKIP("IORING_FEAT_RECVSEND_BUNDLE needs Linux 6.10; this kernel is " + kernel_release());
+  }
+  BufferGroupOptions options = group_options(54, 8, 64);
+  options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+  auto group = BufferGroup::create_ring(ring, options);
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  SocketPair sockets;
+  std::vector<unsigned char> sent, received;
+  std::mt19937 random(13);
+  auto arm = [&] { prep_recv_bundle_multishot(sqe_of(ring), sockets.reader, 0, 54).set_user_data(6); };
+  arm();
+  unsigned bundles = 0, ends = 0;
+  for (int round = 0; round < 10000 && received.size() < 20000; ++round) {
+    if (sent.size() < 20000 && sent.size() - received.size() < 400) {
+      std::vector<unsigned char> chunk(std::min<std::size_t>(1 + random() % 300, 20000 - sent.size()));
+      for (auto& byte : chunk) byte = static_cast<unsigned char>(random());
+      send_all(sockets.writer, chunk.data(), chunk.size());
+      sent.insert(sent.end(), chunk.begin(), chunk.end());
+    }
+    REQUIRE(ring.submit() >= 0);
+    const Cqe cqe = next_cqe(ring);
+    REQUIRE(cqe.data() == 6);
+    if (cqe.result() > 0) {
+      BufferView view = group->take(cqe);
+      REQUIRE_MESSAGE(view.ok(), describe(view.error));
+      if (view.segments > 1) ++bundles;
+      const std::size_t at = received.size();
+      received.resize(at + view.size);
+      REQUIRE(group->copy_out(view, received.data() + at, view.size) == view.size);
+      REQUIRE(group->recycle(view) == BufferError::none);
+    }
+    if (!cqe.more()) {
+      REQUIRE(group->on_multishot_end(cqe) == NoBuffersAction::rearm_now);
+      arm();
+      ++ends;
+    }
+  }
+  CHECK(received.size() == sent.size());
+  CHECK(received == sent);
+  CHECK(bundles > 0);
+  MESSAGE(bundles << " bundles of several buffers; the multishot ended and was re-armed " << ends << " times");
+  CHECK(group->kernel_owned_count() == 8);
+}
+
+TEST_CASE("incremental ring with bundles: a bundle starts inside a partly used buffer") {
+  Ring ring = make_ring();
+  if (!ring.has_feature(abi::IORING_FEAT_RECVSEND_BUNDLE)) {
+    URING_SKIP("IORING_FEAT_RECVSEND_BUNDLE needs Linux 6.10; this kernel is " + kernel_release());
+  }
+  BufferGroupOptions options = group_options(55, 4, 64);
+  options.incremental = true;
+  auto group = BufferGroup::create_ring(ring, options);
+  if (!group.ok()) URING_SKIP(group.error().message);
+  SocketPair sockets;
+  Ledger ledger(4);
+  std::mt19937 random(17);
+  std::vector<unsigned char> sent, received;
+  unsigned offset_bundles = 0;
+  for (unsigned size : {30u, 100u, 10u, 90u, 26u, 200u, 5u, 64u, 1u, 150u}) {
+    CAPTURE(size);
+    std::vector<unsigned char> chunk(size);
+    for (auto& byte : chunk) byte = static_cast<unsigned char>(random());
+    send_all(sockets.writer, chunk.data(), chunk.size());
+    sent.insert(sent.end(), chunk.begin(), chunk.end());
+    for (int i = 0; i < 10 && received.size() < sent.size(); ++i) {
+      prep_recv_bundle(sqe_of(ring), sockets.reader, 0, 0, 55);
+      const Cqe cqe = submit_and_reap(ring, 1)[0];
+      REQUIRE(cqe.result() > 0);
+      BufferView view = group->take(cqe);
+      REQUIRE_MESSAGE(view.ok(), describe(view.error));
+      CHECK(view.kernel_keeps_last == cqe.buffer_more());
+      const auto offset = view.data - group->buffer(view.id).data();
+      if (view.segments > 1 && offset > 0) ++offset_bundles;
+      ledger.taken(*group, view);
+      const std::size_t at = received.size();
+      received.resize(at + view.size);
+      REQUIRE(group->copy_out(view, received.data() + at, view.size) == view.size);
+      ledger.recycled(view, *group);
+      REQUIRE(group->recycle(view) == BufferError::none);
+      CHECK(group->app_owned_count() == 0);
+    }
+  }
+  CHECK(received == sent);
+  CHECK(offset_bundles > 0);
+}

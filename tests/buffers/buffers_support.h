@@ -1,0 +1,91 @@
+// Helpers shared by the buffer-group tests: a ring, a bounded wait for one
+// CQE, sockets that close themselves.
+#pragma once
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "tests/support/test_support.h"
+#include "uring/buffer_group.h"
+#include "uring/uring.h"
+
+namespace uring::testing {
+
+inline Ring make_ring(unsigned entries = 64, bool sqpoll = false) {
+  RingOptions options;
+  options.entries = entries;
+  options.sqpoll = sqpoll;
+  auto ring = testing::create_ring(options);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+  return std::move(ring.value());
+}
+
+// Submits what is queued, waits (at most 5 s) for a CQE, copies it and marks it seen.
+inline Cqe next_cqe(Ring& ring) {
+  Cqe* cqe = ring.peek_cqe();
+  if (!cqe) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::seconds(5);
+    REQUIRE(ring.wait_cqes(1, wait) == 0);
+    cqe = ring.peek_cqe();
+  }
+  REQUIRE(cqe != nullptr);
+  Cqe copy = *cqe;
+  ring.cqe_seen(cqe);
+  return copy;
+}
+
+// Submits and returns the CQEs of `count` requests.
+inline std::vector<Cqe> submit_and_reap(Ring& ring, unsigned count) {
+  REQUIRE(ring.submit() >= 0);
+  std::vector<Cqe> cqes;
+  for (unsigned i = 0; i < count; ++i) cqes.push_back(next_cqe(ring));
+  return cqes;
+}
+
+inline Sqe& sqe_of(Ring& ring) {
+  Sqe* sqe = ring.get_sqe();
+  REQUIRE(sqe != nullptr);
+  return *sqe;
+}
+
+// A connected AF_UNIX socket pair of `type`, closed on destruction.
+struct SocketPair {
+  explicit SocketPair(int type = SOCK_STREAM) {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) == 0);
+    reader = fds[0];
+    writer = fds[1];
+  }
+  ~SocketPair() {
+    if (reader >= 0) ::close(reader);
+    if (writer >= 0) ::close(writer);
+  }
+  SocketPair(const SocketPair&) = delete;
+  SocketPair& operator=(const SocketPair&) = delete;
+  int reader = -1;
+  int writer = -1;
+};
+
+inline BufferGroupOptions group_options(std::uint16_t group_id, unsigned count, unsigned size) {
+  BufferGroupOptions options;
+  options.group_id = group_id;
+  options.buffer_count = count;
+  options.buffer_size = size;
+  return options;
+}
+
+// A CQE as the kernel would post it for buffer `id` (for the ownership logic).
+inline Cqe fake_buffer_cqe(std::uint16_t id, std::int32_t result, std::uint32_t extra_flags = 0) {
+  Cqe cqe{};
+  cqe.res = result;
+  cqe.flags = abi::IORING_CQE_F_BUFFER | extra_flags | static_cast<std::uint32_t>(id) << abi::IORING_CQE_BUFFER_SHIFT;
+  return cqe;
+}
+
+}  // namespace uring::testing

@@ -1,0 +1,483 @@
+// uring::BufferGroup: N buffers of S bytes that the kernel picks from when a
+// request carries IOSQE_BUFFER_SELECT (Sqe::buffer_select), over either kind
+// of provided-buffer group:
+//
+//   - a buffer ring (IORING_REGISTER_PBUF_RING, 5.19): the buffers sit in a
+//     ring shared with the kernel; recycling writes an entry and publishes
+//     the ring's tail (a store-release, uring/barrier.h). No system call.
+//     Optionally mapped from the kernel (IOU_PBUF_RING_MMAP, 6.4) and
+//     consumed incrementally (IOU_PBUF_RING_INC, 6.12);
+//   - legacy provided buffers (IORING_OP_PROVIDE_BUFFERS, 5.7): recycling
+//     queues a PROVIDE_BUFFERS SQE that goes in with your next submit.
+//
+//   auto group = uring::BufferGroup::create_ring(ring, {.group_id = 1,
+//                                                       .buffer_count = 8,
+//                                                       .buffer_size = 4096});
+//   uring::prep_recv_multishot(*ring.get_sqe(), fd, 0, 1);
+//   ...  for each CQE of that request:
+//   uring::BufferView view = group->take(cqe);   // which bytes, in which buffer
+//   consume(view.bytes());
+//   (void)group->recycle(view);                  // back to the kernel
+//
+// Ownership. Every buffer is either the kernel's (given to it, or picked by a
+// request whose CQE you have not taken yet) or yours (taken, not recycled).
+// take() moves a buffer to you, recycle() back to the kernel; recycling a
+// buffer the kernel owns is refused (BufferError::kernel_owned) in every
+// build, so a buffer is never given to the kernel twice.
+//
+// Per-CQE calls (take, recycle, segment) are inline, allocation-free and
+// make no system call (on_no_buffers may ask the kernel for the ring head).
+// Setup and teardown are in buffer_group.cc, which calls mmap/munmap for
+// buffer-ring memory only (IOU_PBUF_RING_MMAP rings, mapped from the ring
+// fd, and rings whose memory the library allocates).
+//
+// What the caller must guarantee:
+//   - the Ring outlives the group and does not move while it exists (the
+//     group keeps a pointer to it);
+//   - before the group is closed or destroyed, no request that selects from
+//     it is in flight (cancel them and reap their CQEs): a request that has
+//     already picked a buffer may still write into it, and the group frees
+//     that memory once the kernel can pick no more (ring unregistered, or
+//     legacy buffers removed);
+//   - CQEs are taken in the order the ring posts them when bundles are used
+//     (a bundle's buffers are found from the ring slots they were read from);
+//   - one thread at a time uses the group (like the Ring);
+//   - incremental rings are for sockets and pipes, where the kernel moves on
+//     by the bytes received; on a regular file it moves on by the length
+//     asked for, even on a short read, so read files with len 0 there;
+//   - on legacy groups, CQEs with the group's internal user_data
+//     (is_internal()) are passed to handle_internal(): they report a failed
+//     PROVIDE/REMOVE (with IORING_FEAT_CQE_SKIP, 5.17, successes post none).
+#pragma once
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "syscalls/abi.h"
+#include "uring/barrier.h"
+#include "uring/prep_buffers.h"
+#include "uring/result.h"
+#include "uring/ring.h"
+#include "uring/sqe.h"
+
+namespace uring {
+
+// What went wrong in a per-CQE call. describe() gives one line saying what to do.
+enum class BufferError : std::uint8_t {
+  none,
+  no_buffer,         // the CQE carries no buffer (no IORING_CQE_F_BUFFER): an error, -ENOBUFS, EOF on a socket
+  unknown_id,        // the buffer id is not one of this group's: a CQE of another group?
+  not_kernel_owned,  // take(): the CQE names a buffer you already hold (CQE taken twice, or another group's)
+  kernel_owned,      // recycle(): the kernel owns this buffer (not taken yet, or recycled already)
+  sq_full,           // recycle() on a legacy group: no free SQE for PROVIDE_BUFFERS; submit, then retry
+  size_mismatch,     // take(): more bytes than the buffer holds, on a group that cannot bundle
+  bundle_lost,       // take(): the ring slots of this bundle were refilled before its CQE was taken
+  closed,            // the group has been closed
+};
+const char* describe(BufferError error);
+
+// What to do when a request on the group fails with -ENOBUFS (the kernel
+// found no buffer). A multishot request ends with it (no IORING_CQE_F_MORE).
+enum class NoBuffersPolicy : std::uint8_t {
+  fail,               // report it: the request stays ended
+  recycle_and_retry,  // re-arm the request as soon as the group has a buffer again
+};
+
+// BufferGroup::on_no_buffers' / on_multishot_end's answer for one CQE.
+enum class NoBuffersAction : std::uint8_t {
+  not_enobufs,  // not a buffer shortage (still armed, end of stream, another error): nothing to do here
+  fail,         // policy fail (or too many parked requests): treat it as an error
+  rearm_now,    // buffers came back since the kernel ran dry: submit the request again now
+  parked,       // no buffer yet: the CQE's user_data is kept; rearm_parked() hands it back
+                // after your next recycle()
+};
+
+// Where a buffer ring's entries live.
+enum class RingMemory : std::uint8_t {
+  library,  // the group maps page-aligned memory and the kernel pins it
+  kernel,   // IOU_PBUF_RING_MMAP (6.4): the kernel allocates it; the group mmaps it from the ring fd
+  caller,   // yours: ring_memory_address, page-aligned, ring_memory_bytes >= 16 * ring_entries
+};
+
+struct BufferGroupOptions {
+  std::uint16_t group_id = 0;  // the IOSQE_BUFFER_SELECT group (sqe->buf_group)
+  unsigned buffer_count = 0;   // 1 .. 32768 buffers, ids 0 .. buffer_count-1
+  unsigned buffer_size = 0;    // bytes each, 1 .. 1 GiB
+  // buffer_count * buffer_size bytes of yours (buffer i at offset i * buffer_size),
+  // or null: the group allocates them, page-aligned, and frees them.
+  void* buffer_memory = nullptr;
+
+  // Buffer rings only.
+  unsigned ring_entries = 0;  // a power of two >= buffer_count; 0: the smallest such
+  RingMemory ring_memory = RingMemory::library;
+  void* ring_memory_address = nullptr;  // RingMemory::caller
+  std::size_t ring_memory_bytes = 0;    // RingMemory::caller
+  bool incremental = false;  // IOU_PBUF_RING_INC (6.12): a buffer serves several receives (IORING_CQE_F_BUF_MORE)
+  // When the kernel refuses part of the request: drop incremental mode, then
+  // kernel-mapped memory, then use legacy provided buffers (fallback_note()
+  // says what happened). Otherwise create_ring fails.
+  bool allow_fallback = false;
+  std::uint16_t extra_ring_flags = 0;  // raw IOU_PBUF_RING_* bits newer than this library
+
+  NoBuffersPolicy no_buffers = NoBuffersPolicy::fail;
+  unsigned max_parked = 64;  // requests on_no_buffers() may park (reserved up front)
+
+  // user_data of the group's own SQEs (legacy groups): its low 17 bits must
+  // be zero (they carry the buffer id). 0: 0xB0F5 << 48 | group_id << 20.
+  std::uint64_t internal_user_data = 0;
+};
+
+// The bytes one CQE delivered. Valid until its buffers are recycled.
+struct BufferView {
+  unsigned char* data = nullptr;  // first byte received (in buffer `id`)
+  std::uint32_t size = 0;         // bytes received, over every segment
+  std::uint32_t first_size = 0;   // of those, the bytes in the first buffer
+  std::uint16_t id = 0;           // the first buffer's id
+  std::uint16_t segments = 0;     // buffers the bytes lie in: 1, several for a bundle, 0 without a buffer
+  // Incremental rings (IORING_CQE_F_BUF_MORE): the last buffer has room left
+  // and stays with the kernel; the next CQE naming it continues where this ended.
+  bool kernel_keeps_last = false;
+  BufferError error = BufferError::none;
+
+  bool ok() const { return error == BufferError::none; }
+  // Buffers this CQE handed to you: recycle(view) gives them all back.
+  unsigned returned() const { return segments - (kernel_keeps_last ? 1u : 0u); }
+  // All the bytes when they lie in one buffer (segments <= 1); for a bundle,
+  // the first segment only (BufferGroup::segment / for_each_segment for the rest).
+  std::span<unsigned char> bytes() const { return {data, first_size}; }
+};
+
+class BufferGroup {
+ public:
+  enum class Kind : std::uint8_t { provided, ring };
+
+  // A buffer ring with options.buffer_count buffers, all given to the kernel.
+  // Errors say what to do: group id in use (EEXIST), ring_entries not a
+  // power of two, misaligned ring memory (EINVAL), a kernel without buffer
+  // rings or without the requested mode (EINVAL; see allow_fallback).
+  static Result<BufferGroup> create_ring(Ring& ring, const BufferGroupOptions& options);
+  // A legacy group: one PROVIDE_BUFFERS SQE for all buffers, submitted (with
+  // anything else queued on the ring) before this returns.
+  static Result<BufferGroup> create_provided(Ring& ring, const BufferGroupOptions& options);
+
+  BufferGroup() = default;  // an empty group: valid() is false
+  BufferGroup(BufferGroup&& other) noexcept { swap(other); }
+  BufferGroup& operator=(BufferGroup&& other) noexcept {
+    if (this != &other) {
+      BufferGroup(std::move(other)).swap(*this);
+    }
+    return *this;
+  }
+  BufferGroup(const BufferGroup&) = delete;
+  BufferGroup& operator=(const BufferGroup&) = delete;
+  ~BufferGroup() { (void)close(); }
+
+  // Takes the buffers back from the kernel (unregisters the ring, or removes
+  // the legacy buffers: a REMOVE_BUFFERS SQE, submitted with whatever else is
+  // queued), then frees the memory the group allocated. If the kernel could
+  // not be made to let go, the memory is leaked rather than freed under it,
+  // and the error says so. Idempotent; the destructor calls it.
+  Status close();
+  bool valid() const { return s_.ring != nullptr; }
+
+  // ---- Per CQE -------------------------------------------------------------
+
+  // The bytes a CQE of a buffer-select request delivered, and which buffers
+  // hold them. The buffers become yours (except one the kernel keeps, see
+  // BufferView::kernel_keeps_last). A CQE without a buffer gives a view with
+  // error no_buffer and no segments (check cqe.result() for the reason).
+  BufferView take(const Cqe& cqe) {
+    BufferView view;
+    const std::uint32_t flags = cqe.flags;
+    if (!(flags & abi::IORING_CQE_F_BUFFER)) {
+      view.error = BufferError::no_buffer;
+      return view;
+    }
+    const auto id = static_cast<std::uint16_t>(flags >> abi::IORING_CQE_BUFFER_SHIFT);
+    view.id = id;
+    if (id >= s_.count) [[unlikely]] {
+      view.error = s_.ring ? BufferError::unknown_id : BufferError::closed;
+      return view;
+    }
+    BufferState& buffer = s_.buffers[id];
+    if (!buffer.kernel_owned) [[unlikely]] {
+      view.error = BufferError::not_kernel_owned;
+      return view;
+    }
+    const std::uint32_t size = cqe.res > 0 ? static_cast<std::uint32_t>(cqe.res) : 0;
+    const std::uint32_t offset = buffer.consumed;
+    if (size > s_.size - offset) [[unlikely]] return take_bundle(cqe, view, size);
+    view.data = s_.base + static_cast<std::size_t>(id) * s_.size + offset;
+    view.size = size;
+    view.first_size = size;
+    view.segments = 1;
+    if (flags & abi::IORING_CQE_F_BUF_MORE) {
+      buffer.consumed = offset + size;  // the kernel continues after these bytes
+      view.kernel_keeps_last = true;
+    } else {
+      buffer.kernel_owned = 0;
+      ++s_.app_owned;
+    }
+    return view;
+  }
+
+  // Gives buffer `id` back to the kernel: a ring entry published at once, or
+  // a PROVIDE_BUFFERS SQE that goes in with your next submit (queue it
+  // before the request that needs the buffer). Refused when the kernel
+  // already owns it.
+  [[nodiscard]] BufferError recycle(std::uint16_t id) {
+    if (BufferError error = check_recyclable(id); error != BufferError::none) [[unlikely]] {
+      return error;
+    }
+    if (s_.ring_base) {
+      add_to_ring(id);
+      publish_ring_tail();
+    } else if (!provide_one(id)) [[unlikely]] {
+      return BufferError::sq_full;
+    }
+    return BufferError::none;
+  }
+
+  // Gives back every buffer the view handed to you (one tail store for a
+  // bundle). A view without buffers is fine (nothing to do).
+  [[nodiscard]] BufferError recycle(const BufferView& view) {
+    if (view.segments == 0) {
+      return view.error == BufferError::no_buffer ? BufferError::none : view.error;
+    }
+    const unsigned n = view.returned();
+    if (n == 1 || !s_.ring_base) {
+      std::uint16_t id = view.id;
+      for (unsigned i = 0; i < n; ++i) {
+        if (id >= s_.count) return s_.ring ? BufferError::unknown_id : BufferError::closed;
+        const std::uint16_t next = s_.buffers[id].next;
+        if (BufferError error = recycle(id); error != BufferError::none) return error;
+        id = next;
+      }
+      return BufferError::none;
+    }
+    std::uint16_t id = view.id;
+    for (unsigned i = 0; i < n; ++i) {  // check all first: all or nothing
+      if (BufferError error = check_recyclable(id); error != BufferError::none) return error;
+      id = s_.buffers[id].next;
+    }
+    id = view.id;
+    for (unsigned i = 0; i < n; ++i) {
+      const std::uint16_t next = s_.buffers[id].next;
+      add_to_ring(id);
+      id = next;
+    }
+    publish_ring_tail();
+    return BufferError::none;
+  }
+
+  // Segment k of a view (k < view.segments): bytes in one buffer.
+  std::span<unsigned char> segment(const BufferView& view, unsigned k) const {
+    if (k >= view.segments || !s_.buffers) return {};
+    if (k == 0) return view.bytes();
+    std::uint16_t id = view.id;
+    for (unsigned i = 0; i < k; ++i) id = s_.buffers[id].next;
+    const std::uint32_t before = view.first_size + (k - 1) * s_.size;
+    const std::uint32_t left = view.size - before;
+    return {buffer_address(id), left < s_.size ? left : s_.size};
+  }
+
+  // Calls fn(std::span<unsigned char>) for each segment, in order.
+  template <class Fn>
+  void for_each_segment(const BufferView& view, Fn&& fn) const {
+    if (view.segments == 0 || !s_.buffers) return;
+    fn(view.bytes());
+    std::uint32_t left = view.size - view.first_size;
+    std::uint16_t id = view.id;
+    for (unsigned k = 1; k < view.segments; ++k) {
+      id = s_.buffers[id].next;
+      const std::uint32_t n = left < s_.size ? left : s_.size;
+      fn(std::span<unsigned char>(buffer_address(id), n));
+      left -= n;
+    }
+  }
+
+  // Copies the view's bytes (at most `capacity`) to `out`; returns how many.
+  std::size_t copy_out(const BufferView& view, void* out, std::size_t capacity) const;
+
+  // The whole of buffer `id` (buffer_size bytes).
+  std::span<unsigned char> buffer(std::uint16_t id) const {
+    if (id >= s_.count) return {};
+    return {buffer_address(id), s_.size};
+  }
+
+  // Ownership, as the group tracks it.
+  bool kernel_owns(std::uint16_t id) const { return id < s_.count && s_.buffers[id].kernel_owned; }
+  unsigned app_owned_count() const { return s_.app_owned; }
+  unsigned kernel_owned_count() const { return s_.count - s_.app_owned; }
+
+  // ---- -ENOBUFS ------------------------------------------------------------
+
+  // Applies the group's NoBuffersPolicy to a CQE that failed with -ENOBUFS
+  // (see NoBuffersAction); any other CQE gives not_enobufs.
+  NoBuffersAction on_no_buffers(const Cqe& cqe);
+  // For the CQE that ended a multishot request (no IORING_CQE_F_MORE). The
+  // kernel ends one for want of buffers in two ways: -ENOBUFS, or, for a
+  // bundle that emptied the group, with the data CQE itself (result > 0).
+  // Both get the policy; the end of the stream (0) and other errors do not.
+  NoBuffersAction on_multishot_end(const Cqe& cqe);
+  // After you recycled: calls rearm(std::uint64_t user_data) for every request
+  // parked since the last call, and returns how many. Does nothing until at
+  // least one buffer has been recycled since the newest one was parked.
+  template <class Fn>
+  unsigned rearm_parked(Fn&& rearm) {
+    if (s_.parked.empty() || s_.recycles == s_.recycles_when_parked) return 0;
+    const unsigned n = static_cast<unsigned>(s_.parked.size());
+    for (unsigned i = 0; i < n; ++i) rearm(s_.parked[i]);
+    s_.parked.erase(s_.parked.begin(), s_.parked.begin() + n);
+    return n;
+  }
+  unsigned parked_count() const { return static_cast<unsigned>(s_.parked.size()); }
+  NoBuffersPolicy no_buffers_policy() const { return s_.policy; }
+
+  // ---- The group's own CQEs (legacy groups) --------------------------------
+
+  bool is_internal(const Cqe& cqe) const {
+    return s_.ring && (cqe.user_data & ~kInternalLowMask) == s_.internal_tag;
+  }
+  // A failed PROVIDE_BUFFERS for a recycled buffer gives the buffer back to
+  // you (recycle it again later). Returns the CQE's result (0 or -errno).
+  int handle_internal(const Cqe& cqe);
+
+  // ---- Description ---------------------------------------------------------
+
+  Kind kind() const { return s_.ring_base ? Kind::ring : Kind::provided; }
+  std::uint16_t group_id() const { return s_.group_id; }
+  unsigned buffer_count() const { return s_.count; }
+  unsigned buffer_size() const { return s_.size; }
+  unsigned ring_entries() const { return s_.ring_base ? s_.mask + 1u : 0u; }
+  bool incremental() const { return s_.incremental; }
+  RingMemory ring_memory() const { return s_.ring_memory; }
+  // Empty, or what allow_fallback changed and why.
+  const std::string& fallback_note() const { return s_.fallback_note; }
+  // The kernel's head of the buffer ring (IORING_REGISTER_PBUF_STATUS, 6.8):
+  // how many buffers it has taken from the ring so far, modulo 2^16.
+  Result<std::uint16_t> kernel_head() const;
+  // The ring's tail as published (buffers ever added, modulo 2^16).
+  std::uint16_t ring_tail() const { return s_.tail; }
+
+  void swap(BufferGroup& other) noexcept { std::swap(s_, other.s_); }
+
+ private:
+  static constexpr std::uint64_t kInternalLowMask = 0x1FFFF;  // bit 16: whole-group op; 0..15: id
+  static constexpr std::uint64_t kInternalGroupOp = 0x10000;
+
+  struct BufferState {
+    std::uint32_t consumed = 0;   // incremental rings: bytes the kernel has filled so far
+    std::uint16_t ring_pos = 0;   // ring rings: the tail value this buffer was added at
+    std::uint16_t next = 0;       // the following buffer of a bundle (set by take)
+    std::uint8_t kernel_owned = 0;
+  };
+
+  struct State {
+    Ring* ring = nullptr;
+    unsigned char* base = nullptr;  // buffer i at base + i * size
+    std::unique_ptr<BufferState[]> buffers;
+    std::uint32_t count = 0;
+    std::uint32_t size = 0;
+    std::uint32_t app_owned = 0;
+    std::uint16_t group_id = 0;
+
+    // Buffer rings (ring_base null for legacy groups).
+    unsigned char* ring_base = nullptr;  // io_uring_buf entries; the tail overlays bufs[0].resv
+    std::unique_ptr<std::uint16_t[]> slot_ids;  // which buffer each ring slot was last given
+    std::uint16_t tail = 0;              // our copy of the published tail
+    std::uint16_t mask = 0;
+    bool incremental = false;
+    RingMemory ring_memory = RingMemory::library;
+    std::size_t ring_bytes = 0;
+
+    // Legacy groups.
+    bool skip_success = false;  // IORING_FEAT_CQE_SKIP: our SQEs post CQEs only on failure
+    std::uint64_t internal_tag = 0;
+
+    // -ENOBUFS handling.
+    NoBuffersPolicy policy = NoBuffersPolicy::fail;
+    unsigned max_parked = 0;
+    std::vector<std::uint64_t> parked;
+    std::uint64_t recycles = 0;
+    std::uint64_t recycles_when_parked = 0;
+
+    bool owns_buffer_memory = false;
+    std::size_t buffer_bytes = 0;
+    bool claimed = false;          // holds (ring, group_id) in the process-wide list
+    bool kernel_has_group = false;  // ring registered / buffers provided: close() must undo it
+    std::string fallback_note;
+  };
+
+  // Setup steps (buffer_group.cc).
+  static Status check_common(const Ring& ring, const BufferGroupOptions& options);
+  Status init(Ring& ring, const BufferGroupOptions& options);
+  Status register_ring(const BufferGroupOptions& options);
+  Status provide_all();
+  void release_ring_memory();
+  unsigned available_to_kernel() const;
+  NoBuffersAction apply_no_buffers_policy(std::uint64_t user_data);
+
+  unsigned char* buffer_address(std::uint16_t id) const {
+    return s_.base + static_cast<std::size_t>(id) * s_.size;
+  }
+
+  BufferError check_recyclable(std::uint16_t id) const {
+    if (id >= s_.count) return s_.ring ? BufferError::unknown_id : BufferError::closed;
+    if (s_.buffers[id].kernel_owned) return BufferError::kernel_owned;
+    return BufferError::none;
+  }
+
+  // Writes buffer `id` into the slot at our tail (not yet visible to the kernel).
+  void add_to_ring(std::uint16_t id) {
+    const std::uint16_t tail = s_.tail;
+    const unsigned slot = tail & s_.mask;
+    auto* entry = reinterpret_cast<abi::io_uring_buf*>(s_.ring_base) + slot;
+    // Field by field: slot 0's `resv` is the ring's tail, which only
+    // publish_ring_tail() writes.
+    entry->addr = reinterpret_cast<std::uintptr_t>(buffer_address(id));
+    entry->len = s_.size;
+    entry->bid = id;
+    s_.slot_ids[slot] = id;
+    BufferState& buffer = s_.buffers[id];
+    buffer.ring_pos = tail;
+    buffer.consumed = 0;
+    buffer.kernel_owned = 1;
+    --s_.app_owned;
+    ++s_.recycles;
+    s_.tail = static_cast<std::uint16_t>(tail + 1);
+  }
+
+  // The entries written above become visible to the kernel: pairs with its
+  // smp_load_acquire of the tail when it picks a buffer (uring/barrier.h).
+  void publish_ring_tail() {
+    barrier::store_release(&reinterpret_cast<abi::io_uring_buf_ring*>(s_.ring_base)->tail, s_.tail);
+  }
+
+  // Legacy groups: one PROVIDE_BUFFERS SQE for buffer `id`. False if the SQ is full.
+  bool provide_one(std::uint16_t id) {
+    Sqe* sqe = s_.ring->get_sqe();
+    if (!sqe) return false;
+    prep_provide_buffers(*sqe, buffer_address(id), s_.size, 1, s_.group_id, id)
+        .set_user_data(s_.internal_tag | id);
+    if (s_.skip_success) sqe->skip_success();
+    BufferState& buffer = s_.buffers[id];
+    buffer.kernel_owned = 1;
+    --s_.app_owned;
+    ++s_.recycles;
+    return true;
+  }
+
+  // take() for a CQE whose bytes overflow its first buffer: a bundle.
+  BufferView take_bundle(const Cqe& cqe, BufferView view, std::uint32_t size);
+
+  State s_;
+};
+
+}  // namespace uring
