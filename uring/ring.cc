@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "uring/register.h"
 #include "uring/setup_error.h"
 
 namespace uring {
@@ -64,7 +65,7 @@ std::uint32_t RingOptions::setup_flags() const {
   if (sqpoll_cpu) flags |= abi::IORING_SETUP_SQ_AFF;
   if (iopoll) flags |= abi::IORING_SETUP_IOPOLL;
   if (hybrid_iopoll) flags |= abi::IORING_SETUP_HYBRID_IOPOLL;
-  if (attach_wq_fd) flags |= abi::IORING_SETUP_ATTACH_WQ;
+  if (attach_wq_fd || attach_wq) flags |= abi::IORING_SETUP_ATTACH_WQ;
   if (start_disabled) flags |= abi::IORING_SETUP_R_DISABLED;
   if (submit_all) flags |= abi::IORING_SETUP_SUBMIT_ALL;
   if (coop_taskrun) flags |= abi::IORING_SETUP_COOP_TASKRUN;
@@ -94,6 +95,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
   params.sq_thread_idle = options.sqpoll_idle_ms;
   if (options.sqpoll_cpu) params.sq_thread_cpu = static_cast<std::uint32_t>(*options.sqpoll_cpu);
   if (options.attach_wq_fd) params.wq_fd = static_cast<std::uint32_t>(*options.attach_wq_fd);
+  if (options.attach_wq) params.wq_fd = static_cast<std::uint32_t>(options.attach_wq->fd());
 
   Ring ring;
   State& s = ring.s_;
@@ -137,10 +139,38 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.cqe_shift = (params.flags & abi::IORING_SETUP_CQE32) ? 5 : 4;
   s.cqe_mixed = (params.flags & abi::IORING_SETUP_CQE_MIXED) != 0;
 
+  unsigned char* nommap_rings = nullptr;
+  unsigned char* nommap_sqes = nullptr;
+  if (options.no_mmap) {
+    nommap_rings = static_cast<unsigned char*>(s.rings.address);
+    nommap_sqes = static_cast<unsigned char*>(s.sqe_array.address);
+  }
+  if (auto mapped = map_rings(s, fd, params, nommap_rings, nommap_sqes); !mapped) return mapped.error();
+  s.sqe_tail = s.sq_head_cache = s.sqpoll_published = barrier::load_relaxed(s.sq_ktail);
+  s.sq_tail_limit = s.sq_head_cache + s.sq_entries;
+
+  if (options.register_ring_fd && !options.registered_fd_only) {
+    // IORING_REGISTER_RING_FDS (5.18) has no feature bit: just try. It is an
+    // optimisation only: if it fails, enter keeps using the plain fd.
+    abi::io_uring_rsrc_update update{};
+    update.offset = ~0u;  // let the kernel pick a free slot
+    update.data = static_cast<std::uint64_t>(fd);
+    if (sys::io_uring_register(fd, abi::IORING_REGISTER_RING_FDS, &update, 1) == 1) {
+      s.registered_index = static_cast<int>(update.offset);
+      s.enter_fd = s.registered_index;
+      s.enter_flags = abi::IORING_ENTER_REGISTERED_RING;
+    }
+  }
+  return ring;
+}
+
+Status Ring::map_rings(State& s, int fd, const abi::io_uring_params& params, unsigned char* rings_memory,
+                       unsigned char* sqes_memory) {
   unsigned char* sq_ring = nullptr;
   unsigned char* cq_ring = nullptr;
-  if (options.no_mmap) {
-    sq_ring = cq_ring = static_cast<unsigned char*>(s.rings.address);
+  if (rings_memory) {
+    sq_ring = cq_ring = rings_memory;
+    s.sqes = sqes_memory;
   } else {
     const std::size_t cqe_bytes = std::size_t{1} << s.cqe_shift;
     std::size_t sq_bytes = params.sq_off.array + params.sq_entries * sizeof(std::uint32_t);
@@ -164,6 +194,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
                     static_cast<off_t>(abi::IORING_OFF_SQES));
     if (mapped == MAP_FAILED) return error_from_errno(-errno, "mmap of the SQE array");
     s.sqe_array = Region{mapped, sqes_bytes, true};
+    s.sqes = static_cast<unsigned char*>(mapped);
   }
 
   s.sq_khead = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.head);
@@ -172,9 +203,6 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.sq_kdropped = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.dropped);
   s.sq_mask = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_mask);
   s.sq_entries = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_entries);
-  s.sqes = static_cast<unsigned char*>(s.sqe_array.address);
-  s.sqe_tail = s.sq_head_cache = s.sqpoll_published = barrier::load_relaxed(s.sq_ktail);
-  s.sq_tail_limit = s.sq_head_cache + s.sq_entries;
   if (!(params.flags & abi::IORING_SETUP_NO_SQARRAY)) {
     // Identity map, written once: SQ slot i always holds SQE i, so the
     // submit path never touches this array.
@@ -189,20 +217,14 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.cq_mask = *reinterpret_cast<std::uint32_t*>(cq_ring + params.cq_off.ring_mask);
   s.cq_entries = *reinterpret_cast<std::uint32_t*>(cq_ring + params.cq_off.ring_entries);
   s.cqes = cq_ring + params.cq_off.cqes;
+  return ok_status();
+}
 
-  if (options.register_ring_fd && !options.registered_fd_only) {
-    // IORING_REGISTER_RING_FDS (5.18) has no feature bit: just try. It is an
-    // optimisation only: if it fails, enter keeps using the plain fd.
-    abi::io_uring_rsrc_update update{};
-    update.offset = ~0u;  // let the kernel pick a free slot
-    update.data = static_cast<std::uint64_t>(fd);
-    if (sys::io_uring_register(fd, abi::IORING_REGISTER_RING_FDS, &update, 1) == 1) {
-      s.registered_index = static_cast<int>(update.offset);
-      s.enter_fd = s.registered_index;
-      s.enter_flags = abi::IORING_ENTER_REGISTERED_RING;
-    }
+void Ring::unmap_rings(State& s) {
+  for (Region* region : {&s.sqe_array, &s.cq_ring, &s.rings}) {
+    if (region->owned) unmap(region->address, region->bytes);
+    *region = Region{};
   }
-  return ring;
 }
 
 void Ring::close() {
@@ -212,9 +234,8 @@ void Ring::close() {
     update.offset = static_cast<std::uint32_t>(s.registered_index);
     (void)register_raw(abi::IORING_UNREGISTER_RING_FDS, &update, 1);
   }
-  for (Region* region : {&s.sqe_array, &s.cq_ring, &s.rings}) {
-    if (region->owned) unmap(region->address, region->bytes);
-  }
+  unmap_rings(s);
+  if (s.param_region.owned) unmap(s.param_region.address, s.param_region.bytes);
   if (s.ring_fd >= 0) ::close(s.ring_fd);
   s = State{};
 }
@@ -268,6 +289,7 @@ Status Ring::enable() {
 }
 
 int Ring::wait_cqes(unsigned count, const WaitOptions& options) {
+  if (options.registered_wait) return wait_registered(count, options);
   const bool timed = options.timeout.count() >= 0;
   const bool min_wait = options.min_wait.count() > 0;
   if ((timed || min_wait) && !has_feature(abi::IORING_FEAT_EXT_ARG)) return -EOPNOTSUPP;
@@ -310,6 +332,181 @@ int Ring::wait_cqes(unsigned count, const WaitOptions& options) {
     if (ret == -ETIME) return cq_ready() >= count ? 0 : -ETIME;
     if (ret < 0) return ret;
   }
+}
+
+int Ring::wait_registered(unsigned count, const WaitOptions& options) {
+  // The entry replaces the per-call arguments; mixing them would silently drop one.
+  if (options.timeout.count() >= 0 || options.min_wait.count() > 0 || options.sigmask) return -EINVAL;
+  const unsigned index = *options.registered_wait;
+  if (index >= s_.wait_entry_count) return -EINVAL;
+  // With EXT_ARG_REG the "pointer" is a byte offset into the region.
+  const void* offset = reinterpret_cast<const void*>(std::uintptr_t{index} * sizeof(abi::io_uring_reg_wait));
+  for (;;) {
+    if (cq_ready() >= count) return 0;
+    const unsigned pending = publish_sq_tail();
+    s_.sqpoll_published = s_.sqe_tail;
+    const unsigned flags = abi::IORING_ENTER_GETEVENTS | abi::IORING_ENTER_EXT_ARG |
+                           abi::IORING_ENTER_EXT_ARG_REG | sqpoll_wakeup_flag(pending);
+    const int ret = enter(pending, count, flags, offset, sizeof(abi::io_uring_reg_wait));
+    if (ret == -EINTR) continue;
+    if (ret == -ETIME) return cq_ready() >= count ? 0 : -ETIME;
+    if (ret < 0) return ret;
+  }
+}
+
+Result<std::span<unsigned char>> Ring::register_mem_region(const MemRegionOptions& options) {
+  const char* what = "register_mem_region: ";
+  if (!valid()) return Error{EBADF, std::string(what) + "the ring is closed"};
+  if (options.bytes == 0) return Error{EINVAL, std::string(what) + "bytes must be at least 1"};
+  if (s_.param_region.address) {
+    return Error{EBUSY, std::string(what) + "this ring already has its memory region (the kernel allows one)"};
+  }
+  if (options.kernel_memory && s_.ring_fd < 0) {
+    return Error{EINVAL, std::string(what) +
+                             "kernel_memory must be mmap'd through the ring fd, and a registered_fd_only "
+                             "ring has none: let the ring allocate the memory (kernel_memory = false)"};
+  }
+  const std::size_t bytes = round_up(options.bytes, page_size());
+  abi::io_uring_region_desc region{};
+  region.size = bytes;
+  void* memory = nullptr;
+  if (!options.kernel_memory) {
+    memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+      return error_from_errno(-errno, std::string(what) + "allocating " + std::to_string(bytes) + " bytes");
+    }
+    region.user_addr = reinterpret_cast<std::uintptr_t>(memory);
+    region.flags = abi::IORING_MEM_REGION_TYPE_USER;
+  }
+  abi::io_uring_mem_region_reg reg{};
+  reg.region_uptr = reinterpret_cast<std::uintptr_t>(&region);
+  reg.flags = options.wait_args ? abi::IORING_MEM_REGION_REG_WAIT_ARG : 0;
+  const int ret = register_raw(abi::IORING_REGISTER_MEM_REGION, &reg, 1);
+  if (ret < 0) {
+    unmap(memory, bytes);
+    std::string hint;
+    if (ret == -EINVAL && options.wait_args) {
+      hint = "a wait-argument region must be registered while the ring is still disabled: set it up with "
+             "start_disabled = true and call this before enable()";
+    } else if (ret == -EBUSY) {
+      hint = "this ring already has a memory region (the kernel allows one)";
+    }
+    return register_error(abi::IORING_REGISTER_MEM_REGION, ret, hint);
+  }
+  if (options.kernel_memory) {
+    memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, s_.ring_fd,
+                    static_cast<off_t>(region.mmap_offset));
+    if (memory == MAP_FAILED) {
+      // Registered, but out of our reach: the ring keeps the region until it closes.
+      return error_from_errno(-errno, std::string(what) + "mmap of the kernel's region");
+    }
+  }
+  s_.param_region = Region{memory, bytes, true};
+  if (options.wait_args) {
+    s_.wait_entries = static_cast<abi::io_uring_reg_wait*>(memory);
+    s_.wait_entry_count = static_cast<std::uint32_t>(bytes / sizeof(abi::io_uring_reg_wait));
+  }
+  return std::span<unsigned char>(static_cast<unsigned char*>(memory), bytes);
+}
+
+Status Ring::resize(const ResizeOptions& options) {
+  if (!valid()) return Error{EBADF, "resize: the ring is closed"};
+  if (options.sq_entries == 0) return Error{EINVAL, "resize: sq_entries must be at least 1"};
+  if (!(s_.setup_flags & abi::IORING_SETUP_DEFER_TASKRUN)) {
+    return Error{EINVAL,
+                 "resize: the kernel resizes only DEFER_TASKRUN rings; set the ring up with "
+                 "single_issuer = true and defer_taskrun = true"};
+  }
+  abi::io_uring_params params{};
+  params.sq_entries = options.sq_entries;
+  params.cq_entries = options.cq_entries;
+  if (options.cq_entries) params.flags |= abi::IORING_SETUP_CQSIZE;
+  if (options.clamp) params.flags |= abi::IORING_SETUP_CLAMP;
+
+  // The new rings' state starts as a copy: counters (heads, tails, our local
+  // tails) carry over unchanged, because the kernel keeps the same indexes.
+  State next = s_;
+  next.rings = next.cq_ring = next.sqe_array = Region{};
+  unsigned char* nommap_rings = nullptr;
+  unsigned char* nommap_sqes = nullptr;
+  const bool no_mmap = (s_.setup_flags & abi::IORING_SETUP_NO_MMAP) != 0;
+  if (no_mmap) {
+    RingOptions shape;
+    shape.entries = options.sq_entries;
+    shape.cq_entries = options.cq_entries;
+    shape.sqe128 = s_.sqe_shift == 7;
+    shape.cqe32 = s_.cqe_shift == 5;
+    shape.no_sqarray = (s_.setup_flags & abi::IORING_SETUP_NO_SQARRAY) != 0;
+    const NoMmapLayout layout = no_mmap_layout(shape);
+    const std::size_t bytes = layout.rings_bytes + layout.sqes_bytes;
+    void* mapped = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) return error_from_errno(-errno, "resize: allocating NO_MMAP ring memory");
+    nommap_rings = static_cast<unsigned char*>(mapped);
+    nommap_sqes = nommap_rings + layout.rings_bytes;
+    next.rings = Region{mapped, bytes, true};
+    params.cq_off.user_addr = reinterpret_cast<std::uintptr_t>(nommap_rings);
+    params.sq_off.user_addr = reinterpret_cast<std::uintptr_t>(nommap_sqes);
+  }
+
+  // The kernel copies the SQEs between its SQ head and the SQ tail it can
+  // see: publish the ones taken but not submitted, so they come along. Only
+  // io_uring_enter submits on a DEFER_TASKRUN ring, so this submits nothing.
+  barrier::store_release(s_.sq_ktail, s_.sqe_tail);
+  const int ret = register_raw(abi::IORING_REGISTER_RESIZE_RINGS, &params, 1);
+  if (ret < 0) {
+    unmap_rings(next);
+    std::string hint;
+    if (ret == -EOVERFLOW) {
+      hint = "the new sizes cannot hold what is pending (" + std::to_string(sq_pending()) + " SQEs, " +
+             std::to_string(cq_ready()) + " CQEs): reap or submit first, or ask for more entries";
+    }
+    return register_error(abi::IORING_REGISTER_RESIZE_RINGS, ret, hint);
+  }
+  // From here the kernel uses the new rings and has released the old ones;
+  // our mappings of the old ones stay readable until we unmap them.
+  params.features = s_.features;
+  if (!(params.flags & abi::IORING_SETUP_NO_SQARRAY)) {
+    // Resizing reports every offset but the SQ array's (it comes back 0).
+    // The kernel puts it where rings_size() (io_uring/io_uring.c) says: after
+    // the header and 16-byte CQEs, that whole size doubled for CQE32, then
+    // aligned to a cache line.
+    constexpr std::size_t kCacheLine = 64;
+    std::size_t end = params.cq_off.cqes + std::size_t{params.cq_entries} * sizeof(abi::io_uring_cqe);
+    if (s_.cqe_shift == 5) end <<= 1;
+    params.sq_off.array = static_cast<std::uint32_t>(round_up(end, kCacheLine));
+  }
+  if (auto mapped = map_rings(next, s_.ring_fd, params, nommap_rings, nommap_sqes); !mapped) {
+    unmap_rings(next);
+    close();  // the old mappings no longer reach the kernel: the ring cannot be used
+    return Error{mapped.code(), "resize: the kernel resized the rings but mapping them failed (" +
+                                    mapped.error().message + "); the ring is closed"};
+  }
+  // 128-byte SQEs and 32-byte CQEs: copy them again from our old mappings,
+  // in case the kernel moved them as 64- and 16-byte entries (6.18 gets them
+  // right; copying the same bytes again is harmless). Plain sizes are left
+  // to the kernel.
+  if (s_.sqe_shift != 6) {
+    const std::size_t sqe_bytes = std::size_t{1} << s_.sqe_shift;
+    for (std::uint32_t i = barrier::load_acquire(next.sq_khead); i != s_.sqe_tail; ++i) {
+      std::memcpy(next.sqes + ((i & next.sq_mask) << s_.sqe_shift), s_.sqes + ((i & s_.sq_mask) << s_.sqe_shift),
+                  sqe_bytes);
+    }
+  }
+  if (s_.cqe_shift != 4) {
+    const std::size_t cqe_bytes = std::size_t{1} << s_.cqe_shift;
+    const std::uint32_t tail = barrier::load_acquire(next.cq_ktail);
+    for (std::uint32_t i = barrier::load_relaxed(next.cq_khead); i != tail; ++i) {
+      std::memcpy(next.cqes + ((i & next.cq_mask) << s_.cqe_shift), s_.cqes + ((i & s_.cq_mask) << s_.cqe_shift),
+                  cqe_bytes);
+    }
+  }
+  // The cached SQ limit was computed for the old size: recompute it from the
+  // kernel's head (the kernel checked that what is pending fits).
+  next.sq_head_cache = barrier::load_acquire(next.sq_khead);
+  next.sq_tail_limit = next.sq_head_cache + next.sq_entries;
+  unmap_rings(s_);
+  s_ = next;
+  return ok_status();
 }
 
 }  // namespace uring

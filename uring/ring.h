@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "syscalls/abi.h"
 #include "syscalls/syscalls.h"
@@ -31,6 +32,8 @@
 #include "uring/sqe.h"
 
 namespace uring {
+
+class Ring;
 
 // How to set up a ring. Every IORING_SETUP_* flag of Linux 6.18 has a field;
 // flags newer than this library can be passed in `extra_setup_flags`.
@@ -41,14 +44,18 @@ struct RingOptions {
 
   bool sqpoll = false;            // SQPOLL: a kernel thread polls the SQ
   unsigned sqpoll_idle_ms = 0;    // how long the poller spins before sleeping (0 = kernel default)
-  std::optional<int> sqpoll_cpu;  // SQ_AFF: pin the poller to this CPU (needs sqpoll)
+  std::optional<int> sqpoll_cpu = std::nullopt;  // SQ_AFF: pin the poller to this CPU (needs sqpoll)
 
   bool iopoll = false;         // IOPOLL: busy-poll completions (O_DIRECT on polled devices)
   bool hybrid_iopoll = false;  // HYBRID_IOPOLL (6.13): sleep before polling (needs iopoll)
 
-  // ATTACH_WQ: share the async backend (and, for SQPOLL rings, the poller
-  // thread) of the ring whose fd this is.
-  std::optional<int> attach_wq_fd;
+  // ATTACH_WQ: attach to the ring whose fd this is (a ring made elsewhere),
+  // or to `attach_wq` (set one of the two). What is shared on Linux 5.12 and
+  // later: an SQPOLL ring shares the poller thread of an SQPOLL ring of the
+  // same process; io-wq workers always belong to the submitting thread, so
+  // for a ring without SQPOLL the kernel only checks that the fd is a ring.
+  std::optional<int> attach_wq_fd = std::nullopt;
+  const Ring* attach_wq = nullptr;  // must be open and have an fd (not registered_fd_only)
 
   bool start_disabled = false;  // R_DISABLED: no submissions until enable() (restrictions first)
   bool submit_all = false;      // SUBMIT_ALL: keep submitting the batch after one SQE fails
@@ -91,6 +98,27 @@ struct WaitOptions {
   std::chrono::microseconds min_wait{0};
   // Signal mask to apply while blocked (like ppoll); null keeps the current one.
   const sigset_t* sigmask = nullptr;
+  // IORING_ENTER_EXT_ARG_REG (6.13): wait with entry `registered_wait` of
+  // the ring's registered wait region (Ring::register_mem_region with
+  // wait_args) instead of the three fields above, which must stay unset: the
+  // kernel reads the entry's timeout, min_wait and sigmask in place. A
+  // signal restarts the wait with the entry as it is.
+  std::optional<unsigned> registered_wait = std::nullopt;
+};
+
+// Memory shared with the kernel through IORING_REGISTER_MEM_REGION (6.13).
+struct MemRegionOptions {
+  std::size_t bytes = 0;          // rounded up to whole pages
+  bool wait_args = false;         // holds io_uring_reg_wait entries (needs a start_disabled ring, before enable())
+  bool kernel_memory = false;     // the kernel allocates it and the ring mmaps it (needs a ring fd);
+                                  // otherwise the ring allocates it and the kernel pins it
+};
+
+// New sizes for Ring::resize; zero cq_entries means twice sq_entries.
+struct ResizeOptions {
+  unsigned sq_entries = 0;
+  unsigned cq_entries = 0;
+  bool clamp = false;  // cap at the kernel's maximum instead of failing
 };
 
 class Ring {
@@ -253,6 +281,28 @@ class Ring {
   // R_DISABLED rings: allow submissions (IORING_REGISTER_ENABLE_RINGS).
   Status enable();
 
+  // IORING_REGISTER_RESIZE_RINGS (6.13): gives the SQ and CQ new sizes in
+  // place and maps them again. Every CQE not yet reaped and every SQE taken
+  // with get_sqe() but not yet submitted is kept (the SQEs are published to
+  // the kernel first so it copies them; they are submitted by the next
+  // submit). The kernel allows it only on DEFER_TASKRUN rings, and fails with
+  // EOVERFLOW when the new sizes cannot hold what is pending. Pointers to
+  // SQEs and CQEs taken before the call are invalid after it.
+  Status resize(const ResizeOptions& options);
+
+  // IORING_REGISTER_MEM_REGION (6.13): memory the ring owns until close().
+  // One region per ring. uring/register.h has the typed wait-region call.
+  Result<std::span<unsigned char>> register_mem_region(const MemRegionOptions& options);
+  // The registered wait entries (empty without a wait_args region); fill
+  // them before waiting with WaitOptions::registered_wait.
+  std::span<abi::io_uring_reg_wait> wait_region() const {
+    return {s_.wait_entries, s_.wait_entry_count};
+  }
+
+  // The CQ ring's flags word (IORING_CQ_EVENTFD_DISABLED), or nullptr on
+  // kernels before 5.8. Only this process writes it; the kernel reads it.
+  std::uint32_t* cq_flags_word() const { return s_.cq_kflags; }
+
   int fd() const { return s_.ring_fd; }  // -1 for REGISTERED_FD_ONLY rings
   // Index in this thread's registered ring fds, or -1.
   int registered_index() const { return s_.registered_index; }
@@ -337,7 +387,19 @@ class Ring {
     Region rings;  // SQ and CQ rings (one region with FEAT_SINGLE_MMAP or NO_MMAP)
     Region cq_ring;  // separate CQ ring mapping on kernels without FEAT_SINGLE_MMAP
     Region sqe_array;
+    Region param_region;  // IORING_REGISTER_MEM_REGION memory
+
+    abi::io_uring_reg_wait* wait_entries = nullptr;  // param_region, when it holds wait args
+    std::uint32_t wait_entry_count = 0;
   };
+
+  // Maps (or, for NO_MMAP, points at `memory`) the rings `params` describes
+  // and sets every ring pointer and size in `s`. Regions it maps are recorded
+  // in `s` as owned, so whoever holds `s` unmaps them.
+  static Status map_rings(State& s, int fd, const abi::io_uring_params& params, unsigned char* rings_memory,
+                          unsigned char* sqes_memory);
+  static void unmap_rings(State& s);
+  int wait_registered(unsigned count, const WaitOptions& options);
 
   unsigned slots_of(const Cqe* cqe) const {
     return 1u + static_cast<unsigned>(s_.cqe_mixed && (cqe->flags & abi::IORING_CQE_F_32));

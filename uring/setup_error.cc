@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "syscalls/abi.h"
@@ -32,6 +33,32 @@ std::string fd_target(int fd) {
   const ssize_t n = ::readlink(path, target, sizeof target - 1);
   if (n <= 0) return {};
   return std::string(target, static_cast<std::size_t>(n));
+}
+
+// The fd ATTACH_WQ will name, from either option.
+std::optional<int> wq_fd_of(const RingOptions& o) {
+  if (o.attach_wq) return o.attach_wq->fd();
+  return o.attach_wq_fd;
+}
+
+// The "SqThread:" value of a ring's /proc/self/fdinfo entry: the poller's
+// pid, -1 for a ring without SQPOLL; nullopt when it cannot be read.
+std::optional<long> sq_thread_of(int fd) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  FILE* file = std::fopen(path, "r");
+  if (!file) return std::nullopt;
+  std::optional<long> pid;
+  char line[256];
+  while (std::fgets(line, sizeof line, file)) {
+    long value = 0;
+    if (std::sscanf(line, "SqThread: %ld", &value) == 1) {
+      pid = value;
+      break;
+    }
+  }
+  std::fclose(file);
+  return pid;
 }
 
 // Names of the requested setup flags that are newer than the running kernel,
@@ -80,12 +107,17 @@ std::string explain_einval(const RingOptions& o) {
   }
   if (o.hybrid_iopoll && !o.iopoll) return "hybrid_iopoll needs iopoll = true";
   if (o.cqe32 && o.cqe_mixed) return "cqe32 and cqe_mixed exclude each other; pick one";
-  if (o.attach_wq_fd) {
-    const std::string target = fd_target(*o.attach_wq_fd);
+  if (const std::optional<int> wq_fd = wq_fd_of(o)) {
+    const std::string target = fd_target(*wq_fd);
     if (target.find("io_uring") == std::string::npos) {
-      return "wq_fd " + std::to_string(*o.attach_wq_fd) + " is not an io_uring fd" +
+      return "wq_fd " + std::to_string(*wq_fd) + " is not an io_uring fd" +
              (target.empty() ? std::string() : " (it is " + target + ")") +
              "; attach_wq_fd needs the fd of a live ring";
+    }
+    if (o.sqpoll && sq_thread_of(*wq_fd) == -1) {
+      return "wq_fd " + std::to_string(*wq_fd) +
+             " is a ring without SQPOLL: an sqpoll ring can attach only to another sqpoll ring (whose "
+             "poller thread it then shares)";
     }
   }
   if (o.no_mmap) {
@@ -103,6 +135,16 @@ std::string explain_einval(const RingOptions& o) {
 
 std::optional<Error> check_setup_options(const RingOptions& o) {
   if (o.entries == 0) return invalid("entries must be at least 1");
+  if (o.attach_wq) {
+    if (o.attach_wq_fd) return invalid("set attach_wq or attach_wq_fd, not both");
+    if (!o.attach_wq->valid()) {
+      return Error{EBADF, "io_uring_setup: attach_wq names a ring that is already closed; attach to an open ring"};
+    }
+    if (o.attach_wq->fd() < 0) {
+      return invalid("attach_wq names a registered_fd_only ring, which has no fd for the kernel to look up; "
+                     "attach to a ring that has one");
+    }
+  }
   if (o.sqpoll_cpu && !o.sqpoll) return invalid("sqpoll_cpu (SQ_AFF) needs sqpoll = true");
   if (o.sqpoll_cpu && *o.sqpoll_cpu < 0) return invalid("sqpoll_cpu must be a CPU number >= 0");
   if (o.registered_fd_only && !o.no_mmap) {
@@ -149,13 +191,17 @@ Error describe_setup_error(int negative_errno, const RingOptions& o) {
       why = "no file descriptor left for the ring (too many open files)";
       break;
     case ENXIO:
-      why = o.attach_wq_fd ? "wq_fd " + std::to_string(*o.attach_wq_fd) +
-                                 " is not an open file descriptor; attach_wq_fd needs the fd of a live ring"
-                           : "no such device or address";
+      if (const std::optional<int> wq_fd = wq_fd_of(o)) {
+        why = "wq_fd " + std::to_string(*wq_fd) +
+              " is not an open file descriptor; attach_wq_fd needs the fd of a live ring";
+        if (o.sqpoll) why += " (or that ring's SQPOLL thread is exiting: it is being closed)";
+      } else {
+        why = "no such device or address";
+      }
       break;
     case EBADF:
-      why = o.attach_wq_fd ? "wq_fd " + std::to_string(*o.attach_wq_fd) + " is not an open file descriptor"
-                           : "bad file descriptor";
+      why = wq_fd_of(o) ? "wq_fd " + std::to_string(*wq_fd_of(o)) + " is not an open file descriptor"
+                        : "bad file descriptor";
       break;
     case EFAULT:
       why = o.no_mmap ? "the kernel could not use the NO_MMAP memory (it must be readable and writable)"

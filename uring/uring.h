@@ -2,8 +2,12 @@
 #pragma once
 
 #include "syscalls/abi.h"
-#include "uring/prep.h"
-#include "uring/probe.h"
+#include "uring/buffer_group.h"    // BufferGroup: provided buffers and buffer rings
+#include "uring/prep.h"            // every opcode builder (and the family headers)
+#include "uring/probe.h"           // Probe: what this kernel supports
+#include "uring/recvmsg_out.h"     // parsing multishot RECVMSG buffers
+#include "uring/register.h"        // eventfd, personality, restrictions, io-wq, ...
+#include "uring/registered_files.h"  // FileTable, BufferTable: fixed files and buffers
 #include "uring/result.h"
 #include "uring/ring.h"
 #include "uring/sqe.h"

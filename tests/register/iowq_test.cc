@@ -1,0 +1,224 @@
+// IORING_REGISTER_IOWQ_MAX_WORKERS (bounded and unbounded limits, old
+// values read back; the limit bounds the iou-wrk-* threads of a task under
+// a forced-async load that blocks in the kernel) and IORING_REGISTER_IOWQ_AFF / UNREGISTER_IOWQ_AFF
+// (the CPUs the workers run on). Each case runs in a fresh thread: io-wq
+// belongs to the submitting thread, so a new thread starts with no workers.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/register/register_support.h"
+#include "uring/prep_file.h"
+#include "uring/register.h"
+
+using namespace uring;
+using namespace uring::testing;
+
+namespace {
+
+// Floods `ring` with NOPs forced to io-wq and returns the most io-wq
+// workers of new owners (this fresh thread) seen at once.
+int peak_workers_under_load(Ring& ring, const WorkerWatch& watch) {
+  int peak = 0;
+  for (int round = 0; round < 20; ++round) {
+    unsigned queued = 0;
+    while (Sqe* sqe = ring.get_sqe()) {
+      prep_nop(*sqe).set_user_data(queued).force_async();
+      ++queued;
+    }
+    REQUIRE(ring.submit() == static_cast<int>(queued));
+    for (int look = 0; look < 20; ++look) peak = std::max(peak, watch.count());
+    REQUIRE(ring.wait_cqes(queued, WaitOptions{.timeout = std::chrono::seconds(10)}) == 0);
+    unsigned reaped = 0;
+    ring.for_each_cqe([&](const Cqe& cqe) {
+      CHECK(cqe.result() == 0);
+      ++reaped;
+    });
+    CHECK(reaped == queued);
+  }
+  return peak;
+}
+
+// "Cpus_allowed_list" of every worker `watch` sees.
+std::vector<std::string> worker_cpu_lists(const WorkerWatch& watch) {
+  std::vector<std::string> lists;
+  for (const std::string& dir : watch.task_dirs()) {
+    FILE* status = std::fopen((dir + "/status").c_str(), "r");
+    if (!status) continue;
+    char line[256];
+    while (std::fgets(line, sizeof line, status)) {
+      char list[128];
+      if (std::sscanf(line, "Cpus_allowed_list: %127s", list) == 1) lists.push_back(list);
+    }
+    std::fclose(status);
+  }
+  return lists;
+}
+
+}  // namespace
+
+TEST_CASE("iowq max workers: limits are set per class, the old ones come back, 0 leaves one alone") {
+  for (Via via : kBothWays) {
+    INFO("via ", std::string(via_name(via)));
+    run_in_thread([&] {
+      RingOptions options;
+      options.entries = 64;
+      Ring ring = make_ring(via, options);
+      auto initial = set_iowq_max_workers(ring, {});  // read only
+      if (!initial && !register_op_missing(abi::IORING_REGISTER_IOWQ_MAX_WORKERS).empty()) {
+        URING_SKIP(initial.error().message);
+      }
+      REQUIRE_MESSAGE(initial.ok(), initial.error().message);
+      // The kernel's defaults: bounded = min(SQ entries, 4 x online CPUs),
+      // unbounded = RLIMIT_NPROC.
+      const unsigned cpus = static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN));
+      CHECK(initial->bounded == std::min(64u, 4 * cpus));
+      rlimit nproc{};
+      REQUIRE(::getrlimit(RLIMIT_NPROC, &nproc) == 0);
+      if (nproc.rlim_cur < 0x7fffffff) CHECK(initial->unbounded == nproc.rlim_cur);
+
+      auto old = set_iowq_max_workers(ring, {.bounded = 2, .unbounded = 3});
+      REQUIRE(old.ok());
+      CHECK(old->bounded == initial->bounded);
+      CHECK(old->unbounded == initial->unbounded);
+      auto now = set_iowq_max_workers(ring, {.bounded = 0, .unbounded = 5});  // bounded unchanged
+      REQUIRE(now.ok());
+      CHECK(now->bounded == 2);
+      CHECK(now->unbounded == 3);
+      auto after = set_iowq_max_workers(ring, {});
+      REQUIRE(after.ok());
+      CHECK(after->bounded == 2);
+      CHECK(after->unbounded == 5);
+    });
+  }
+}
+
+namespace {
+
+// A load that holds io-wq workers: opens of a FIFO for reading, forced to
+// io-wq, block in the kernel until a writer appears (inline, io_uring would
+// try them non-blocking and they would succeed at once). Submits `count`,
+// watches the workers of this (fresh) thread for a while, then opens the
+// writer so every open completes, and closes what they opened. Returns the
+// most workers seen at once.
+int peak_workers_on_blocked_opens(Ring& ring, const std::string& fifo, unsigned count, const WorkerWatch& watch) {
+  for (unsigned i = 0; i < count; ++i) {
+    Sqe* sqe = ring.get_sqe();
+    REQUIRE(sqe != nullptr);
+    prep_openat(*sqe, AT_FDCWD, fifo.c_str(), O_RDONLY | O_CLOEXEC, 0).set_user_data(i).force_async();
+  }
+  REQUIRE(ring.submit() == static_cast<int>(count));
+  int peak = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  while (std::chrono::steady_clock::now() < until) {
+    peak = std::max(peak, watch.count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  CHECK(ring.cq_ready() == 0);  // every open is still blocked (or queued)
+  // A reader is waiting, so a non-blocking writer open succeeds and wakes them.
+  const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  REQUIRE(writer >= 0);
+  REQUIRE(ring.wait_cqes(count, WaitOptions{.timeout = std::chrono::seconds(10)}) == 0);
+  unsigned opened = 0;
+  ring.for_each_cqe([&](const Cqe& cqe) {
+    CHECK(cqe.result() >= 0);
+    if (cqe.result() >= 0) {
+      ::close(cqe.result());
+      ++opened;
+    }
+  });
+  CHECK(opened == count);
+  ::close(writer);
+  return peak;
+}
+
+}  // namespace
+
+TEST_CASE("iowq max workers: K bounds the iou-wrk threads of the task under a forced-async load") {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const int fds_before = open_fd_count();
+  constexpr unsigned kOpens = 6;
+  const unsigned cpus = static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN));
+  for (unsigned limit : {1u, 2u}) {
+    INFO("limit ", limit);
+    int peak = -1;
+    run_in_thread([&] {
+      RingOptions options;
+      options.entries = 64;
+      const WorkerWatch watch;  // this thread is new: its workers will be the new ones
+      Ring ring = make_ring(Via::fd, options);
+      auto set = set_iowq_max_workers(ring, {.bounded = limit, .unbounded = limit});
+      if (!set && !register_op_missing(abi::IORING_REGISTER_IOWQ_MAX_WORKERS).empty()) URING_SKIP(set.error().message);
+      REQUIRE_MESSAGE(set.ok(), set.error().message);
+      peak = peak_workers_on_blocked_opens(ring, fifo, kOpens, watch);
+    });
+    if (peak < 0) return;  // skipped in the thread, with the reason printed
+    CHECK(peak == static_cast<int>(limit));  // busy up to the limit, never past it
+  }
+  // The same load without a limit: one worker per blocked open, up to the
+  // default bounded limit (min(SQ entries, 4 x CPUs)).
+  int unlimited = -1;
+  run_in_thread([&] {
+    RingOptions options;
+    options.entries = 64;
+    const WorkerWatch watch;
+    Ring ring = make_ring(Via::fd, options);
+    unlimited = peak_workers_on_blocked_opens(ring, fifo, kOpens, watch);
+  });
+  CHECK(unlimited == static_cast<int>(std::min(kOpens, 4 * cpus)));
+  CHECK(open_fd_count() == fds_before);
+}
+
+TEST_CASE("iowq affinity: new workers run on the registered CPUs; unregister restores the thread's") {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  REQUIRE(::sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  if (CPU_COUNT(&allowed) < 2) URING_SKIP("needs at least 2 usable CPUs to tell a pinned worker apart");
+  int last = -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) last = cpu;
+  }
+  for (Via via : kBothWays) {
+    INFO("via ", std::string(via_name(via)));
+    run_in_thread([&] {
+      const WorkerWatch watch;
+      Ring ring = make_ring(via);
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(last, &one);
+      Status pinned = register_iowq_affinity(ring, one);
+      if (!pinned && !register_op_missing(abi::IORING_REGISTER_IOWQ_AFF).empty()) URING_SKIP(pinned.error().message);
+      REQUIRE_MESSAGE(pinned.ok(), pinned.error().message);
+      REQUIRE(peak_workers_under_load(ring, watch) >= 1);
+      const std::vector<std::string> lists = worker_cpu_lists(watch);
+      REQUIRE_FALSE(lists.empty());
+      for (const std::string& list : lists) CHECK(list == std::to_string(last));
+    });
+    run_in_thread([&] {
+      const WorkerWatch watch;
+      Ring ring = make_ring(via);
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(last, &one);
+      REQUIRE(register_iowq_affinity(ring, one).ok());
+      Status unpinned = unregister_iowq_affinity(ring);
+      REQUIRE_MESSAGE(unpinned.ok(), unpinned.error().message);
+      REQUIRE(peak_workers_under_load(ring, watch) >= 1);
+      const std::vector<std::string> lists = worker_cpu_lists(watch);
+      REQUIRE_FALSE(lists.empty());
+      for (const std::string& list : lists) CHECK(list != std::to_string(last));  // the whole allowed set again
+    });
+  }
+}

@@ -1,0 +1,83 @@
+// Shared by the tests of tests/register: rings reached by fd or only by
+// their registered index, one-CQE round trips, and kernel-thread counts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/test_support.h"
+#include "uring/uring.h"
+
+namespace uring::testing {
+
+// How register calls reach the ring: its fd, or only its registered index
+// (a registered_fd_only ring: every io_uring_register carries
+// IORING_REGISTER_USE_REGISTERED_RING).
+enum class Via { fd, registered_index };
+inline constexpr Via kBothWays[] = {Via::fd, Via::registered_index};
+inline const char* via_name(Via via) { return via == Via::fd ? "fd" : "registered index"; }
+
+// A ring reached `via`; `options` adds what the test needs.
+Ring make_ring(Via via, RingOptions options = {});
+
+// The CQE's fields, copied before the slot goes back to the kernel.
+struct Completion {
+  std::uint64_t user_data = 0;
+  std::int32_t result = 0;
+  std::uint32_t flags = 0;
+};
+
+// Waits (5 s at most) for one CQE, takes it and returns its fields.
+Completion reap_one(Ring& ring);
+
+// Submits a NOP tagged `tag` (through io-wq when `async`) and checks that it
+// comes back with result 0.
+void nop_round_trip(Ring& ring, std::uint64_t tag, bool async = false);
+
+// io-wq workers are named iou-wrk-<id of the thread they serve>, the id as
+// the outermost pid namespace sees it: inside a sandbox's pid namespace it
+// is not gettid(), and cannot be learnt. So tests tell workers apart by
+// owner without knowing which owner is which: a snapshot of the owners
+// present at construction, then the workers of owners that appeared since
+// (a fresh thread is such an owner).
+class WorkerWatch {
+ public:
+  WorkerWatch();
+  // Per new owner ("iou-wrk-<id>"), how many workers it has now.
+  std::map<std::string, int> new_owners() const;
+  // All workers of new owners.
+  int count() const;
+  // The task directories (/proc/self/task/<n>) of those workers.
+  std::vector<std::string> task_dirs() const;
+
+ private:
+  std::set<std::string> before_;
+};
+
+// Threads of this process whose name starts with `prefix` (iou-sqp-,
+// iou-wrk-, ...), from /proc/self/task/*/comm.
+int count_threads(const std::string& prefix);
+
+// Runs `body` on a new thread and joins it. A failed REQUIRE there (an
+// exception) is carried over and rethrown here, so it fails the test case
+// instead of terminating the process.
+void run_in_thread(const std::function<void()>& body);
+
+// Polls `condition` every millisecond until it holds or `limit` passes.
+template <class Condition>
+bool wait_until(Condition condition, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+}  // namespace uring::testing

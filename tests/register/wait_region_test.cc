@@ -1,0 +1,110 @@
+// IORING_REGISTER_MEM_REGION and registered wait arguments
+// (IORING_ENTER_EXT_ARG_REG): the kernel reads the timeout of a wait from
+// an entry of the registered region, in place, at every wait.
+#include <cerrno>
+#include <chrono>
+
+#include "tests/register/register_support.h"
+#include "uring/register.h"
+
+using namespace uring;
+using namespace uring::testing;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Setup {
+  Via via;
+  bool kernel_memory;
+};
+constexpr Setup kSetups[] = {{Via::fd, false}, {Via::fd, true}, {Via::registered_index, false}};
+
+RingOptions disabled() {
+  RingOptions options;
+  options.start_disabled = true;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("wait region: a wait takes its timeout from the registered entry") {
+  const MappingSnapshot maps_before;
+  for (const Setup& setup : kSetups) {
+    INFO("via ", std::string(via_name(setup.via)), ", kernel memory ", setup.kernel_memory);
+    Ring ring = make_ring(setup.via, disabled());
+    auto region = register_wait_region(ring, 4, setup.kernel_memory);
+    if (!region && !register_op_missing(abi::IORING_REGISTER_MEM_REGION).empty()) URING_SKIP(region.error().message);
+    REQUIRE_MESSAGE(region.ok(), region.error().message);
+    CHECK(region->size() == 4096 / sizeof(abi::io_uring_reg_wait));  // rounded up to a page
+    CHECK(ring.wait_region().data() == region->data());
+    std::span<abi::io_uring_reg_wait> entries = *region;
+    set_wait_entry(entries[0], milliseconds(40));
+    set_wait_entry(entries[1], std::chrono::nanoseconds(-1));  // no timeout
+    REQUIRE(ring.enable().ok());
+
+    auto start = Clock::now();
+    CHECK(ring.wait_cqes(1, WaitOptions{.registered_wait = 0}) == -ETIME);
+    CHECK(Clock::now() - start >= milliseconds(35));
+    CHECK(Clock::now() - start < milliseconds(2000));
+
+    // Rewritten in place, no new registration: the kernel reads the new value.
+    set_wait_entry(entries[0], milliseconds(3));
+    start = Clock::now();
+    CHECK(ring.wait_cqes(1, WaitOptions{.registered_wait = 0}) == -ETIME);
+    CHECK(Clock::now() - start < milliseconds(35));
+
+    // Entry 1 has no timeout: the wait ends when the CQE is there.
+    prep_nop(*ring.get_sqe()).set_user_data(8);
+    CHECK(ring.wait_cqes(1, WaitOptions{.registered_wait = 1}) == 0);  // submits the NOP too
+    CHECK(reap_one(ring).user_data == 8);
+
+    // An index past the region, or a region entry mixed with per-call
+    // arguments, is refused before the system call; the kernel itself
+    // refuses an offset past the region.
+    CHECK(ring.wait_cqes(1, WaitOptions{.registered_wait = static_cast<unsigned>(region->size())}) == -EINVAL);
+    CHECK(ring.wait_cqes(1, WaitOptions{.timeout = milliseconds(1), .registered_wait = 0}) == -EINVAL);
+    CHECK(ring.enter(0, 1,
+                     abi::IORING_ENTER_GETEVENTS | abi::IORING_ENTER_EXT_ARG | abi::IORING_ENTER_EXT_ARG_REG,
+                     reinterpret_cast<const void*>(std::uintptr_t{8192}), sizeof(abi::io_uring_reg_wait)) == -EFAULT);
+
+    auto second = ring.register_mem_region(MemRegionOptions{.bytes = 4096});
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.code() == EBUSY);
+  }
+  CHECK(MappingSnapshot() == maps_before);
+}
+
+TEST_CASE("wait region: only a ring that is still disabled takes one") {
+  Ring ring = make_ring(Via::fd);
+  auto region = register_wait_region(ring, 1);
+  if (!region && !register_op_missing(abi::IORING_REGISTER_MEM_REGION).empty()) URING_SKIP(region.error().message);
+  REQUIRE_FALSE(region.ok());
+  CHECK(region.code() == EINVAL);
+  CHECK(region.error().message.find("start_disabled") != std::string::npos);
+  CHECK(ring.wait_region().empty());
+  CHECK(ring.wait_cqes(1, WaitOptions{.registered_wait = 0}) == -EINVAL);
+}
+
+TEST_CASE("mem region: plain regions on an enabled ring; kernel memory needs a ring fd") {
+  const MappingSnapshot maps_before;
+  {
+    Ring ring = make_ring(Via::fd);
+    auto region = ring.register_mem_region(MemRegionOptions{.bytes = 5000, .kernel_memory = true});
+    if (!region && !register_op_missing(abi::IORING_REGISTER_MEM_REGION).empty()) URING_SKIP(region.error().message);
+    REQUIRE_MESSAGE(region.ok(), region.error().message);
+    CHECK(region->size() == 8192);
+    (*region)[8191] = 0x5a;  // mapped and writable to its end
+    CHECK(ring.wait_region().empty());
+    nop_round_trip(ring, 3);
+
+    Ring fd_less = make_ring(Via::registered_index);
+    auto refused = fd_less.register_mem_region(MemRegionOptions{.bytes = 4096, .kernel_memory = true});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find("registered_fd_only") != std::string::npos);
+    auto own_memory = fd_less.register_mem_region(MemRegionOptions{.bytes = 4096});
+    REQUIRE_MESSAGE(own_memory.ok(), own_memory.error().message);
+    CHECK(own_memory->size() == 4096);
+  }
+  CHECK(MappingSnapshot() == maps_before);  // every region went with its ring
+}

@@ -1,0 +1,578 @@
+#include "uring/register.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "syscalls/syscalls.h"
+#include "uring/barrier.h"
+#include "uring/prep_event.h"
+#include "uring/probe.h"
+
+namespace uring {
+namespace {
+
+struct RegisterOpInfo {
+  const char* name;
+  const char* since;
+};
+
+// Indexed by opcode; must stay in the order of abi::io_uring_register_op.
+constexpr RegisterOpInfo kRegisterOps[] = {
+    {"BUFFERS", "5.1"},
+    {"UNREGISTER_BUFFERS", "5.1"},
+    {"FILES", "5.1"},
+    {"UNREGISTER_FILES", "5.1"},
+    {"EVENTFD", "5.2"},
+    {"UNREGISTER_EVENTFD", "5.2"},
+    {"FILES_UPDATE", "5.5"},
+    {"EVENTFD_ASYNC", "5.6"},
+    {"PROBE", "5.6"},
+    {"PERSONALITY", "5.6"},
+    {"UNREGISTER_PERSONALITY", "5.6"},
+    {"RESTRICTIONS", "5.10"},
+    {"ENABLE_RINGS", "5.10"},
+    {"FILES2", "5.13"},
+    {"FILES_UPDATE2", "5.13"},
+    {"BUFFERS2", "5.13"},
+    {"BUFFERS_UPDATE", "5.13"},
+    {"IOWQ_AFF", "5.14"},
+    {"UNREGISTER_IOWQ_AFF", "5.14"},
+    {"IOWQ_MAX_WORKERS", "5.15"},
+    {"RING_FDS", "5.18"},
+    {"UNREGISTER_RING_FDS", "5.18"},
+    {"PBUF_RING", "5.19"},
+    {"UNREGISTER_PBUF_RING", "5.19"},
+    {"SYNC_CANCEL", "6.0"},
+    {"FILE_ALLOC_RANGE", "6.0"},
+    {"PBUF_STATUS", "6.8"},
+    {"NAPI", "6.9"},
+    {"UNREGISTER_NAPI", "6.9"},
+    {"CLOCK", "6.12"},
+    {"CLONE_BUFFERS", "6.12"},
+    {"SEND_MSG_RING", "6.13"},
+    {"ZCRX_IFQ", "6.15"},
+    {"RESIZE_RINGS", "6.13"},
+    {"MEM_REGION", "6.13"},
+    {"QUERY", "6.18"},
+};
+static_assert(sizeof(kRegisterOps) / sizeof(kRegisterOps[0]) == abi::IORING_REGISTER_LAST,
+              "one kRegisterOps row per register opcode");
+
+std::string op_label(unsigned opcode) {
+  const char* name = register_op_name(opcode);
+  return name ? std::string(name) : "opcode " + std::to_string(opcode);
+}
+
+// The number of register opcodes the running kernel knows, from
+// IORING_REGISTER_QUERY; 0 when the kernel cannot say (before 6.18).
+unsigned kernel_register_op_count() {
+  static const unsigned count = [] {
+    abi::io_uring_query_opcode result{};
+    abi::io_uring_query_hdr header{};
+    header.query_data = reinterpret_cast<std::uintptr_t>(&result);
+    header.query_op = abi::IO_URING_QUERY_OPCODES;
+    header.size = sizeof result;
+    if (sys::io_uring_register(-1, abi::IORING_REGISTER_QUERY, &header, 0) != 0 || header.result != 0) return 0u;
+    return result.nr_register_opcodes;
+  }();
+  return count;
+}
+
+Status status_of(unsigned opcode, int ret, const std::string& hint = {}) {
+  if (ret < 0) return register_error(opcode, ret, hint);
+  return ok_status();
+}
+
+NapiSettings napi_settings_of(const abi::io_uring_napi& napi) {
+  NapiSettings settings;
+  settings.busy_poll_timeout = std::chrono::microseconds(napi.busy_poll_to);
+  settings.prefer_busy_poll = napi.prefer_busy_poll != 0;
+  settings.tracking = static_cast<abi::io_uring_napi_tracking_strategy>(napi.op_param);
+  return settings;
+}
+
+Status napi_id_op(Ring& ring, abi::io_uring_napi_op op, unsigned napi_id) {
+  abi::io_uring_napi napi{};
+  napi.opcode = op;
+  napi.op_param = napi_id;
+  const int ret = ring.register_raw(abi::IORING_REGISTER_NAPI, &napi, 1);
+  return status_of(abi::IORING_REGISTER_NAPI, ret,
+                   ret == -EINVAL ? "NAPI ids can be added or removed only with static tracking "
+                                    "(register_napi with IO_URING_NAPI_TRACKING_STATIC, Linux 6.13), and "
+                                    "only ids of live NAPI instances"
+                                  : std::string());
+}
+
+}  // namespace
+
+// ---- Names, versions, errors ------------------------------------------------
+
+const char* register_op_name(unsigned opcode) {
+  return opcode < abi::IORING_REGISTER_LAST ? kRegisterOps[opcode].name : nullptr;
+}
+
+const char* register_op_since(unsigned opcode) {
+  return opcode < abi::IORING_REGISTER_LAST ? kRegisterOps[opcode].since : nullptr;
+}
+
+std::string register_op_missing(unsigned opcode) {
+  const unsigned known = kernel_register_op_count();
+  const char* since = register_op_since(opcode);
+  const std::string label = "IORING_REGISTER_" + op_label(opcode);
+  if (known > 0) {
+    if (opcode < known) return {};
+    return label + (since ? " needs Linux " + std::string(since) : " is unknown") + "; this kernel is " +
+           kernel_release();
+  }
+  const int running = kernel_version_code();
+  if (since && running > 0 && version_code(since) > running) {
+    return label + " needs Linux " + since + "; this kernel is " + kernel_release();
+  }
+  return {};
+}
+
+Error register_error(unsigned opcode, int negative_errno, const std::string& hint) {
+  std::string what = "io_uring_register(" + op_label(opcode) + ")";
+  if (negative_errno == -EINVAL) {
+    const std::string missing = register_op_missing(opcode);
+    if (!missing.empty()) return Error{EINVAL, what + ": " + missing};
+  }
+  Error error = error_from_errno(negative_errno, what);
+  if (!hint.empty()) error.message += ": " + hint;
+  return error;
+}
+
+// ---- eventfd ----------------------------------------------------------------
+
+Status register_eventfd(Ring& ring, int eventfd, EventfdMode mode) {
+  const unsigned opcode = mode == EventfdMode::async_only ? abi::IORING_REGISTER_EVENTFD_ASYNC
+                                                          : abi::IORING_REGISTER_EVENTFD;
+  const std::int32_t fd = eventfd;
+  const int ret = ring.register_raw(opcode, &fd, 1);
+  std::string hint;
+  if (ret == -EBUSY) hint = "this ring already has an eventfd; unregister_eventfd first";
+  if (ret == -EINVAL && register_op_missing(opcode).empty()) hint = "fd " + std::to_string(eventfd) + " is not an eventfd";
+  if (ret == -EBADF) hint = "fd " + std::to_string(eventfd) + " is not an open file descriptor";
+  return status_of(opcode, ret, hint);
+}
+
+Status unregister_eventfd(Ring& ring) {
+  const int ret = ring.register_raw(abi::IORING_UNREGISTER_EVENTFD, nullptr, 0);
+  return status_of(abi::IORING_UNREGISTER_EVENTFD, ret,
+                   ret == -ENXIO ? "no eventfd is registered with this ring" : std::string());
+}
+
+Status set_eventfd_enabled(Ring& ring, bool enabled) {
+  std::uint32_t* word = ring.cq_flags_word();
+  if (!word) {
+    return Error{EOPNOTSUPP, "IORING_CQ_EVENTFD_DISABLED needs Linux 5.8 (the CQ ring has no flags word); "
+                             "this kernel is " + kernel_release()};
+  }
+  // Only this process writes cq_flags; the kernel reads it when it posts.
+  const std::uint32_t flags = barrier::load_relaxed(word);
+  barrier::store_relaxed(word, enabled ? (flags & ~abi::IORING_CQ_EVENTFD_DISABLED)
+                                       : (flags | abi::IORING_CQ_EVENTFD_DISABLED));
+  return ok_status();
+}
+
+bool eventfd_enabled(const Ring& ring) {
+  const std::uint32_t* word = ring.cq_flags_word();
+  return !word || (barrier::load_relaxed(word) & abi::IORING_CQ_EVENTFD_DISABLED) == 0;
+}
+
+// ---- Personalities ------------------------------------------------------------
+
+Result<std::uint16_t> register_personality(Ring& ring) {
+  const int ret = ring.register_raw(abi::IORING_REGISTER_PERSONALITY, nullptr, 0);
+  if (ret < 0) return register_error(abi::IORING_REGISTER_PERSONALITY, ret);
+  return static_cast<std::uint16_t>(ret);
+}
+
+Status unregister_personality(Ring& ring, std::uint16_t id) {
+  const int ret = ring.register_raw(abi::IORING_UNREGISTER_PERSONALITY, nullptr, id);
+  return status_of(abi::IORING_UNREGISTER_PERSONALITY, ret,
+                   ret == -EINVAL ? "no personality " + std::to_string(id) + " is registered with this ring"
+                                  : std::string());
+}
+
+Result<Personality> Personality::create(Ring& ring) {
+  auto id = register_personality(ring);
+  if (!id) return id.error();
+  return Personality(&ring, *id);
+}
+
+Personality& Personality::operator=(Personality&& other) noexcept {
+  if (this != &other) {
+    reset();
+    ring_ = other.ring_;
+    id_ = other.id_;
+    other.ring_ = nullptr;
+  }
+  return *this;
+}
+
+void Personality::reset() {
+  if (ring_ && ring_->valid()) (void)unregister_personality(*ring_, id_);
+  ring_ = nullptr;
+}
+
+// ---- Restrictions ---------------------------------------------------------------
+
+Restrictions& Restrictions::allow_register_op(unsigned opcode) {
+  if (opcode >= abi::IORING_REGISTER_LAST) {
+    if (invalid_.empty()) invalid_ = "register opcode " + std::to_string(opcode) + " does not exist";
+  } else if (!register_op_allowed(opcode)) {
+    register_ops_.push_back(static_cast<std::uint8_t>(opcode));
+  }
+  return *this;
+}
+
+Restrictions& Restrictions::allow_sqe_op(unsigned opcode) {
+  if (opcode >= abi::IORING_OP_LAST) {
+    if (invalid_.empty()) invalid_ = "SQE opcode " + std::to_string(opcode) + " does not exist";
+  } else if (!sqe_op_allowed(opcode)) {
+    sqe_ops_.push_back(static_cast<std::uint8_t>(opcode));
+  }
+  return *this;
+}
+
+Restrictions& Restrictions::allow_sqe_flags(std::uint8_t flags) {
+  flags_allowed_ = static_cast<std::uint8_t>(flags_allowed_.value_or(0) | flags);
+  return *this;
+}
+
+Restrictions& Restrictions::require_sqe_flags(std::uint8_t flags) {
+  flags_required_ = static_cast<std::uint8_t>(flags_required_.value_or(0) | flags);
+  return *this;
+}
+
+bool Restrictions::register_op_allowed(unsigned opcode) const {
+  return std::find(register_ops_.begin(), register_ops_.end(), opcode) != register_ops_.end();
+}
+
+bool Restrictions::sqe_op_allowed(unsigned opcode) const {
+  return std::find(sqe_ops_.begin(), sqe_ops_.end(), opcode) != sqe_ops_.end();
+}
+
+std::vector<abi::io_uring_restriction> Restrictions::rules() const {
+  std::vector<abi::io_uring_restriction> rules;
+  for (std::uint8_t op : register_ops_) {
+    abi::io_uring_restriction rule{};
+    rule.opcode = abi::IORING_RESTRICTION_REGISTER_OP;
+    rule.register_op = op;
+    rules.push_back(rule);
+  }
+  for (std::uint8_t op : sqe_ops_) {
+    abi::io_uring_restriction rule{};
+    rule.opcode = abi::IORING_RESTRICTION_SQE_OP;
+    rule.sqe_op = op;
+    rules.push_back(rule);
+  }
+  if (flags_allowed_) {
+    abi::io_uring_restriction rule{};
+    rule.opcode = abi::IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+    rule.sqe_flags = *flags_allowed_;
+    rules.push_back(rule);
+  }
+  if (flags_required_) {
+    abi::io_uring_restriction rule{};
+    rule.opcode = abi::IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+    rule.sqe_flags = *flags_required_;
+    rules.push_back(rule);
+  }
+  return rules;
+}
+
+Status register_restrictions(Ring& ring, const Restrictions& restrictions) {
+  if (!restrictions.invalid_.empty()) {
+    return Error{EINVAL, "register_restrictions: " + restrictions.invalid_};
+  }
+  Restrictions with_release = restrictions;
+  with_release.allow_register_op(abi::IORING_UNREGISTER_RING_FDS);
+  const std::vector<abi::io_uring_restriction> rules = with_release.rules();
+  const int ret =
+      ring.register_raw(abi::IORING_REGISTER_RESTRICTIONS, rules.data(), static_cast<unsigned>(rules.size()));
+  std::string hint;
+  if (ret == -EBADFD) {
+    hint = "restrictions need a ring set up with start_disabled = true, registered before enable()";
+  } else if (ret == -EBUSY) {
+    hint = "this ring already has its restrictions (the kernel takes them once)";
+  }
+  return status_of(abi::IORING_REGISTER_RESTRICTIONS, ret, hint);
+}
+
+// ---- Synchronous cancel ----------------------------------------------------------
+
+Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match, std::chrono::nanoseconds timeout) {
+  abi::io_uring_sync_cancel_reg reg{};
+  if (match.any && (match.user_data || match.file || match.opcode)) {
+    return Error{EINVAL, "cancel_sync: `any` matches every request; it cannot be combined with "
+                         "user_data, file or opcode"};
+  }
+  if (match.user_data) {
+    reg.addr = *match.user_data;
+    reg.flags |= abi::IORING_ASYNC_CANCEL_USERDATA;
+  }
+  reg.fd = -1;
+  if (match.file) {
+    reg.fd = match.file->value();
+    reg.flags |= abi::IORING_ASYNC_CANCEL_FD;
+    if (match.file->fixed()) reg.flags |= abi::IORING_ASYNC_CANCEL_FD_FIXED;
+  }
+  if (match.opcode) {
+    reg.opcode = *match.opcode;
+    reg.flags |= abi::IORING_ASYNC_CANCEL_OP;
+  }
+  if (match.any) reg.flags |= abi::IORING_ASYNC_CANCEL_ANY;
+  if (match.all) reg.flags |= abi::IORING_ASYNC_CANCEL_ALL;
+  if (timeout.count() < 0) {
+    reg.timeout.tv_sec = -1;  // both fields all ones: no limit
+    reg.timeout.tv_nsec = -1;
+  } else {
+    reg.timeout.tv_sec = timeout.count() / 1000000000;
+    reg.timeout.tv_nsec = timeout.count() % 1000000000;
+  }
+  const bool counts = match.all || match.any;
+  const int ret = ring.register_raw(abi::IORING_REGISTER_SYNC_CANCEL, &reg, 1);
+  if (ret == -ENOENT) return 0u;  // nothing matched
+  if (ret < 0) {
+    std::string hint;
+    if (ret == -ETIME) hint = "a matched request was still running when the timeout passed";
+    if (ret == -EBADF) hint = "the file to match on is not open (or not a registered file)";
+    return register_error(abi::IORING_REGISTER_SYNC_CANCEL, ret, hint);
+  }
+  return counts ? static_cast<unsigned>(ret) : 1u;
+}
+
+// ---- NAPI -----------------------------------------------------------------------
+
+Result<NapiSettings> register_napi(Ring& ring, const NapiSettings& settings) {
+  abi::io_uring_napi napi{};
+  napi.busy_poll_to = static_cast<std::uint32_t>(settings.busy_poll_timeout.count());
+  napi.prefer_busy_poll = settings.prefer_busy_poll ? 1 : 0;
+  napi.opcode = abi::IO_URING_NAPI_REGISTER_OP;
+  napi.op_param = settings.tracking;
+  const int ret = ring.register_raw(abi::IORING_REGISTER_NAPI, &napi, 1);
+  if (ret < 0) {
+    std::string hint;
+    if (ret == -EINVAL && (ring.setup_flags() & abi::IORING_SETUP_IOPOLL)) {
+      hint = "NAPI busy polling does not apply to IOPOLL rings";
+    } else if (ret == -EOPNOTSUPP) {
+      hint = "this kernel is built without CONFIG_NET_RX_BUSY_POLL";
+    }
+    return register_error(abi::IORING_REGISTER_NAPI, ret, hint);
+  }
+  return napi_settings_of(napi);  // the kernel wrote back the settings before
+}
+
+Result<NapiSettings> unregister_napi(Ring& ring) {
+  abi::io_uring_napi napi{};
+  const int ret = ring.register_raw(abi::IORING_UNREGISTER_NAPI, &napi, 1);
+  if (ret < 0) {
+    return register_error(abi::IORING_UNREGISTER_NAPI, ret,
+                          ret == -EOPNOTSUPP ? "this kernel is built without CONFIG_NET_RX_BUSY_POLL"
+                                             : std::string());
+  }
+  NapiSettings settings = napi_settings_of(napi);
+  settings.tracking = abi::IO_URING_NAPI_TRACKING_INACTIVE;  // the kernel reports the other two only
+  return settings;
+}
+
+Status napi_add_id(Ring& ring, unsigned napi_id) { return napi_id_op(ring, abi::IO_URING_NAPI_STATIC_ADD_ID, napi_id); }
+
+Status napi_remove_id(Ring& ring, unsigned napi_id) {
+  return napi_id_op(ring, abi::IO_URING_NAPI_STATIC_DEL_ID, napi_id);
+}
+
+// ---- Wait clock -------------------------------------------------------------------
+
+Status register_clock(Ring& ring, clockid_t clock) {
+  abi::io_uring_clock_register reg{};
+  reg.clockid = static_cast<std::uint32_t>(clock);
+  const int ret = ring.register_raw(abi::IORING_REGISTER_CLOCK, &reg, 0);
+  return status_of(abi::IORING_REGISTER_CLOCK, ret,
+                   ret == -EINVAL ? "the wait clock must be CLOCK_MONOTONIC or CLOCK_BOOTTIME" : std::string());
+}
+
+// ---- Cloning buffers --------------------------------------------------------------
+
+Status clone_buffers(Ring& dst, const Ring& src, const CloneBuffersOptions& options) {
+  if (!src.valid()) return Error{EBADF, "clone_buffers: the source ring is closed"};
+  if (&dst == &src) return Error{ELOOP, "clone_buffers: source and destination are the same ring"};
+  abi::io_uring_clone_buffers arg{};
+  if (options.by_registered_index || src.fd() < 0) {
+    if (src.registered_index() < 0) {
+      return Error{EINVAL, "clone_buffers: the source ring has no registered index to name it by"};
+    }
+    arg.src_fd = static_cast<std::uint32_t>(src.registered_index());
+    arg.flags |= abi::IORING_REGISTER_SRC_REGISTERED;
+  } else {
+    arg.src_fd = static_cast<std::uint32_t>(src.fd());
+  }
+  if (options.replace) arg.flags |= abi::IORING_REGISTER_DST_REPLACE;
+  arg.src_off = options.src_offset;
+  arg.dst_off = options.dst_offset;
+  arg.nr = options.count;
+  const int ret = dst.register_raw(abi::IORING_REGISTER_CLONE_BUFFERS, &arg, 1);
+  std::string hint;
+  if (ret == -EBUSY) hint = "the destination ring already has registered buffers: pass replace = true";
+  if (ret == -ENXIO) hint = "the source ring has no registered buffers";
+  if (ret == -EEXIST) hint = "one of the rings is SINGLE_ISSUER and owned by another thread";
+  if (ret == -EBADF) hint = "the source is not an open ring (a registered index is per thread)";
+  if (ret == -EOVERFLOW) hint = "offset plus count runs past the buffer tables";
+  return status_of(abi::IORING_REGISTER_CLONE_BUFFERS, ret, hint);
+}
+
+// ---- Wait regions ---------------------------------------------------------------------
+
+Result<std::span<abi::io_uring_reg_wait>> register_wait_region(Ring& ring, unsigned entries, bool kernel_memory) {
+  if (entries == 0) return Error{EINVAL, "register_wait_region: entries must be at least 1"};
+  MemRegionOptions options;
+  options.bytes = std::size_t{entries} * sizeof(abi::io_uring_reg_wait);
+  options.wait_args = true;
+  options.kernel_memory = kernel_memory;
+  auto region = ring.register_mem_region(options);
+  if (!region) return region.error();
+  return ring.wait_region();
+}
+
+void set_wait_entry(abi::io_uring_reg_wait& entry, std::chrono::nanoseconds timeout,
+                    std::chrono::microseconds min_wait, const sigset_t* sigmask) {
+  std::memset(&entry, 0, sizeof entry);
+  if (timeout.count() >= 0) {
+    entry.flags = abi::IORING_REG_WAIT_TS;
+    entry.ts.tv_sec = timeout.count() / 1000000000;
+    entry.ts.tv_nsec = timeout.count() % 1000000000;
+  }
+  entry.min_wait_usec = static_cast<std::uint32_t>(min_wait.count());
+  if (sigmask) {
+    entry.sigmask = reinterpret_cast<std::uintptr_t>(sigmask);
+    entry.sigmask_sz = static_cast<std::uint32_t>(sys::kKernelSigsetSize);
+  }
+}
+
+// ---- MSG_RING without a ring ------------------------------------------------------------
+
+Status send_msg_ring(int target_ring_fd, std::uint64_t user_data, std::int32_t result,
+                     std::optional<std::uint32_t> cqe_flags) {
+  if (target_ring_fd < 0) {
+    return Error{EBADF, "send_msg_ring: the target needs a ring fd (a registered_fd_only ring has none)"};
+  }
+  // The kernel reads the same SQE an IORING_OP_MSG_RING request carries.
+  Sqe sqe;
+  if (cqe_flags) {
+    prep_msg_ring_cqe_flags(sqe, target_ring_fd, result, user_data, *cqe_flags);
+  } else {
+    prep_msg_ring(sqe, target_ring_fd, result, user_data);
+  }
+  const int ret = sys::io_uring_register(-1, abi::IORING_REGISTER_SEND_MSG_RING, &sqe, 1);
+  std::string hint;
+  if (ret == -EBADFD) hint = "fd " + std::to_string(target_ring_fd) + " is not a ring, or that ring is still disabled";
+  if (ret == -EBADF) hint = "fd " + std::to_string(target_ring_fd) + " is not open";
+  if (ret == -EOVERFLOW) hint = "the target ring's CQ is full";
+  return status_of(abi::IORING_REGISTER_SEND_MSG_RING, ret, hint);
+}
+
+// ---- Query --------------------------------------------------------------------------------
+
+Result<abi::io_uring_query_opcode> query_opcodes(const Ring* ring) {
+  abi::io_uring_query_opcode result{};
+  abi::io_uring_query_hdr header{};
+  header.query_data = reinterpret_cast<std::uintptr_t>(&result);
+  header.query_op = abi::IO_URING_QUERY_OPCODES;
+  header.size = sizeof result;
+  const int ret = ring ? ring->register_raw(abi::IORING_REGISTER_QUERY, &header, 0)
+                       : sys::io_uring_register(-1, abi::IORING_REGISTER_QUERY, &header, 0);
+  if (ret < 0) return register_error(abi::IORING_REGISTER_QUERY, ret);
+  if (header.result < 0) {
+    return error_from_errno(header.result, "io_uring_register(QUERY): IO_URING_QUERY_OPCODES");
+  }
+  return result;
+}
+
+// ---- Zero-copy receive queue ----------------------------------------------------------------
+
+std::size_t zcrx_refill_bytes(unsigned entries) {
+  // The kernel puts the head/tail pair first (a cache line at most), then
+  // the entries; a page of slack covers the header.
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t bytes = page + std::size_t{entries} * sizeof(abi::io_uring_zcrx_rqe);
+  return (bytes + page - 1) / page * page;
+}
+
+Result<ZcrxQueue> register_zcrx_ifq(Ring& ring, const ZcrxQueueOptions& options) {
+  const char* what = "register_zcrx_ifq: ";
+  const std::uint32_t flags = ring.setup_flags();
+  if (!(flags & abi::IORING_SETUP_DEFER_TASKRUN) ||
+      !(flags & (abi::IORING_SETUP_CQE32 | abi::IORING_SETUP_CQE_MIXED))) {
+    return Error{EINVAL, std::string(what) +
+                             "the ring needs single_issuer, defer_taskrun and cqe32 (or cqe_mixed): "
+                             "zero-copy completions are 32-byte CQEs posted by the submitting task"};
+  }
+  if (options.refill_entries == 0 || (options.refill_entries & (options.refill_entries - 1)) != 0) {
+    return Error{EINVAL, std::string(what) + "refill_entries must be a power of two"};
+  }
+  if (options.area.empty() || options.refill_memory.size() < zcrx_refill_bytes(options.refill_entries)) {
+    return Error{EINVAL, std::string(what) + "give an area and at least zcrx_refill_bytes(" +
+                             std::to_string(options.refill_entries) + ") bytes of refill memory"};
+  }
+  abi::io_uring_zcrx_area_reg area{};
+  area.addr = reinterpret_cast<std::uintptr_t>(options.area.data());
+  area.len = options.area.size();
+  abi::io_uring_region_desc region{};
+  region.user_addr = reinterpret_cast<std::uintptr_t>(options.refill_memory.data());
+  region.size = options.refill_memory.size();
+  region.flags = abi::IORING_MEM_REGION_TYPE_USER;
+  abi::io_uring_zcrx_ifq_reg reg{};
+  reg.if_idx = options.interface_index;
+  reg.if_rxq = options.rx_queue;
+  reg.rq_entries = options.refill_entries;
+  reg.area_ptr = reinterpret_cast<std::uintptr_t>(&area);
+  reg.region_ptr = reinterpret_cast<std::uintptr_t>(&region);
+  const int ret = ring.register_raw(abi::IORING_REGISTER_ZCRX_IFQ, &reg, 1);
+  if (ret < 0) {
+    std::string hint;
+    if (ret == -EPERM) hint = "needs CAP_NET_ADMIN";
+    if (ret == -ENODEV) hint = "no network interface with index " + std::to_string(options.interface_index);
+    if (ret == -EOPNOTSUPP) {
+      hint = "the kernel or this NIC's driver cannot do zero-copy receive (header/data split and a "
+             "memory-provider RX queue are needed; loopback has neither)";
+    }
+    if (ret == -EINVAL) {
+      hint = "the NIC refused RX queue " + std::to_string(options.rx_queue) +
+             " (no such queue, no header/data split, or memory not page-aligned)";
+    }
+    return register_error(abi::IORING_REGISTER_ZCRX_IFQ, ret, hint);
+  }
+  ZcrxQueue queue;
+  queue.id = reg.zcrx_id;
+  queue.area_token = area.rq_area_token;
+  queue.offsets = reg.offsets;
+  return queue;
+}
+
+// ---- io-wq ----------------------------------------------------------------------------------
+
+Status register_iowq_affinity(Ring& ring, const cpu_set_t& cpus) {
+  const int ret = ring.register_raw(abi::IORING_REGISTER_IOWQ_AFF, &cpus, sizeof cpus);
+  return status_of(abi::IORING_REGISTER_IOWQ_AFF, ret,
+                   ret == -EINVAL ? "the CPU set must name at least one CPU this thread may run on"
+                                  : std::string());
+}
+
+Status unregister_iowq_affinity(Ring& ring) {
+  return status_of(abi::IORING_UNREGISTER_IOWQ_AFF, ring.register_raw(abi::IORING_UNREGISTER_IOWQ_AFF, nullptr, 0));
+}
+
+Result<IowqMaxWorkers> set_iowq_max_workers(Ring& ring, IowqMaxWorkers limits) {
+  std::uint32_t values[2] = {limits.bounded, limits.unbounded};
+  const int ret = ring.register_raw(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, values, 2);
+  if (ret < 0) return register_error(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, ret);
+  return IowqMaxWorkers{values[abi::IO_WQ_BOUND], values[abi::IO_WQ_UNBOUND]};
+}
+
+}  // namespace uring
