@@ -24,30 +24,14 @@ namespace {
 bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
 
 // A 64 KiB file of a known pattern, open for reading.
-struct PatternFile {
-  PatternFile() {
-    path = dir.path() + "/pattern";
-    bytes.resize(64 * 1024);
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(i * 7 + i / 251);
-    const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    REQUIRE(out >= 0);
-    REQUIRE(::write(out, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-    ::close(out);
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    REQUIRE(fd >= 0);
-  }
-  ~PatternFile() { ::close(fd); }
-  TempDir dir;
-  std::string path;
-  std::vector<unsigned char> bytes;
-  int fd = -1;
-};
-
-// One buffer-select read of `len` bytes at `offset`; returns its CQE.
-Cqe read_one(Ring& ring, int fd, unsigned len, std::uint64_t offset, std::uint16_t group) {
-  prep_read_buffer_select(sqe_of(ring), fd, len, offset, group).set_user_data(offset);
-  return submit_and_reap(ring, 1)[0];
+std::vector<unsigned char> pattern_bytes() {
+  std::vector<unsigned char> bytes(64 * 1024);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(i * 7 + i / 251);
+  return bytes;
 }
+struct PatternFile : DataFile {
+  PatternFile() : DataFile(pattern_bytes()) {}
+};
 
 // The kernel's own view of a group: 0 for a buffer ring, -EINVAL for a legacy
 // group, -ENOENT for none (IORING_REGISTER_PBUF_STATUS, 6.8).

@@ -26,30 +26,15 @@ std::uint64_t fnv1a(const unsigned char* data, std::size_t size) {
   return hash;
 }
 
-struct RandomFile {
-  explicit RandomFile(std::size_t size, unsigned seed = 1) {
-    path = dir.path() + "/data";
-    bytes.resize(size);
-    std::mt19937 random(seed);
-    for (auto& byte : bytes) byte = static_cast<unsigned char>(random());
-    const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    REQUIRE(out >= 0);
-    REQUIRE(::write(out, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-    ::close(out);
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    REQUIRE(fd >= 0);
-  }
-  ~RandomFile() { ::close(fd); }
-  TempDir dir;
-  std::string path;
-  std::vector<unsigned char> bytes;
-  int fd = -1;
-};
-
-Cqe read_one(Ring& ring, int fd, unsigned len, std::uint64_t offset, std::uint16_t group) {
-  prep_read_buffer_select(sqe_of(ring), fd, len, offset, group).set_user_data(offset);
-  return submit_and_reap(ring, 1)[0];
+std::vector<unsigned char> random_bytes(std::size_t size, unsigned seed) {
+  std::vector<unsigned char> bytes(size);
+  std::mt19937 random(seed);
+  for (auto& byte : bytes) byte = static_cast<unsigned char>(random());
+  return bytes;
 }
+struct RandomFile : DataFile {
+  explicit RandomFile(std::size_t size, unsigned seed = 1) : DataFile(random_bytes(size, seed)) {}
+};
 
 // A buffer ring registered by hand, for the raw semantics: one entry per
 // (address, length, id) given.

@@ -2,16 +2,20 @@
 // CQE, sockets that close themselves.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/test_support.h"
 #include "uring/buffer_group.h"
+#include "uring/prep_file.h"
 #include "uring/uring.h"
 
 namespace uring::testing {
@@ -52,6 +56,34 @@ inline Sqe& sqe_of(Ring& ring) {
   Sqe* sqe = ring.get_sqe();
   REQUIRE(sqe != nullptr);
   return *sqe;
+}
+
+// A file in a temporary directory holding `contents`, open for reading;
+// closed (and removed) on destruction.
+struct DataFile {
+  explicit DataFile(std::vector<unsigned char> contents) : bytes(std::move(contents)) {
+    path = dir.path() + "/data";
+    const int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(out >= 0);
+    REQUIRE(::write(out, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+    ::close(out);
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+  }
+  ~DataFile() { ::close(fd); }
+  DataFile(const DataFile&) = delete;
+  DataFile& operator=(const DataFile&) = delete;
+  TempDir dir;
+  std::string path;
+  std::vector<unsigned char> bytes;
+  int fd = -1;
+};
+
+// One buffer-select read of `len` bytes at `offset` from `group`; returns its
+// CQE (user_data = offset).
+inline Cqe read_one(Ring& ring, int fd, unsigned len, std::uint64_t offset, std::uint16_t group) {
+  prep_read_buffer_select(sqe_of(ring), fd, len, offset, group).set_user_data(offset);
+  return submit_and_reap(ring, 1)[0];
 }
 
 // A connected AF_UNIX socket pair of `type`, closed on destruction.
