@@ -285,6 +285,17 @@ enum io_uring_op : std::uint8_t {
   IORING_OP_LAST,  // one past the highest opcode Linux 6.18 knows
 };
 
+// Opcodes that arrived after Linux 6.18. They stay outside enum io_uring_op
+// (whose IORING_OP_LAST is 6.18's) so that code can name them and the probe
+// can say they are missing on older kernels. Both take a 128-byte SQE, so
+// they need a ring set up with IORING_SETUP_SQE128.
+inline constexpr std::uint8_t IORING_OP_NOP128 = 63;        // 6.19
+inline constexpr std::uint8_t IORING_OP_URING_CMD128 = 64;  // 6.19
+
+// How many opcodes this header can name (op_name/op_since): 6.18's and the
+// newer ones just above.
+inline constexpr unsigned kNamedOps = 65;
+
 // sqe->uring_cmd_flags (the top 8 bits belong to the kernel).
 inline constexpr std::uint32_t IORING_URING_CMD_FIXED = 1U << 0;      // data is in registered buffer sqe->buf_index
 inline constexpr std::uint32_t IORING_URING_CMD_MULTISHOT = 1U << 1;  // multishot; needs IOSQE_BUFFER_SELECT, not FIXED
@@ -1030,16 +1041,29 @@ inline constexpr op_info op_table[] = {
 };
 static_assert(sizeof(op_table) / sizeof(op_table[0]) == IORING_OP_LAST, "one op_table row per opcode");
 
+// The opcodes after IORING_OP_LAST, in order from IORING_OP_NOP128.
+inline constexpr op_info newer_op_table[] = {
+    {"NOP128", "6.19"},
+    {"URING_CMD128", "6.19"},
+};
+static_assert(IORING_OP_LAST + sizeof(newer_op_table) / sizeof(newer_op_table[0]) == kNamedOps);
+
+inline constexpr const op_info* find_op(unsigned op) {
+  if (op < IORING_OP_LAST) return &op_table[op];
+  if (op < kNamedOps) return &newer_op_table[op - IORING_OP_LAST];
+  return nullptr;
+}
+
 }  // namespace detail
 
 // "READV" for IORING_OP_READV; nullptr for opcodes this header doesn't know.
 inline constexpr const char* op_name(unsigned op) {
-  return op < IORING_OP_LAST ? detail::op_table[op].name : nullptr;
+  return detail::find_op(op) ? detail::find_op(op)->name : nullptr;
 }
 
 // First Linux release with the opcode ("5.1", ...); nullptr if unknown.
 inline constexpr const char* op_since(unsigned op) {
-  return op < IORING_OP_LAST ? detail::op_table[op].since : nullptr;
+  return detail::find_op(op) ? detail::find_op(op)->since : nullptr;
 }
 
 // ---------------------------------------------------------------------------

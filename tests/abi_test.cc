@@ -797,8 +797,14 @@ TEST_CASE("op_name and op_since cover every opcode") {
   CHECK(std::string(op_since(IORING_OP_NOP)) == "5.1");
   CHECK(std::string(op_since(IORING_OP_SENDMSG_ZC)) == "6.1");
   CHECK(std::string(op_since(IORING_OP_RECV_ZC)) == "6.15");
-  CHECK(op_name(IORING_OP_LAST) == nullptr);
-  CHECK(op_since(IORING_OP_LAST) == nullptr);
+  // The two opcodes after 6.18 are named, and nothing beyond them.
+  CHECK(IORING_OP_NOP128 == 63);
+  CHECK(IORING_OP_URING_CMD128 == 64);
+  CHECK(std::string(op_name(IORING_OP_LAST)) == "NOP128");
+  CHECK(std::string(op_name(IORING_OP_URING_CMD128)) == "URING_CMD128");
+  CHECK(std::string(op_since(IORING_OP_NOP128)) == "6.19");
+  CHECK(op_name(kNamedOps) == nullptr);
+  CHECK(op_since(kNamedOps) == nullptr);
   CHECK(op_name(255) == nullptr);
   CHECK(op_name(~0U) == nullptr);
 }

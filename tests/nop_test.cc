@@ -1,5 +1,9 @@
 // NOP round trips: every user_data comes back exactly once with its result.
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -192,4 +196,69 @@ TEST_CASE("CQE_MIXED ring: 16- and 32-byte CQEs interleave, each seen once") {
   }
   CHECK(seen.size() == 60);
   for (const auto& [tag, times] : seen) CHECK(times == 1);
+}
+
+TEST_CASE("NOP128 on an SQE128 ring, where the kernel has it") {
+  RingOptions options;
+  options.entries = 4;
+  options.sqe128 = true;
+  auto ring = testing::create_ring(options);
+  if (!ring) URING_SKIP("SQE128: " + ring.error().message);
+  auto probe = Probe::query(*ring);
+  REQUIRE(probe.ok());
+  if (!probe->supports(abi::IORING_OP_NOP128)) URING_SKIP(probe->unsupported_reason(abi::IORING_OP_NOP128));
+  for (std::uint64_t i = 0; i < 6; ++i) {  // wraps the 4-entry SQ of 128-byte slots
+    Sqe* sqe = ring->get_sqe();
+    REQUIRE(sqe != nullptr);
+    prep_nop128(*sqe).set_user_data(300 + i);
+    REQUIRE(ring->submit_and_wait(1) == 1);
+    Cqe* cqe = ring->peek_cqe();
+    REQUIRE(cqe != nullptr);
+    CHECK(cqe->data() == 300 + i);
+    CHECK(cqe->result() == 0);
+    ring->cqe_seen(cqe);
+  }
+}
+
+TEST_CASE("URING_CMD128: a socket command in a 128-byte SQE, where the kernel has it") {
+  RingOptions options;
+  options.entries = 4;
+  options.sqe128 = true;
+  auto ring = testing::create_ring(options);
+  if (!ring) URING_SKIP("SQE128: " + ring.error().message);
+  auto probe = Probe::query(*ring);
+  REQUIRE(probe.ok());
+  if (!probe->supports(abi::IORING_OP_URING_CMD128)) {
+    URING_SKIP(probe->unsupported_reason(abi::IORING_OP_URING_CMD128));
+  }
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  REQUIRE(::write(fds[1], "12345", 5) == 5);
+  Sqe* sqe = ring->get_sqe();
+  REQUIRE(sqe != nullptr);
+  prep_uring_cmd128(*sqe, fds[0], abi::SOCKET_URING_OP_SIOCINQ).set_user_data(64);
+  REQUIRE(ring->submit_and_wait(1) == 1);
+  Cqe* cqe = ring->peek_cqe();
+  REQUIRE(cqe != nullptr);
+  CHECK(cqe->data() == 64);
+  CHECK(cqe->result() == 5);  // bytes queued for reading, as ioctl(SIOCINQ)
+  ring->cqe_seen(cqe);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_CASE("the 128-byte builders clear the whole 128-byte slot") {
+  alignas(64) unsigned char slot[128];
+  std::memset(slot, 0xab, sizeof slot);
+  Sqe& sqe = *reinterpret_cast<Sqe*>(slot);
+  prep_nop128(sqe);
+  CHECK(sqe.opcode == abi::IORING_OP_NOP128);
+  for (std::size_t i = 1; i < sizeof slot; ++i) CHECK(slot[i] == 0);
+  std::memset(slot, 0xab, sizeof slot);
+  prep_uring_cmd128(sqe, FixedFile(2), 7);
+  CHECK(sqe.opcode == abi::IORING_OP_URING_CMD128);
+  CHECK(sqe.fd == 2);
+  CHECK(sqe.flags == abi::IOSQE_FIXED_FILE);
+  CHECK(sqe.cmd_op == 7);
+  for (std::size_t i = 48; i < sizeof slot; ++i) CHECK(slot[i] == 0);
 }

@@ -11,7 +11,9 @@
 //   prep_buffers.h  provide/remove buffers, bundle receives
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "syscalls/abi.h"
 #include "uring/prep_buffers.h"
@@ -49,13 +51,40 @@ inline Sqe& prep_nop_cqe32(Sqe& sqe, std::uint64_t extra1, std::uint64_t extra2)
   return sqe;
 }
 
+// ---- 128-byte SQEs (Linux 6.19) ----------------------------------------------
+// Both need an SQE128 ring (RingOptions::sqe128): there every slot get_sqe()
+// hands out is 128 bytes, and these builders clear all of it. On a ring with
+// 64-byte SQEs they would write into the next slot: don't.
+
+// The bytes of command data a 128-byte SQE carries (io_uring_sqe::cmd).
+inline constexpr std::size_t kUringCmd128Bytes = 80;
+
+// IORING_OP_NOP128 (6.19): a NOP in a 128-byte SQE; result 0.
+inline Sqe& prep_nop128(Sqe& sqe) {
+  std::memset(static_cast<abi::io_uring_sqe*>(&sqe), 0, 2 * sizeof(abi::io_uring_sqe));
+  sqe.opcode = abi::IORING_OP_NOP128;
+  return sqe;
+}
+
+// IORING_OP_URING_CMD128 (6.19): driver command `cmd_op` on `file` (a socket,
+// an NVMe char device, ...), with up to kUringCmd128Bytes of command data:
+// write them to sqe.cmd after this call. Result: the command's.
+inline Sqe& prep_uring_cmd128(Sqe& sqe, File file, std::uint32_t cmd_op) {
+  std::memset(static_cast<abi::io_uring_sqe*>(&sqe), 0, 2 * sizeof(abi::io_uring_sqe));
+  sqe.opcode = abi::IORING_OP_URING_CMD128;
+  sqe.set_file(file);
+  sqe.cmd_op = cmd_op;
+  return sqe;
+}
+
 }  // namespace uring
 
 namespace uring {
 
 // True for each opcode this library has a builder for (tools/probe shows it).
 inline constexpr bool has_builder(unsigned opcode) {
-  return opcode == abi::IORING_OP_NOP || has_file_builder(opcode) || has_net_builder(opcode) ||
+  return opcode == abi::IORING_OP_NOP || opcode == abi::IORING_OP_NOP128 ||
+         opcode == abi::IORING_OP_URING_CMD128 || has_file_builder(opcode) || has_net_builder(opcode) ||
          has_event_builder(opcode) || has_buffer_builder(opcode);
 }
 

@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
   const unsigned max_cq = clamped ? clamped->cq_entries() : 0;
 
   const std::uint32_t features = ring->features();
-  const unsigned op_count = uring::abi::IORING_OP_LAST;
+  // 6.18's opcodes and the newer ones the ABI header names.
+  const unsigned op_count = uring::abi::kNamedOps;
   if (json) {
     std::printf("{\n  \"kernel\": \"%s\",\n", json_escape(uring::kernel_release()).c_str());
     std::printf("  \"features\": {\"mask\": %u, \"names\": [", features);
