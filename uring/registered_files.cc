@@ -384,36 +384,36 @@ Result<Sqe*> BufferTable::take_sqe() {
   return sqe;
 }
 
+template <class Build>
+Result<Sqe*> BufferTable::queue_checked(const Status& range, Build&& build) {
+  if (!range) return range.error();
+  Result<Sqe*> sqe = take_sqe();
+  if (sqe) build(**sqe);
+  return sqe;
+}
+
 Result<Sqe*> BufferTable::read_fixed(File file, void* buf, unsigned len, std::uint64_t offset,
                                      FixedBuffer index) {
-  if (Status ok = check_range(index, buf, len); !ok) return ok.error();
-  Result<Sqe*> sqe = take_sqe();
-  if (sqe) prep_read_fixed(**sqe, file, buf, len, offset, index);
-  return sqe;
+  return queue_checked(check_range(index, buf, len),
+                       [&](Sqe& sqe) { prep_read_fixed(sqe, file, buf, len, offset, index); });
 }
 
 Result<Sqe*> BufferTable::write_fixed(File file, const void* buf, unsigned len, std::uint64_t offset,
                                       FixedBuffer index) {
-  if (Status ok = check_range(index, buf, len); !ok) return ok.error();
-  Result<Sqe*> sqe = take_sqe();
-  if (sqe) prep_write_fixed(**sqe, file, buf, len, offset, index);
-  return sqe;
+  return queue_checked(check_range(index, buf, len),
+                       [&](Sqe& sqe) { prep_write_fixed(sqe, file, buf, len, offset, index); });
 }
 
 Result<Sqe*> BufferTable::readv_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
                                       FixedBuffer index) {
-  if (Status ok = check_iovecs(index, iovecs, count); !ok) return ok.error();
-  Result<Sqe*> sqe = take_sqe();
-  if (sqe) prep_readv_fixed(**sqe, file, iovecs, count, offset, index);
-  return sqe;
+  return queue_checked(check_iovecs(index, iovecs, count),
+                       [&](Sqe& sqe) { prep_readv_fixed(sqe, file, iovecs, count, offset, index); });
 }
 
 Result<Sqe*> BufferTable::writev_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
                                        FixedBuffer index) {
-  if (Status ok = check_iovecs(index, iovecs, count); !ok) return ok.error();
-  Result<Sqe*> sqe = take_sqe();
-  if (sqe) prep_writev_fixed(**sqe, file, iovecs, count, offset, index);
-  return sqe;
+  return queue_checked(check_iovecs(index, iovecs, count),
+                       [&](Sqe& sqe) { prep_writev_fixed(sqe, file, iovecs, count, offset, index); });
 }
 
 }  // namespace uring
