@@ -273,9 +273,10 @@ class Ring {
 
   // ---- Registration & state ----------------------------------------------
 
-  // io_uring_register(2) on this ring, through the registered ring fd when
-  // the ring has one (IORING_REGISTER_USE_REGISTERED_RING). Returns the
-  // kernel's value or -errno. The typed calls are built on this.
+  // io_uring_register(2) on this ring: through its fd, or for a
+  // registered_fd_only ring through its registered index
+  // (IORING_REGISTER_USE_REGISTERED_RING, from the creating thread). Returns
+  // the kernel's value or -errno. The typed calls are built on this.
   int register_raw(unsigned opcode, const void* arg, unsigned nr_args) const;
 
   // R_DISABLED rings: allow submissions (IORING_REGISTER_ENABLE_RINGS).
