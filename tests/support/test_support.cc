@@ -77,7 +77,7 @@ int mapping_count(const char* containing) {
 }
 
 bool MappingSnapshot::operator==(const MappingSnapshot& other) const {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   return io_uring == other.io_uring;
 #else
   return io_uring == other.io_uring && all == other.all;

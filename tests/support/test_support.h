@@ -34,7 +34,8 @@ int mapping_count(const char* containing = nullptr);
 
 // Mappings to compare before and after a test: the kernel's ring mappings
 // ("anon_inode:[io_uring]") always, and every other mapping too except under
-// AddressSanitizer, whose allocator maps new regions as the heap grows.
+// AddressSanitizer or ThreadSanitizer, whose runtimes map new regions as the
+// heap grows.
 struct MappingSnapshot {
   int io_uring = mapping_count("[io_uring]");
   int all = mapping_count();
