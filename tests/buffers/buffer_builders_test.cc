@@ -92,20 +92,20 @@ TEST_CASE("the kernel: PROVIDE answers 0, REMOVE answers how many it took out") 
     URING_SKIP(probe->unsupported_reason(abi::IORING_OP_PROVIDE_BUFFERS));
   }
   std::vector<unsigned char> memory(6 * 64);
-  prep_provide_buffers(sqe_of(ring), memory.data(), 64, 6, 21, 100).set_user_data(1);
-  Cqe cqe = submit_and_reap(ring, 1)[0];
+  prep_provide_buffers(next_sqe(ring), memory.data(), 64, 6, 21, 100).set_user_data(1);
+  Cqe cqe = reap(ring, 1)[0];
   CHECK(cqe.data() == 1);
   CHECK(cqe.result() == 0);
   CHECK_FALSE(cqe.has_buffer());
 
-  prep_remove_buffers(sqe_of(ring), 4, 21).set_user_data(2);  // 4 of the 6
-  cqe = submit_and_reap(ring, 1)[0];
+  prep_remove_buffers(next_sqe(ring), 4, 21).set_user_data(2);  // 4 of the 6
+  cqe = reap(ring, 1)[0];
   CHECK(cqe.data() == 2);
   CHECK(cqe.result() == 4);
-  prep_remove_buffers(sqe_of(ring), 10, 21).set_user_data(3);  // the 2 left
-  CHECK(submit_and_reap(ring, 1)[0].result() == 2);
-  prep_remove_buffers(sqe_of(ring), 10, 21).set_user_data(4);  // none left: 0, not an error
-  CHECK(submit_and_reap(ring, 1)[0].result() == 0);
+  prep_remove_buffers(next_sqe(ring), 10, 21).set_user_data(3);  // the 2 left
+  CHECK(reap(ring, 1)[0].result() == 2);
+  prep_remove_buffers(next_sqe(ring), 10, 21).set_user_data(4);  // none left: 0, not an error
+  CHECK(reap(ring, 1)[0].result() == 0);
 }
 
 TEST_CASE("the kernel refuses bad PROVIDE/REMOVE arguments with the errno it documents") {
@@ -126,17 +126,17 @@ TEST_CASE("the kernel refuses bad PROVIDE/REMOVE arguments with the errno it doc
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);
-    prep_provide_buffers(sqe_of(ring), c.addr, c.len, c.count, 30, c.first_id);
-    CHECK(submit_and_reap(ring, 1)[0].result() == c.expected);
+    prep_provide_buffers(next_sqe(ring), c.addr, c.len, c.count, 30, c.first_id);
+    CHECK(reap(ring, 1)[0].result() == c.expected);
   }
   // The last ids that fit: 65533, 65534, 65535.
-  prep_provide_buffers(sqe_of(ring), memory.data(), 64, 3, 30, 65533);
-  CHECK(submit_and_reap(ring, 1)[0].result() == 0);
+  prep_provide_buffers(next_sqe(ring), memory.data(), 64, 3, 30, 65533);
+  CHECK(reap(ring, 1)[0].result() == 0);
 
-  prep_remove_buffers(sqe_of(ring), 1, 31);  // a group nobody made
-  CHECK(submit_and_reap(ring, 1)[0].result() == -ENOENT);
-  prep_remove_buffers(sqe_of(ring), 0, 30);
-  CHECK(submit_and_reap(ring, 1)[0].result() == -EINVAL);
+  prep_remove_buffers(next_sqe(ring), 1, 31);  // a group nobody made
+  CHECK(reap(ring, 1)[0].result() == -ENOENT);
+  prep_remove_buffers(next_sqe(ring), 0, 30);
+  CHECK(reap(ring, 1)[0].result() == -EINVAL);
 }
 
 TEST_CASE("the kernel: PROVIDE and REMOVE refuse a group that is a buffer ring") {
@@ -154,10 +154,10 @@ TEST_CASE("the kernel: PROVIDE and REMOVE refuse a group that is a buffer ring")
   }
   REQUIRE(registered == 0);
   std::vector<unsigned char> memory(64);
-  prep_provide_buffers(sqe_of(ring), memory.data(), 64, 1, 40, 0);
-  CHECK(submit_and_reap(ring, 1)[0].result() == -EINVAL);
-  prep_remove_buffers(sqe_of(ring), 1, 40);
-  CHECK(submit_and_reap(ring, 1)[0].result() == -EINVAL);
+  prep_provide_buffers(next_sqe(ring), memory.data(), 64, 1, 40, 0);
+  CHECK(reap(ring, 1)[0].result() == -EINVAL);
+  prep_remove_buffers(next_sqe(ring), 1, 40);
+  CHECK(reap(ring, 1)[0].result() == -EINVAL);
   reg = abi::io_uring_buf_reg{};
   reg.bgid = 40;
   CHECK(ring.register_raw(abi::IORING_UNREGISTER_PBUF_RING, &reg, 1) == 0);

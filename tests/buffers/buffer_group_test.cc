@@ -109,8 +109,8 @@ TEST_CASE("create_provided: a legacy group the kernel holds; close removes its b
   for (std::uint16_t id : ids) CHECK(group->recycle(id) == BufferError::none);
   CHECK(group->close().ok());
   // The kernel's list for group 5 is empty now: a REMOVE finds nothing.
-  prep_remove_buffers(sqe_of(ring), 100, 5);
-  CHECK(submit_and_reap(ring, 1)[0].result() == 0);
+  prep_remove_buffers(next_sqe(ring), 100, 5);
+  CHECK(reap(ring, 1)[0].result() == 0);
   CHECK(ring.cq_ready() == 0);
 }
 
@@ -384,7 +384,7 @@ TEST_CASE("legacy recycle with a full SQ: sq_full, and the buffer stays yours") 
   CHECK(group->recycle(view) == BufferError::sq_full);
   CHECK_FALSE(group->kernel_owns(view.id));
   CHECK(contains(describe(BufferError::sq_full), "submit, then recycle again"));
-  (void)submit_and_reap(ring, static_cast<unsigned>(taken.size()));
+  (void)reap(ring, static_cast<unsigned>(taken.size()));
   CHECK(group->recycle(view) == BufferError::none);
   REQUIRE(ring.submit() == 1);
   CHECK(read_one(ring, file.fd, 64, 64, 18).buffer_id() == view.id);  // back and reused
@@ -413,7 +413,7 @@ TEST_CASE("internal CQEs: a failed re-provide gives the buffer back to the appli
 
   CHECK(group->recycle(first) == BufferError::none);
   CHECK(group->kernel_owns(first.id));
-  Cqe failure = submit_and_reap(ring, 1)[0];
+  Cqe failure = reap(ring, 1)[0];
   CHECK(failure.data() == (0x7700000000000000ull | first.id));
   CHECK(failure.result() == -EINVAL);
   CHECK(group->is_internal(failure));
@@ -535,8 +535,8 @@ TEST_CASE("legacy groups on an SQPOLL ring: the poller runs PROVIDE and REMOVE")
   CHECK(group->recycle(view) == BufferError::none);
   REQUIRE(ring.submit() >= 0);
   CHECK(group->close().ok());
-  prep_remove_buffers(sqe_of(ring), 100, 24);
-  CHECK(submit_and_reap(ring, 1)[0].result() == 0);  // close() removed all three
+  prep_remove_buffers(next_sqe(ring), 100, 24);
+  CHECK(reap(ring, 1)[0].result() == 0);  // close() removed all three
 }
 
 TEST_CASE("creating and destroying groups x200 leaves no fd and no mapping behind") {

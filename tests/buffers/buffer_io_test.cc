@@ -89,8 +89,8 @@ TEST_CASE("seed semantics, raw: F_BUFFER, the id in the upper 16 bits, -ENOBUFS,
       if (!raw->registered) URING_SKIP("IORING_REGISTER_PBUF_RING needs Linux 5.19; this kernel is " + kernel_release());
       raw->add(memory.data(), 300, 0xBEEF);
     } else {
-      prep_provide_buffers(sqe_of(ring), memory.data(), 300, 1, group, 0xBEEF);
-      REQUIRE(submit_and_reap(ring, 1)[0].result() == 0);
+      prep_provide_buffers(next_sqe(ring), memory.data(), 300, 1, group, 0xBEEF);
+      REQUIRE(reap(ring, 1)[0].result() == 0);
     }
     // 1. The CQE says a buffer was picked, and which: id 0xBEEF, from flags >> 16.
     Cqe cqe = read_one(ring, file.fd, 200, 1000, group);
@@ -107,8 +107,8 @@ TEST_CASE("seed semantics, raw: F_BUFFER, the id in the upper 16 bits, -ENOBUFS,
     if (use_ring) {
       raw->add(memory.data(), 300, 0xBEEF);
     } else {
-      prep_provide_buffers(sqe_of(ring), memory.data(), 300, 1, group, 0xBEEF);
-      REQUIRE(submit_and_reap(ring, 1)[0].result() == 0);
+      prep_provide_buffers(next_sqe(ring), memory.data(), 300, 1, group, 0xBEEF);
+      REQUIRE(reap(ring, 1)[0].result() == 0);
     }
     cqe = read_one(ring, file.fd, 0, 2000, group);  // len 0: as much as the buffer holds
     REQUIRE(cqe.result() == 300);
@@ -183,7 +183,7 @@ TEST_CASE("a 1 MiB file read through 8 buffers, each kind of group: every byte i
     for (int round = 0; round < 100000 && done < out.size(); ++round) {
       // Keep up to 8 reads going: more would only meet -ENOBUFS.
       while (in_flight < 8 && next_offset < out.size()) {
-        prep_read_buffer_select(sqe_of(ring), file.fd, 4096, next_offset, 44).set_user_data(next_offset);
+        prep_read_buffer_select(next_sqe(ring), file.fd, 4096, next_offset, 44).set_user_data(next_offset);
         next_offset += 4096;
         ++in_flight;
       }
@@ -223,7 +223,7 @@ TEST_CASE("READ_MULTISHOT from a pipe into a buffer ring: every chunk once, in o
 
   std::vector<unsigned char> sent, received;
   std::mt19937 random(3);
-  auto arm = [&] { prep_read_multishot(sqe_of(ring), pipe_fds[0], 0, 0, 45).set_user_data(77); };
+  auto arm = [&] { prep_read_multishot(next_sqe(ring), pipe_fds[0], 0, 0, 45).set_user_data(77); };
   arm();
   unsigned rearms = 0;
   bool closed = false;

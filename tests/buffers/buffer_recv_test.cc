@@ -114,7 +114,7 @@ TEST_CASE("multishot recv, 8 buffers, 1,000 messages: each once, in order, recyc
     const unsigned hold_limit = config.socket_type == SOCK_SEQPACKET ? 9 : 5;
     bool armed = false;
     auto arm = [&] {
-      prep_recv_multishot(sqe_of(ring), sockets.reader, 0, 50).set_user_data(1000);
+      prep_recv_multishot(next_sqe(ring), sockets.reader, 0, 50).set_user_data(1000);
       armed = true;
     };
     auto recycle_held = [&] {
@@ -260,8 +260,8 @@ TEST_CASE("incremental ring: one large buffer filled by several recvs, F_BUF_MOR
       std::vector<unsigned char> chunk(size);
       for (auto& byte : chunk) byte = static_cast<unsigned char>(random());
       send_all(sockets.writer, chunk.data(), chunk.size());
-      prep_recv_buffer_select(sqe_of(ring), sockets.reader, 0, 0, 51).set_user_data(size);
-      const Cqe cqe = submit_and_reap(ring, 1)[0];
+      prep_recv_buffer_select(next_sqe(ring), sockets.reader, 0, 0, 51).set_user_data(size);
+      const Cqe cqe = reap(ring, 1)[0];
       REQUIRE(cqe.result() == static_cast<int>(size));
       CHECK(cqe.buffer_id() == 0);
       CHECK(cqe.buffer_more());  // room left: the kernel keeps the buffer
@@ -281,8 +281,8 @@ TEST_CASE("incremental ring: one large buffer filled by several recvs, F_BUF_MOR
     // Exactly the room left: the buffer is used up and comes back.
     std::vector<unsigned char> last(1024 - filled, static_cast<unsigned char>(lap + 1));
     send_all(sockets.writer, last.data(), last.size());
-    prep_recv_buffer_select(sqe_of(ring), sockets.reader, 0, 0, 51);
-    const Cqe cqe = submit_and_reap(ring, 1)[0];
+    prep_recv_buffer_select(next_sqe(ring), sockets.reader, 0, 0, 51);
+    const Cqe cqe = reap(ring, 1)[0];
     REQUIRE(cqe.result() == static_cast<int>(last.size()));
     CHECK_FALSE(cqe.buffer_more());
     BufferView view = group->take(cqe);
@@ -295,9 +295,9 @@ TEST_CASE("incremental ring: one large buffer filled by several recvs, F_BUF_MOR
     CHECK_FALSE(group->kernel_owns(0));
     if (has_head) CHECK(group->kernel_head().value() == lap + 1);
     // While it is ours the group is empty.
-    prep_recv_buffer_select(sqe_of(ring), sockets.reader, 0, MSG_DONTWAIT, 51);
+    prep_recv_buffer_select(next_sqe(ring), sockets.reader, 0, MSG_DONTWAIT, 51);
     send_all(sockets.writer, "x", 1);
-    CHECK(submit_and_reap(ring, 1)[0].result() == -ENOBUFS);
+    CHECK(reap(ring, 1)[0].result() == -ENOBUFS);
     char drain;
     REQUIRE(::recv(sockets.reader, &drain, 1, 0) == 1);
     CHECK(group->recycle(view) == BufferError::none);
@@ -314,7 +314,7 @@ TEST_CASE("incremental ring with multishot recv: the stream arrives whole across
   SocketPair sockets;
   std::vector<unsigned char> sent, received;
   std::mt19937 random(9);
-  auto arm = [&] { prep_recv_multishot(sqe_of(ring), sockets.reader, 0, 52).set_user_data(5); };
+  auto arm = [&] { prep_recv_multishot(next_sqe(ring), sockets.reader, 0, 52).set_user_data(5); };
   arm();
   unsigned more_seen = 0, ends = 0;
   for (int round = 0; round < 10000 && received.size() < 20000; ++round) {
@@ -367,8 +367,8 @@ TEST_CASE("bundle recv: several buffers in one CQE, found in ring order even whe
     std::vector<unsigned char> received;
     std::vector<BufferView> views;
     for (int i = 0; i < 20 && received.size() < sent.size(); ++i) {
-      prep_recv_bundle(sqe_of(ring), sockets.reader, 0, 0, 53).set_user_data(lap);
-      const Cqe cqe = submit_and_reap(ring, 1)[0];
+      prep_recv_bundle(next_sqe(ring), sockets.reader, 0, 0, 53).set_user_data(lap);
+      const Cqe cqe = reap(ring, 1)[0];
       REQUIRE(cqe.result() > 0);
       BufferView view = group->take(cqe);
       REQUIRE_MESSAGE(view.ok(), describe(view.error));
@@ -419,7 +419,7 @@ TEST_CASE("multishot bundle recv: 20 KB through 8 x 64-byte buffers, byte for by
   SocketPair sockets;
   std::vector<unsigned char> sent, received;
   std::mt19937 random(13);
-  auto arm = [&] { prep_recv_bundle_multishot(sqe_of(ring), sockets.reader, 0, 54).set_user_data(6); };
+  auto arm = [&] { prep_recv_bundle_multishot(next_sqe(ring), sockets.reader, 0, 54).set_user_data(6); };
   arm();
   unsigned bundles = 0, ends = 0;
   for (int round = 0; round < 10000 && received.size() < 20000; ++round) {
@@ -475,8 +475,8 @@ TEST_CASE("incremental ring with bundles: a bundle starts inside a partly used b
     send_all(sockets.writer, chunk.data(), chunk.size());
     sent.insert(sent.end(), chunk.begin(), chunk.end());
     for (int i = 0; i < 10 && received.size() < sent.size(); ++i) {
-      prep_recv_bundle(sqe_of(ring), sockets.reader, 0, 0, 55);
-      const Cqe cqe = submit_and_reap(ring, 1)[0];
+      prep_recv_bundle(next_sqe(ring), sockets.reader, 0, 0, 55);
+      const Cqe cqe = reap(ring, 1)[0];
       REQUIRE(cqe.result() > 0);
       BufferView view = group->take(cqe);
       REQUIRE_MESSAGE(view.ok(), describe(view.error));

@@ -44,20 +44,6 @@ inline Cqe next_cqe(Ring& ring) {
   return copy;
 }
 
-// Submits and returns the CQEs of `count` requests.
-inline std::vector<Cqe> submit_and_reap(Ring& ring, unsigned count) {
-  REQUIRE(ring.submit() >= 0);
-  std::vector<Cqe> cqes;
-  for (unsigned i = 0; i < count; ++i) cqes.push_back(next_cqe(ring));
-  return cqes;
-}
-
-inline Sqe& sqe_of(Ring& ring) {
-  Sqe* sqe = ring.get_sqe();
-  REQUIRE(sqe != nullptr);
-  return *sqe;
-}
-
 // A file in a temporary directory holding `contents`, open for reading;
 // closed (and removed) on destruction.
 struct DataFile {
@@ -82,8 +68,8 @@ struct DataFile {
 // One buffer-select read of `len` bytes at `offset` from `group`; returns its
 // CQE (user_data = offset).
 inline Cqe read_one(Ring& ring, int fd, unsigned len, std::uint64_t offset, std::uint16_t group) {
-  prep_read_buffer_select(sqe_of(ring), fd, len, offset, group).set_user_data(offset);
-  return submit_and_reap(ring, 1)[0];
+  prep_read_buffer_select(next_sqe(ring), fd, len, offset, group).set_user_data(offset);
+  return reap(ring, 1)[0];
 }
 
 // A connected AF_UNIX socket pair of `type`, closed on destruction.

@@ -82,40 +82,10 @@ inline Probe probe_of(const Ring& ring) {
     if (!(probe).supports(op)) URING_SKIP((probe).unsupported_reason(op)); \
   } while (0)
 
-inline Sqe& next_sqe(Ring& ring) {
-  Sqe* sqe = ring.get_sqe();
-  REQUIRE(sqe != nullptr);
-  return *sqe;
-}
-
-// Submits what is pending, then takes exactly `count` CQEs (copied out, in
-// arrival order), waiting at most `timeout` in all; fails the test if they
-// do not all come.
-inline std::vector<Cqe> reap(Ring& ring, unsigned count, std::chrono::milliseconds timeout = 5000ms) {
-  std::vector<Cqe> out;
-  REQUIRE(ring.submit() >= 0);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (out.size() < count) {
-    if (Cqe* cqe = ring.peek_cqe()) {
-      out.push_back(*cqe);
-      ring.cqe_seen(cqe);
-      continue;
-    }
-    const auto left = deadline - std::chrono::steady_clock::now();
-    WaitOptions options;
-    options.timeout = left;
-    const int ret = left > 0ns ? ring.wait_cqes(1, options) : -ETIME;
-    if (ret == -ETIME) {
-      FAIL("timed out: " << out.size() << " of " << count << " CQEs arrived");
-    }
-    REQUIRE(ret == 0);
-  }
-  return out;
-}
-
-inline Cqe reap_one(Ring& ring, std::chrono::milliseconds timeout = 5000ms) {
-  return reap(ring, 1, timeout)[0];
-}
+// Shared with every test package (tests/support/test_support.h).
+using testing::next_sqe;
+using testing::reap;
+using testing::reap_one;
 
 // Submits what is pending and returns a CQE if one arrives within `wait`.
 inline std::optional<Cqe> reap_within(Ring& ring, std::chrono::milliseconds wait) {

@@ -47,8 +47,8 @@ std::string write_from_fixed(Ring& ring, int fd, unsigned index, const void* add
   REQUIRE(sqe != nullptr);
   prep_write_fixed(*sqe, fd, address, 16, 0, FixedBuffer(index)).set_user_data(index);
   REQUIRE(ring.submit() == 1);
-  const Completion done = reap_one(ring);
-  if (done.result != 16) return "result " + std::to_string(done.result);
+  const Cqe done = reap_one(ring);
+  if (done.result() != 16) return "result " + std::to_string(done.result());
   char got[17] = {};
   REQUIRE(::pread(fd, got, 16, 0) == 16);
   return got;

@@ -29,13 +29,13 @@ TEST_CASE("send_msg_ring: a thread without a ring posts CQEs into a target ring"
     if (!sent && !register_op_missing(abi::IORING_REGISTER_SEND_MSG_RING).empty()) URING_SKIP(sent.error().message);
     REQUIRE_MESSAGE(sent.ok(), sent.error().message);
     REQUIRE_MESSAGE(sent_with_flags.ok(), sent_with_flags.error().message);
-    const Completion first = reap_one(target);
+    const Cqe first = reap_one(target);
     CHECK(first.user_data == 0xabcdef);
-    CHECK(first.result == 42);
+    CHECK(first.result() == 42);
     CHECK(first.flags == 0);
-    const Completion second = reap_one(target);
+    const Cqe second = reap_one(target);
     CHECK(second.user_data == 0x1234);
-    CHECK(second.result == -7);
+    CHECK(second.result() == -7);
     CHECK(second.flags == 0x5a0000u);
     CHECK(target.cq_ready() == 0);
   }
@@ -68,9 +68,9 @@ TEST_CASE("send_msg_ring: targets that cannot take a message say why") {
   CHECK(to_disabled.code() == EBADFD);
   REQUIRE(disabled.enable().ok());
   REQUIRE(send_msg_ring(disabled, 5, 6).ok());
-  const Completion done = reap_one(disabled);
+  const Cqe done = reap_one(disabled);
   CHECK(done.user_data == 5);
-  CHECK(done.result == 6);
+  CHECK(done.result() == 6);
 }
 
 TEST_CASE("query: the kernel's opcode counts and flag masks, with and without a ring") {

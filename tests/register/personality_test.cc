@@ -26,9 +26,9 @@ int nop_with_personality(Ring& ring, std::uint16_t personality) {
   REQUIRE(sqe != nullptr);
   prep_nop(*sqe).set_user_data(personality).set_personality(personality);
   REQUIRE(ring.submit() == 1);
-  const Completion done = reap_one(ring);
+  const Cqe done = reap_one(ring);
   CHECK(done.user_data == personality);
-  return done.result;
+  return done.result();
 }
 
 // OPENAT of `path` read-only, optionally with a personality: the fd or -errno.
@@ -38,7 +38,7 @@ int open_through(Ring& ring, const std::string& path, std::optional<std::uint16_
   prep_openat(*sqe, AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0).set_user_data(77);
   if (personality) sqe->set_personality(*personality);
   REQUIRE(ring.submit() == 1);
-  return reap_one(ring).result;
+  return reap_one(ring).result();
 }
 
 // Drops (or restores) CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH in this

@@ -27,14 +27,6 @@ inline const char* via_name(Via via) { return via == Via::fd ? "fd" : "registere
 Ring make_ring(Via via, RingOptions options = {});
 
 // The CQE's fields, copied before the slot goes back to the kernel.
-struct Completion {
-  std::uint64_t user_data = 0;
-  std::int32_t result = 0;
-  std::uint32_t flags = 0;
-};
-
-// Waits (5 s at most) for one CQE, takes it and returns its fields.
-Completion reap_one(Ring& ring);
 
 // Submits a NOP tagged `tag` (through io-wq when `async`) and checks that it
 // comes back with result 0.

@@ -32,9 +32,9 @@ int run(Ring& ring, Fill fill) {
   fill(*sqe);
   sqe->set_user_data(99);
   REQUIRE(ring.submit() == 1);
-  const Completion done = reap_one(ring);
+  const Cqe done = reap_one(ring);
   CHECK(done.user_data == 99);
-  return done.result;
+  return done.result();
 }
 
 }  // namespace
@@ -63,15 +63,15 @@ TEST_CASE("restrictions: SQE opcodes, SQE flags and register opcodes outside the
     Status enabled = ring.enable();
     REQUIRE_MESSAGE(enabled.ok(), enabled.error().message);
     CHECK(ring.submit() == 1);  // the NOP queued above
-    CHECK(reap_one(ring).result == 0);
+    CHECK(reap_one(ring).result() == 0);
 
     // Allowed: NOP, NOP linked to NOP, READ.
     CHECK(run(ring, [](Sqe& sqe) { prep_nop(sqe); }) == 0);
     prep_nop(*ring.get_sqe()).set_user_data(1).link();
     prep_nop(*ring.get_sqe()).set_user_data(2);
     REQUIRE(ring.submit() == 2);
-    CHECK(reap_one(ring).result == 0);
-    CHECK(reap_one(ring).result == 0);
+    CHECK(reap_one(ring).result() == 0);
+    CHECK(reap_one(ring).result() == 0);
     int pipe_fds[2];
     REQUIRE(::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) == 0);
     REQUIRE(::write(pipe_fds[1], "abc", 3) == 3);

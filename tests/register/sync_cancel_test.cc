@@ -31,11 +31,11 @@ struct Pipe {
 };
 
 // Reaps `count` CQEs: user_data -> result.
-std::map<std::uint64_t, int> reap(Ring& ring, unsigned count) {
+std::map<std::uint64_t, int> reap_results(Ring& ring, unsigned count) {
   std::map<std::uint64_t, int> results;
   for (unsigned i = 0; i < count; ++i) {
-    const Completion done = reap_one(ring);
-    results[done.user_data] = done.result;
+    const Cqe done = reap_one(ring);
+    results[done.user_data] = done.result();
   }
   CHECK(results.size() == count);
   return results;
@@ -66,20 +66,20 @@ TEST_CASE("sync cancel: by user_data, file, fixed file, opcode, all and any") {
     auto by_data = cancel_sync(ring, CancelMatch{.user_data = 2});
     REQUIRE_MESSAGE(by_data.ok(), by_data.error().message);
     CHECK(*by_data == 1);
-    auto first = reap(ring, 1);
+    auto first = reap_results(ring, 1);
     CHECK(first[2] == -ECANCELED);
 
     auto by_opcode = cancel_sync(ring, CancelMatch{.opcode = abi::IORING_OP_TIMEOUT, .all = true});
     REQUIRE_MESSAGE(by_opcode.ok(), by_opcode.error().message);
     CHECK(*by_opcode == 2);
-    auto timeouts = reap(ring, 2);
+    auto timeouts = reap_results(ring, 2);
     CHECK(timeouts[3] == -ECANCELED);
     CHECK(timeouts[4] == -ECANCELED);
 
     auto by_file = cancel_sync(ring, CancelMatch{.file = pipe.fds[0]});
     REQUIRE_MESSAGE(by_file.ok(), by_file.error().message);
     CHECK(*by_file == 1);
-    CHECK(reap(ring, 1)[1] == -ECANCELED);
+    CHECK(reap_results(ring, 1)[1] == -ECANCELED);
 
     // ANY and ALL count what they cancelled.
     for (std::uint64_t tag = 10; tag < 13; ++tag) prep_timeout(*ring.get_sqe(), &long_time).set_user_data(tag);
@@ -87,7 +87,7 @@ TEST_CASE("sync cancel: by user_data, file, fixed file, opcode, all and any") {
     auto any = cancel_sync(ring, CancelMatch{.any = true});
     REQUIRE_MESSAGE(any.ok(), any.error().message);
     CHECK(*any == 3);
-    for (const auto& [tag, result] : reap(ring, 3)) CHECK(result == -ECANCELED);
+    for (const auto& [tag, result] : reap_results(ring, 3)) CHECK(result == -ECANCELED);
 
     // A fixed file is matched as one.
     const std::int32_t files[1] = {pipe.fds[0]};
@@ -97,7 +97,7 @@ TEST_CASE("sync cancel: by user_data, file, fixed file, opcode, all and any") {
     auto fixed = cancel_sync(ring, CancelMatch{.file = FixedFile(0)});
     REQUIRE_MESSAGE(fixed.ok(), fixed.error().message);
     CHECK(*fixed == 1);
-    CHECK(reap(ring, 1)[20] == -ECANCELED);
+    CHECK(reap_results(ring, 1)[20] == -ECANCELED);
     CHECK(ring.cq_ready() == 0);
   }
 }
@@ -121,12 +121,12 @@ TEST_CASE("sync cancel: a running request is waited for, within the timeout") {
   REQUIRE_MESSAGE(cancelled.ok(), cancelled.error().message);
   CHECK(*cancelled == 1);
   CHECK(std::chrono::steady_clock::now() - start < milliseconds(2000));
-  const Completion done = reap_one(ring);
+  const Cqe done = reap_one(ring);
   CHECK(done.user_data == 7);
   // Interrupted in the kernel's wait, never opened: 6.18 hands the open's
   // internal -ERESTARTSYS (-512) through as the result.
-  INFO("result ", done.result);
-  CHECK(done.result < 0);
+  INFO("result ", done.result());
+  CHECK(done.result() < 0);
 }
 
 TEST_CASE("sync cancel: contradictory matches are refused before the call") {

@@ -53,6 +53,36 @@ Result<Ring> create_ring(const RingOptions& options) {
   return ring;
 }
 
+Sqe& next_sqe(Ring& ring) {
+  Sqe* sqe = ring.get_sqe();
+  REQUIRE(sqe != nullptr);
+  return *sqe;
+}
+
+std::vector<Cqe> reap(Ring& ring, unsigned count, std::chrono::milliseconds timeout) {
+  std::vector<Cqe> out;
+  REQUIRE(ring.submit() >= 0);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < count) {
+    if (Cqe* cqe = ring.peek_cqe()) {
+      out.push_back(*cqe);
+      ring.cqe_seen(cqe);
+      continue;
+    }
+    const auto left = deadline - std::chrono::steady_clock::now();
+    WaitOptions options;
+    options.timeout = left;
+    const int ret = left > std::chrono::nanoseconds(0) ? ring.wait_cqes(1, options) : -ETIME;
+    if (ret == -ETIME) {
+      FAIL("timed out: " << out.size() << " of " << count << " CQEs arrived");
+    }
+    REQUIRE(ret == 0);
+  }
+  return out;
+}
+
+Cqe reap_one(Ring& ring, std::chrono::milliseconds timeout) { return reap(ring, 1, timeout)[0]; }
+
 int open_fd_count() {
   DIR* dir = ::opendir("/proc/self/fd");
   if (!dir) return -1;

@@ -9,8 +9,10 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "uring/ring.h"
 
@@ -25,6 +27,16 @@ void report_skip(const std::string& reason);
 // and the kernel returns a closed ring's share only after its asynchronous
 // teardown; a test that churns rings can briefly starve its neighbours.
 Result<Ring> create_ring(const RingOptions& options);
+
+// The next free SQE (fails the test when the SQ is full).
+Sqe& next_sqe(Ring& ring);
+
+// Submits what is pending, then takes exactly `count` CQEs (copied out, in
+// arrival order), waiting at most `timeout` in all; fails the test if they
+// do not all come.
+std::vector<Cqe> reap(Ring& ring, unsigned count,
+                      std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+Cqe reap_one(Ring& ring, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
 // Open descriptors of this process (entries of /proc/self/fd).
 int open_fd_count();
