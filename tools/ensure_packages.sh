@@ -17,5 +17,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "uring: installing ${missing[*]} (first use on this machine)" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq "${missing[@]}" >&2
+log=$(mktemp)
+if ! { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
+  tail -n 20 "$log" >&2
+  echo "uring: apt-get could not install ${missing[*]} (output above)" >&2
+  rm -f "$log"
+  exit 1
+fi
+rm -f "$log"

@@ -1,10 +1,13 @@
 // Shared by every test: doctest, the skip convention, and leak counters.
 //
-// A test that needs something the running kernel lacks calls
-// URING_SKIP("reason") — the reason comes from the probe or the kernel's
-// error — which prints one line and returns from the test case. The line
-// "uring-skip: [test case] reason" is what .ci/run counts as a skip; the
-// test case itself reports as passed to doctest.
+// A test that needs something the running kernel or machine lacks skips
+// with URING_REQUIRE(testing::missing_...(...)) at the top of the test case
+// (tests/support/kernel_features.h): the decision comes from the probe, the
+// feature bits, IORING_REGISTER_QUERY or a named machine limit, before the
+// call under test, never from that call's error. URING_SKIP(reason) prints
+// one line and returns from the test case; "uring-skip: [test case] reason"
+// is what .ci/run lists and counts as a skip (doctest itself reports the case
+// as passed, so a skip ends the whole case: never skip inside a SUBCASE).
 #pragma once
 
 #include <doctest/doctest.h>
