@@ -1,6 +1,8 @@
 #include "tests/register/register_support.h"
 
 #include <dirent.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -20,6 +22,28 @@ Ring make_ring(Via via, RingOptions options) {
     REQUIRE(ring->registered_index() >= 0);
   }
   return std::move(ring.value());
+}
+
+std::string missing_sqpoll(std::uint32_t extra_setup_flags) {
+  const std::string flags = missing_setup_flags(abi::IORING_SETUP_SQPOLL | extra_setup_flags);
+  if (!flags.empty()) return flags;
+  // Since 5.11 any user may have a poller; before, only CAP_SYS_ADMIN.
+  if (missing_feature(abi::IORING_FEAT_SQPOLL_NONFIXED).empty()) return {};
+  const std::string capability = missing_capability(21, "CAP_SYS_ADMIN");
+  if (capability.empty()) return {};
+  return capability + ", which SQPOLL needs before Linux 5.11 (no IORING_FEAT_SQPOLL_NONFIXED)";
+}
+
+std::string missing_busy_poll() {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "cannot open an AF_UNIX socket to ask for SO_BUSY_POLL";
+  int value = 0;
+  socklen_t size = sizeof value;
+  const bool known = ::getsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &value, &size) == 0;
+  ::close(fd);
+  if (known) return {};
+  return "this kernel is built without CONFIG_NET_RX_BUSY_POLL (getsockopt(SO_BUSY_POLL) is refused), "
+         "so it has no NAPI busy polling";
 }
 
 void nop_round_trip(Ring& ring, std::uint64_t tag, bool async) {

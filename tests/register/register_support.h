@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/kernel_features.h"
 #include "tests/support/test_support.h"
 #include "uring/uring.h"
 
@@ -51,6 +52,18 @@ class WorkerWatch {
  private:
   std::set<std::string> before_;
 };
+
+// What an SQPOLL ring needs, decided before any is set up: the setup flags
+// (`extra` adds more, ATTACH_WQ say), and before Linux 5.11 (no
+// IORING_FEAT_SQPOLL_NONFIXED) CAP_SYS_ADMIN. "" when all is there.
+std::string missing_sqpoll(std::uint32_t extra_setup_flags = 0);
+
+// NAPI busy polling exists only in kernels built with CONFIG_NET_RX_BUSY_POLL;
+// without it IORING_REGISTER_NAPI is a stub that answers -EOPNOTSUPP. The
+// same option gates the socket option SO_BUSY_POLL (net/core/sock.c), so a
+// getsockopt of it on a fresh AF_UNIX socket (-ENOPROTOOPT without the
+// option) tells, without touching io_uring. "" when the kernel has it.
+std::string missing_busy_poll();
 
 // Threads of this process whose name starts with `prefix` (iou-sqp-,
 // iou-wrk-, ...), from /proc/self/task/*/comm.
