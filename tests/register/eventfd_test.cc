@@ -25,11 +25,12 @@ std::uint64_t drain(int efd) {
   return value;
 }
 
-// A completion posted by an io-wq worker may signal a moment after the CQE
-// is visible: give it a bounded while before calling it absent.
+// A completion posted by an io-wq worker signals a moment after its CQE is
+// visible (the CQ tail is published first): wait for the signal, bounded
+// loosely for a loaded machine. The wait ends as soon as it comes.
 std::uint64_t drain_soon(int efd) {
   std::uint64_t value = 0;
-  wait_until([&] { return (value = drain(efd)) != 0; }, std::chrono::milliseconds(200));
+  wait_until([&] { return (value = drain(efd)) != 0; }, std::chrono::seconds(10));
   return value;
 }
 
@@ -85,16 +86,13 @@ TEST_CASE("eventfd: every completion signals; the toggle pauses it; unregister s
 }
 
 TEST_CASE("eventfd: async_only signals for io-wq completions, not for inline ones") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_EVENTFD_ASYNC));
   for (Via via : kBothWays) {
     INFO("via ", std::string(via_name(via)));
     Ring ring = make_ring(via);
     const int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     REQUIRE(efd >= 0);
     Status registered = register_eventfd(ring, efd, EventfdMode::async_only);
-    if (!registered && !register_op_missing(abi::IORING_REGISTER_EVENTFD_ASYNC).empty()) {
-      ::close(efd);
-      URING_SKIP(registered.error().message);
-    }
     REQUIRE_MESSAGE(registered.ok(), registered.error().message);
     for (int i = 0; i < 3; ++i) nop_round_trip(ring, 10 + i);  // completed inline: no signal
     CHECK(drain(efd) == 0);
