@@ -94,7 +94,11 @@ TEST_CASE("personality: ids are known to the kernel until unregistered") {
 }
 
 TEST_CASE("personality: a request runs with the registered credentials, not the submitter's") {
-  if (!set_dac_override(true)) URING_SKIP("needs CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH to drop and restore");
+  // Dropping the two capabilities must make the file unreadable for this
+  // thread, and restoring them must work: both need them held to begin with.
+  URING_REQUIRE(missing_capability(CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE"));
+  URING_REQUIRE(missing_capability(CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH"));
+  REQUIRE(set_dac_override(true));
   TempDir dir;
   const std::string path = dir.path() + "/mode-0000";
   const int made = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0);
