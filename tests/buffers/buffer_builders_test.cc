@@ -85,12 +85,8 @@ TEST_CASE("has_buffer_builder names PROVIDE and REMOVE_BUFFERS") {
 }
 
 TEST_CASE("the kernel: PROVIDE answers 0, REMOVE answers how many it took out") {
+  URING_REQUIRE(missing_op(abi::IORING_OP_PROVIDE_BUFFERS));
   Ring ring = make_ring(16);
-  auto probe = Probe::query(ring);
-  REQUIRE(probe.ok());
-  if (!probe->supports(abi::IORING_OP_PROVIDE_BUFFERS)) {
-    URING_SKIP(probe->unsupported_reason(abi::IORING_OP_PROVIDE_BUFFERS));
-  }
   std::vector<unsigned char> memory(6 * 64);
   prep_provide_buffers(next_sqe(ring), memory.data(), 64, 6, 21, 100).set_user_data(1);
   Cqe cqe = reap(ring, 1)[0];
@@ -140,6 +136,8 @@ TEST_CASE("the kernel refuses bad PROVIDE/REMOVE arguments with the errno it doc
 }
 
 TEST_CASE("the kernel: PROVIDE and REMOVE refuse a group that is a buffer ring") {
+  URING_REQUIRE(missing_op(abi::IORING_OP_PROVIDE_BUFFERS));
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_PBUF_RING));
   Ring ring = make_ring(16);
   void* ring_memory = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   REQUIRE(ring_memory != MAP_FAILED);
@@ -147,12 +145,7 @@ TEST_CASE("the kernel: PROVIDE and REMOVE refuse a group that is a buffer ring")
   reg.ring_addr = reinterpret_cast<std::uintptr_t>(ring_memory);
   reg.ring_entries = 8;
   reg.bgid = 40;
-  const int registered = ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1);
-  if (registered == -EINVAL) {
-    ::munmap(ring_memory, 4096);
-    URING_SKIP("IORING_REGISTER_PBUF_RING needs Linux 5.19; this kernel is " + kernel_release());
-  }
-  REQUIRE(registered == 0);
+  REQUIRE(ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1) == 0);
   std::vector<unsigned char> memory(64);
   prep_provide_buffers(next_sqe(ring), memory.data(), 64, 1, 40, 0);
   CHECK(reap(ring, 1)[0].result() == -EINVAL);

@@ -72,12 +72,9 @@ struct RawBufferRing {
 }  // namespace
 
 TEST_CASE("seed semantics, raw: F_BUFFER, the id in the upper 16 bits, -ENOBUFS, gone until given again") {
+  URING_REQUIRE(missing_op(abi::IORING_OP_PROVIDE_BUFFERS));
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_PBUF_RING));
   Ring ring = make_ring();
-  auto probe = Probe::query(ring);
-  REQUIRE(probe.ok());
-  if (!probe->supports(abi::IORING_OP_PROVIDE_BUFFERS)) {
-    URING_SKIP(probe->unsupported_reason(abi::IORING_OP_PROVIDE_BUFFERS));
-  }
   RandomFile file(4096);
   for (bool use_ring : {false, true}) {
     CAPTURE(use_ring);
@@ -86,7 +83,7 @@ TEST_CASE("seed semantics, raw: F_BUFFER, the id in the upper 16 bits, -ENOBUFS,
     std::unique_ptr<RawBufferRing> raw;
     if (use_ring) {
       raw = std::make_unique<RawBufferRing>(ring, group);
-      if (!raw->registered) URING_SKIP("IORING_REGISTER_PBUF_RING needs Linux 5.19; this kernel is " + kernel_release());
+      REQUIRE(raw->registered);
       raw->add(memory.data(), 300, 0xBEEF);
     } else {
       prep_provide_buffers(next_sqe(ring), memory.data(), 300, 1, group, 0xBEEF);
@@ -208,12 +205,8 @@ TEST_CASE("a 1 MiB file read through 8 buffers, each kind of group: every byte i
 }
 
 TEST_CASE("READ_MULTISHOT from a pipe into a buffer ring: every chunk once, in order, with recycling") {
+  URING_REQUIRE(missing_op(abi::IORING_OP_READ_MULTISHOT));
   Ring ring = make_ring();
-  auto probe = Probe::query(ring);
-  REQUIRE(probe.ok());
-  if (!probe->supports(abi::IORING_OP_READ_MULTISHOT)) {
-    URING_SKIP(probe->unsupported_reason(abi::IORING_OP_READ_MULTISHOT));
-  }
   int pipe_fds[2];
   REQUIRE(::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) == 0);
   BufferGroupOptions options = group_options(45, 4, 256);

@@ -46,11 +46,9 @@ void send_all(int fd, const void* data, std::size_t size) {
   REQUIRE(::send(fd, data, size, MSG_NOSIGNAL) == static_cast<ssize_t>(size));
 }
 
-bool kernel_has_ring_head(Ring& ring) {
-  abi::io_uring_buf_status status{};
-  status.buf_group = 65001;
-  return ring.register_raw(abi::IORING_REGISTER_PBUF_STATUS, &status, 1) == -ENOENT;
-}
+// Whether the kernel reports a buffer ring's head (PBUF_STATUS, 6.8), from
+// what it says about its register opcodes.
+bool kernel_has_ring_head() { return missing_register_op(abi::IORING_REGISTER_PBUF_STATUS).empty(); }
 
 // The test's own ledger of who holds each buffer, kept beside the group's.
 struct Ledger {
@@ -229,7 +227,7 @@ TEST_CASE("multishot recv, 8 buffers, 1,000 messages: each once, in order, recyc
       break;
     }
     // None lost: the kernel can hand out all 8 again.
-    if (config.ring && kernel_has_ring_head(ring)) {
+    if (config.ring && kernel_has_ring_head()) {
       auto head = group.kernel_head();
       REQUIRE(head.ok());
       CHECK(static_cast<std::uint16_t>(group.ring_tail() - head.value()) == 8);
@@ -240,14 +238,15 @@ TEST_CASE("multishot recv, 8 buffers, 1,000 messages: each once, in order, recyc
 }
 
 TEST_CASE("incremental ring: one large buffer filled by several recvs, F_BUF_MORE honoured") {
+  URING_REQUIRE(missing_since("IOU_PBUF_RING_INC", "6.12"));
   Ring ring = make_ring();
   BufferGroupOptions options = group_options(51, 1, 1024);
   options.incremental = true;
   auto group = BufferGroup::create_ring(ring, options);
-  if (!group.ok()) URING_SKIP(group.error().message);
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
   REQUIRE(group->incremental());
   SocketPair sockets;
-  const bool has_head = kernel_has_ring_head(ring);
+  const bool has_head = kernel_has_ring_head();
   std::mt19937 random(5);
   const unsigned char* base = group->buffer(0).data();
 
@@ -305,12 +304,13 @@ TEST_CASE("incremental ring: one large buffer filled by several recvs, F_BUF_MOR
 }
 
 TEST_CASE("incremental ring with multishot recv: the stream arrives whole across partly used buffers") {
+  URING_REQUIRE(missing_since("IOU_PBUF_RING_INC", "6.12"));
   Ring ring = make_ring();
   BufferGroupOptions options = group_options(52, 2, 256);
   options.incremental = true;
   options.no_buffers = NoBuffersPolicy::recycle_and_retry;
   auto group = BufferGroup::create_ring(ring, options);
-  if (!group.ok()) URING_SKIP(group.error().message);
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
   SocketPair sockets;
   std::vector<unsigned char> sent, received;
   std::mt19937 random(9);
@@ -347,10 +347,8 @@ TEST_CASE("incremental ring with multishot recv: the stream arrives whole across
 }
 
 TEST_CASE("bundle recv: several buffers in one CQE, found in ring order even when recycled out of order") {
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_RECVSEND_BUNDLE));
   Ring ring = make_ring();
-  if (!ring.has_feature(abi::IORING_FEAT_RECVSEND_BUNDLE)) {
-    URING_SKIP("IORING_FEAT_RECVSEND_BUNDLE needs Linux 6.10; this kernel is " + kernel_release());
-  }
   auto group = BufferGroup::create_ring(ring, group_options(53, 8, 16));
   REQUIRE_MESSAGE(group.ok(), group.error().message);
   SocketPair sockets;
@@ -408,10 +406,8 @@ TEST_CASE("bundle recv: several buffers in one CQE, found in ring order even whe
 }
 
 TEST_CASE("multishot bundle recv: 20 KB through 8 x 64-byte buffers, byte for byte") {
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_RECVSEND_BUNDLE));
   Ring ring = make_ring();
-  if (!ring.has_feature(abi::IORING_FEAT_RECVSEND_BUNDLE)) {
-    URING_SKIP("IORING_FEAT_RECVSEND_BUNDLE needs Linux 6.10; this kernel is " + kernel_release());
-  }
   BufferGroupOptions options = group_options(54, 8, 64);
   options.no_buffers = NoBuffersPolicy::recycle_and_retry;
   auto group = BufferGroup::create_ring(ring, options);
@@ -455,14 +451,13 @@ TEST_CASE("multishot bundle recv: 20 KB through 8 x 64-byte buffers, byte for by
 }
 
 TEST_CASE("incremental ring with bundles: a bundle starts inside a partly used buffer") {
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_RECVSEND_BUNDLE));
+  URING_REQUIRE(missing_since("IOU_PBUF_RING_INC", "6.12"));
   Ring ring = make_ring();
-  if (!ring.has_feature(abi::IORING_FEAT_RECVSEND_BUNDLE)) {
-    URING_SKIP("IORING_FEAT_RECVSEND_BUNDLE needs Linux 6.10; this kernel is " + kernel_release());
-  }
   BufferGroupOptions options = group_options(55, 4, 64);
   options.incremental = true;
   auto group = BufferGroup::create_ring(ring, options);
-  if (!group.ok()) URING_SKIP(group.error().message);
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
   SocketPair sockets;
   Ledger ledger(4);
   std::mt19937 random(17);

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/kernel_features.h"
 #include "tests/support/test_support.h"
 #include "uring/buffer_group.h"
 #include "uring/prep_file.h"
