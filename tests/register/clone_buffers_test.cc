@@ -58,6 +58,9 @@ std::string write_from_fixed(Ring& ring, int fd, unsigned index, const void* add
 
 TEST_CASE("clone_buffers: the destination ring uses the source's buffers, by fd or registered index") {
   URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_CLONE_BUFFERS));
+  // The replace below clones one buffer into a chosen slot: offsets, count
+  // and IORING_REGISTER_DST_REPLACE came a release after the opcode.
+  URING_REQUIRE(missing_since("IORING_REGISTER_CLONE_BUFFERS offsets and DST_REPLACE", "6.13"));
   TempDir dir;
   const int file = ::open((dir.path() + "/out").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   REQUIRE(file >= 0);
