@@ -105,6 +105,19 @@ inline std::optional<Cqe> reap_within(Ring& ring, std::chrono::milliseconds wait
   return copy;
 }
 
+// Checks that nothing has completed: submits what is pending and a marker
+// NOP, and the marker must be the next CQE, with nothing after it. This
+// asks the kernel for its order instead of waiting some milliseconds for a
+// CQE that should not come (a wait proves little on a loaded machine);
+// what the request did later is then shown by the CQE it does post.
+inline void expect_no_cqe(Ring& ring, std::uint64_t marker = 0x4e0c0e) {
+  prep_nop(next_sqe(ring)).set_user_data(marker);
+  const Cqe cqe = testing::reap_one(ring);
+  CHECK_MESSAGE(cqe.data() == marker, "a CQE came before the marker: user_data " << cqe.data() << ", result "
+                                                                                  << cqe.result());
+  CHECK(ring.cq_ready() == 0);
+}
+
 // The one CQE in `cqes` carrying `user_data` (fails the test otherwise).
 inline Cqe only(const std::vector<Cqe>& cqes, std::uint64_t user_data) {
   std::optional<Cqe> found;
