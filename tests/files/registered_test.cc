@@ -8,6 +8,7 @@
 #include <set>
 
 #include "tests/files/files_test_util.h"
+#include "tests/support/kernel_features.h"
 
 using namespace uring;
 using namespace uring::files_test;
@@ -125,10 +126,8 @@ TEST_CASE("a sparse table fills through update(), emptied slots are EBADF again"
 }
 
 TEST_CASE("tagged files post a CQE with their tag when updated away and when unregistered") {
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_RSRC_TAGS));
   Ring ring = make_ring();
-  if (!ring.has_feature(abi::IORING_FEAT_RSRC_TAGS)) {
-    URING_SKIP("resource tags need IORING_FEAT_RSRC_TAGS (Linux 5.13); this kernel is " + kernel_release());
-  }
   NamedFiles files(3);
   const std::uint64_t kTagA = 0x7a6000000001, kTagB = 0x7a6000000002, kTagC = 0x7a6000000003;
   const std::uint64_t tags[] = {kTagA, 0, kTagB};
@@ -214,11 +213,10 @@ TEST_CASE("FILES_UPDATE op: into given slots, and into slots the kernel allocate
         -EINVAL);  // past the end
 }
 
-TEST_CASE("OPENAT/OPENAT2 into DirectSlots, DirectSlot::any() within the alloc range, CLOSE of a slot") {
+TEST_CASE("OPENAT/OPENAT2 into DirectSlots, CLOSE of a slot") {
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_OPENAT));
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_OPENAT2));
   Ring ring = make_ring();
-  const Probe probe = probe_of(ring);
-  URING_REQUIRE_OP(probe, abi::IORING_OP_OPENAT);
-  URING_REQUIRE_OP(probe, abi::IORING_OP_OPENAT2);
   NamedFiles files(2);
   auto table = FileTable::create_sparse(ring, 8);
   REQUIRE_MESSAGE(table.ok(), table.error().message);
@@ -241,12 +239,29 @@ TEST_CASE("OPENAT/OPENAT2 into DirectSlots, DirectSlot::any() within the alloc r
           prep_openat_direct(s, AT_FDCWD, path0, O_RDONLY | O_CLOEXEC, 0, DirectSlot(3));
         }) == -EINVAL);
 
-  // Allocation stays inside the range set for it.
+  // CLOSE of a slot empties it; closing it again is EBADF; the other stays.
+  CHECK(run_one(ring, [&](Sqe& s) { prep_close(s, FixedFile(1)); }) == 0);
+  CHECK(read_slot(ring, FixedFile(1)) == kEbadf);
+  CHECK(run_one(ring, [&](Sqe& s) { prep_close(s, FixedFile(1)); }) == -EBADF);
+  CHECK(read_slot(ring, FixedFile(2)) == "file-1");
+  CHECK(testing::open_fd_count() == fds_before);
+}
+
+TEST_CASE("DirectSlot::any() allocates within the alloc range; a closed slot is allocated again") {
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_OPENAT));
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_OPENAT2));
+  URING_REQUIRE(testing::missing_register_op(abi::IORING_REGISTER_FILE_ALLOC_RANGE));
+  Ring ring = make_ring();
+  NamedFiles files(1);
+  auto table = FileTable::create_sparse(ring, 8);
+  REQUIRE_MESSAGE(table.ok(), table.error().message);
+  const int fds_before = testing::open_fd_count();
+  const char* path0 = files.paths[0].c_str();
+  abi::open_how how{};
+  how.flags = O_RDONLY;
+
   auto range = table->set_alloc_range(5, 2);
-  if (!range) {
-    CHECK(kernel_version_code() < version_code("6.0"));
-    URING_SKIP(range.error().message);
-  }
+  REQUIRE_MESSAGE(range.ok(), range.error().message);
   std::set<int> picked;
   for (int i = 0; i < 2; ++i) {
     const int slot = run_one(
@@ -261,11 +276,9 @@ TEST_CASE("OPENAT/OPENAT2 into DirectSlots, DirectSlot::any() within the alloc r
         -ENFILE);
   CHECK_FALSE(table->set_alloc_range(6, 3).ok());  // past the table: refused before the kernel
 
-  // CLOSE of a slot empties it; closing it again is EBADF.
+  // The freed slot is the one allocated next.
   CHECK(run_one(ring, [&](Sqe& s) { prep_close(s, FixedFile(5)); }) == 0);
   CHECK(read_slot(ring, FixedFile(5)) == kEbadf);
-  CHECK(run_one(ring, [&](Sqe& s) { prep_close(s, FixedFile(5)); }) == -EBADF);
-  // ... and the freed slot can be allocated again.
   CHECK(run_one(ring, [&](Sqe& s) {
           prep_openat_direct(s, AT_FDCWD, path0, O_RDONLY, 0, DirectSlot::any());
         }) == 5);
@@ -306,7 +319,7 @@ TEST_CASE("FIXED_FD_INSTALL turns a slot into a working normal fd") {
   CHECK(testing::open_fd_count() == fds_before);
 }
 
-TEST_CASE("registered buffers: slots, buffer(), round trips; sparse tables updated with tags") {
+TEST_CASE("registered buffers: slots, buffer(), round trips") {
   Ring ring = make_ring();
   testing::TempDir dir;
   const std::string path = dir.path() + "/buffers";
@@ -336,10 +349,16 @@ TEST_CASE("registered buffers: slots, buffer(), round trips; sparse tables updat
     auto second = BufferTable::create(ring, regions);
     CHECK(second.code() == EBUSY);
   }
+}
 
-  if (!ring.has_feature(abi::IORING_FEAT_RSRC_TAGS)) {
-    URING_SKIP("sparse buffer tables and tags need Linux 5.13; this kernel is " + kernel_release());
-  }
+TEST_CASE("registered buffers: sparse tables updated with tags") {
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_RSRC_TAGS));
+  Ring ring = make_ring();
+  testing::TempDir dir;
+  const std::string path = make_file(dir, "buffers", std::string(50, 'b'));
+  Fd fd(::open(path.c_str(), O_RDWR));
+  REQUIRE(fd.get() >= 0);
+  std::vector<char> a(4096, 'a');
   auto sparse = BufferTable::create_sparse(ring, 4);
   REQUIRE_MESSAGE(sparse.ok(), sparse.error().message);
   // An empty slot: the table refuses before submission, the kernel with -EFAULT.
@@ -361,6 +380,7 @@ TEST_CASE("registered buffers: slots, buffer(), round trips; sparse tables updat
   auto done = submit_and_collect(ring, 1);
   CHECK(done[0].data == 3);
   CHECK(done[0].res == 50);
+  CHECK(std::string(a.data() + 1000, 50) == std::string(50, 'b'));
   CHECK(collect_stray(ring).empty());
   // Emptying the slot releases the buffer: its tag is posted.
   const iovec empty[] = {{nullptr, 0}};
