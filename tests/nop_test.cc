@@ -7,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "tests/support/kernel_features.h"
 #include "tests/support/test_support.h"
 #include "uring/uring.h"
 
@@ -63,8 +64,10 @@ TEST_CASE("NOP batches of 1, 8, 32 and a full SQ come back exactly once") {
     CAPTURE(registered);
     Ring ring = make_ring(64, registered);
     if (!registered) CHECK(ring.registered_index() == -1);
-    // Kernels new enough to have FEAT_REG_REG_RING (6.3) have RING_FDS (5.18).
-    if (registered && ring.has_feature(abi::IORING_FEAT_REG_REG_RING)) CHECK(ring.registered_index() >= 0);
+    // Where the kernel has IORING_REGISTER_RING_FDS (5.18) the ring registers its fd.
+    if (registered && testing::missing_register_op(abi::IORING_REGISTER_RING_FDS).empty()) {
+      CHECK(ring.registered_index() >= 0);
+    }
     for (unsigned batch : {1u, 8u, 32u, 64u}) {
       CAPTURE(batch);
       round_trip(ring, batch, 640, 1000 * batch);
@@ -117,9 +120,8 @@ TEST_CASE("a builder clears every field a reused slot held before") {
 }
 
 TEST_CASE("NOP with an injected result, and a failed link cancels the rest") {
+  URING_REQUIRE(testing::missing_since("IORING_NOP_INJECT_RESULT", "6.10"));
   Ring ring = make_ring(8);
-  auto probe = Probe::query(ring);
-  REQUIRE(probe.ok());
   Sqe* sqe = ring.get_sqe();
   REQUIRE(sqe != nullptr);
   prep_nop_inject_result(*sqe, -EIO).set_user_data(1).link();
@@ -129,19 +131,18 @@ TEST_CASE("NOP with an injected result, and a failed link cancels the rest") {
   REQUIRE(ring.submit_and_wait(2) == 2);
   std::map<std::uint64_t, int> results;
   ring.for_each_cqe([&](const Cqe& cqe) { results[cqe.data()] = cqe.result(); });
-  if (results[1] == -EINVAL) {
-    URING_SKIP("IORING_NOP_INJECT_RESULT needs Linux 6.10; this kernel is " + kernel_release());
-  }
   CHECK(results[1] == -EIO);
   CHECK(results[2] == -ECANCELED);
 }
 
 TEST_CASE("NOP with CQE32 carries two extra words on a CQE32 ring") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_CQE32));
+  URING_REQUIRE(testing::missing_since("IORING_NOP_CQE32", "6.18"));
   RingOptions options;
   options.entries = 4;
   options.cqe32 = true;
   auto ring = testing::create_ring(options);
-  if (!ring) URING_SKIP("CQE32: " + ring.error().message);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
   for (std::uint64_t i = 0; i < 6; ++i) {  // wraps the 8-entry CQ with 32-byte stride
     Sqe* sqe = ring->get_sqe();
     REQUIRE(sqe != nullptr);
@@ -150,9 +151,6 @@ TEST_CASE("NOP with CQE32 carries two extra words on a CQE32 ring") {
     Cqe* cqe = ring->peek_cqe();
     REQUIRE(cqe != nullptr);
     CHECK(cqe->data() == 40 + i);
-    if (cqe->result() == -EINVAL) {
-      URING_SKIP("IORING_NOP_CQE32 needs Linux 6.18; this kernel is " + kernel_release());
-    }
     CHECK(cqe->result() == 0);
     CHECK(cqe->extra(0) == 0x1111 + i);
     CHECK(cqe->extra(1) == 0x2222 + i);
@@ -161,11 +159,13 @@ TEST_CASE("NOP with CQE32 carries two extra words on a CQE32 ring") {
 }
 
 TEST_CASE("CQE_MIXED ring: 16- and 32-byte CQEs interleave, each seen once") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_CQE_MIXED));
+  URING_REQUIRE(testing::missing_since("IORING_NOP_CQE32", "6.18"));
   RingOptions options;
   options.entries = 4;
   options.cqe_mixed = true;
   auto ring = testing::create_ring(options);
-  if (!ring) URING_SKIP("CQE_MIXED: " + ring.error().message);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
   std::map<std::uint64_t, int> seen;
   for (std::uint64_t round = 0; round < 20; ++round) {
     // A 32-byte CQE every other time makes the kernel pad at the wrap.
@@ -199,14 +199,13 @@ TEST_CASE("CQE_MIXED ring: 16- and 32-byte CQEs interleave, each seen once") {
 }
 
 TEST_CASE("NOP128 on an SQE128 ring, where the kernel has it") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQE128));
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_NOP128));
   RingOptions options;
   options.entries = 4;
   options.sqe128 = true;
   auto ring = testing::create_ring(options);
-  if (!ring) URING_SKIP("SQE128: " + ring.error().message);
-  auto probe = Probe::query(*ring);
-  REQUIRE(probe.ok());
-  if (!probe->supports(abi::IORING_OP_NOP128)) URING_SKIP(probe->unsupported_reason(abi::IORING_OP_NOP128));
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
   for (std::uint64_t i = 0; i < 6; ++i) {  // wraps the 4-entry SQ of 128-byte slots
     Sqe* sqe = ring->get_sqe();
     REQUIRE(sqe != nullptr);
@@ -221,16 +220,13 @@ TEST_CASE("NOP128 on an SQE128 ring, where the kernel has it") {
 }
 
 TEST_CASE("URING_CMD128: a socket command in a 128-byte SQE, where the kernel has it") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQE128));
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_URING_CMD128));
   RingOptions options;
   options.entries = 4;
   options.sqe128 = true;
   auto ring = testing::create_ring(options);
-  if (!ring) URING_SKIP("SQE128: " + ring.error().message);
-  auto probe = Probe::query(*ring);
-  REQUIRE(probe.ok());
-  if (!probe->supports(abi::IORING_OP_URING_CMD128)) {
-    URING_SKIP(probe->unsupported_reason(abi::IORING_OP_URING_CMD128));
-  }
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
   int fds[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
   REQUIRE(::write(fds[1], "12345", 5) == 5);
