@@ -3,17 +3,17 @@
 #include <cerrno>
 #include <thread>
 
+#include "tests/support/kernel_features.h"
 #include "tests/support/test_support.h"
 #include "uring/uring.h"
 
 using namespace uring;
 
 TEST_CASE("the default ring registers its fd and enters through it") {
+  URING_REQUIRE(testing::missing_register_op(abi::IORING_REGISTER_RING_FDS));
   auto ring = testing::create_ring(RingOptions{});
   REQUIRE(ring.ok());
-  if (ring->registered_index() < 0) {
-    URING_SKIP("IORING_REGISTER_RING_FDS needs Linux 5.18; this kernel is " + kernel_release());
-  }
+  REQUIRE(ring->registered_index() >= 0);
   // Enter through the index alone, as the library does.
   prep_nop(*ring->get_sqe()).set_user_data(3);
   CHECK(sys::io_uring_enter(ring->registered_index(), 0, 0, abi::IORING_ENTER_REGISTERED_RING) == 0);
@@ -44,6 +44,7 @@ TEST_CASE("another thread can submit and wait: enter falls back to the plain fd"
 }
 
 TEST_CASE("REGISTERED_FD_ONLY: a ring with no fd at all works and is released") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_NO_MMAP | abi::IORING_SETUP_REGISTERED_FD_ONLY));
   const int fds_before = testing::open_fd_count();
   const testing::MappingSnapshot maps_before;
   RingOptions options;
@@ -51,7 +52,7 @@ TEST_CASE("REGISTERED_FD_ONLY: a ring with no fd at all works and is released") 
   options.registered_fd_only = true;
   {
     auto ring = testing::create_ring(options);
-    if (!ring) URING_SKIP("REGISTERED_FD_ONLY: " + ring.error().message);
+    REQUIRE_MESSAGE(ring.ok(), ring.error().message);
     CHECK(ring->fd() == -1);
     CHECK(ring->registered_index() >= 0);
     CHECK(testing::open_fd_count() == fds_before);
