@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "syscalls/syscalls.h"
+#include "tests/support/kernel_features.h"
 #include "tests/support/test_support.h"
 
 using namespace uring;
@@ -37,13 +38,11 @@ TEST_CASE("io_uring_enter and io_uring_register report -errno on a non-ring fd")
 }
 
 TEST_CASE("io_uring_enter with EXT_ARG: a timed wait on an empty ring gives -ETIME") {
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_EXT_ARG));
   abi::io_uring_params params{};
   const int fd = sys::io_uring_setup(4, &params);
   REQUIRE(fd >= 0);
-  if (!(params.features & abi::IORING_FEAT_EXT_ARG)) {
-    ::close(fd);
-    URING_SKIP("IORING_FEAT_EXT_ARG needs Linux 5.11");
-  }
+  CHECK((params.features & abi::IORING_FEAT_EXT_ARG) != 0);
   abi::kernel_timespec ts{};
   ts.tv_nsec = 1000000;  // 1 ms
   abi::io_uring_getevents_arg arg{};
