@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <thread>
 
+#include "tests/support/kernel_features.h"
 #include "tests/support/test_support.h"
 #include "uring/uring.h"
 
@@ -32,6 +33,15 @@ bool forbid_io_uring_enter_in_this_thread() {
   return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0;
 }
 
+// Whether this machine lets a thread install a seccomp filter at all: asked
+// in a throwaway thread (the filter dies with it) before a test relies on one.
+bool seccomp_filters_available() {
+  bool installed = false;
+  std::thread probe([&] { installed = forbid_io_uring_enter_in_this_thread(); });
+  probe.join();
+  return installed;
+}
+
 Cqe* spin_for_cqe(Ring& ring, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -43,23 +53,25 @@ Cqe* spin_for_cqe(Ring& ring, std::chrono::milliseconds limit) {
 
 }  // namespace
 
-TEST_CASE("sqpoll: completions arrive with no io_uring_enter; an idle poller is woken") {
+TEST_CASE("sqpoll: while the poller is awake, submits make no io_uring_enter and still complete") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
+  if (!seccomp_filters_available()) {
+    URING_SKIP("this machine refuses seccomp filters (prctl/seccomp failed); cannot prove that no enter happened");
+  }
   RingOptions options;
   options.entries = 16;
   options.sqpoll = true;
-  options.sqpoll_idle_ms = 1000;
+  // Every SQE the poller handles restarts its idle time, so with 10 s it
+  // stays awake through this test even on a loaded machine.
+  options.sqpoll_idle_ms = 10000;
   auto created = testing::create_ring(options);
-  if (!created) URING_SKIP("SQPOLL: " + created.error().message);
+  REQUIRE_MESSAGE(created.ok(), created.error().message);
   Ring& ring = *created;
 
-  // Wake the poller (this may enter), so it spins for sqpoll_idle_ms.
-  Sqe* sqe = ring.get_sqe();
-  REQUIRE(sqe != nullptr);
-  prep_nop(*sqe).set_user_data(1);
-  REQUIRE(ring.submit_and_wait(1) >= 0);
-  Cqe* cqe = ring.peek_cqe();
-  REQUIRE(cqe != nullptr);
-  ring.cqe_seen(cqe);
+  // Wake the poller (this may enter); once it has handled the NOP it spins.
+  prep_nop(testing::next_sqe(ring)).set_user_data(1);
+  CHECK(testing::reap_one(ring).data() == 1);
+  REQUIRE_FALSE(ring.sq_needs_wakeup());
 
   bool filtered = false;
   int submitted[3] = {-1, -1, -1};
@@ -71,48 +83,55 @@ TEST_CASE("sqpoll: completions arrive with no io_uring_enter; an idle poller is 
       Sqe* s = ring.get_sqe();
       if (!s) return;
       prep_nop(*s).set_user_data(100 + i);
-      submitted[i] = ring.submit();  // must not enter: the poller is awake
-      Cqe* c = spin_for_cqe(ring, std::chrono::milliseconds(500));
+      submitted[i] = ring.submit();  // must not enter: the poller is awake (-EPERM if it did)
+      Cqe* c = spin_for_cqe(ring, std::chrono::seconds(10));
       if (!c) return;
       tags[i] = c->data();
       ring.cqe_seen(c);
     }
   });
   worker.join();
-  if (!filtered) URING_SKIP("seccomp is not available here; cannot prove that no enter happened");
+  REQUIRE(filtered);
   for (int i = 0; i < 3; ++i) {
     CHECK(submitted[i] == 1);
     CHECK(tags[i] == 100u + i);
   }
+}
 
-  // Let the poller go idle: after sqpoll_idle_ms it sets NEED_WAKEUP and sleeps.
-  RingOptions quick = options;
-  quick.sqpoll_idle_ms = 10;
-  auto idle_ring = testing::create_ring(quick);
-  REQUIRE(idle_ring.ok());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!idle_ring->sq_needs_wakeup() && std::chrono::steady_clock::now() < deadline) {
+TEST_CASE("sqpoll: a poller that went to sleep is woken by the next submit") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
+  RingOptions options;
+  options.entries = 16;
+  options.sqpoll = true;
+  options.sqpoll_idle_ms = 10;
+  auto ring = testing::create_ring(options);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+  // After sqpoll_idle_ms without work the poller sets NEED_WAKEUP and sleeps:
+  // wait for the flag that says so.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!ring->sq_needs_wakeup() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  REQUIRE(idle_ring->sq_needs_wakeup());
-  sqe = idle_ring->get_sqe();
-  REQUIRE(sqe != nullptr);
-  prep_nop(*sqe).set_user_data(77);
-  CHECK(idle_ring->submit() == 1);  // enters with IORING_ENTER_SQ_WAKEUP
-  cqe = spin_for_cqe(*idle_ring, std::chrono::seconds(5));
+  REQUIRE(ring->sq_needs_wakeup());
+  prep_nop(testing::next_sqe(*ring)).set_user_data(77);
+  CHECK(ring->submit() == 1);  // enters with IORING_ENTER_SQ_WAKEUP
+  // A sleeping poller never picks the SQE up by itself: without the wake-up
+  // this CQE would not come.
+  Cqe* cqe = spin_for_cqe(*ring, std::chrono::seconds(10));
   REQUIRE(cqe != nullptr);
   CHECK(cqe->data() == 77);
   CHECK(cqe->result() == 0);
-  idle_ring->cqe_seen(cqe);
+  ring->cqe_seen(cqe);
 }
 
 TEST_CASE("sqpoll: a full SQ waits for the poller with wait_for_sq_space") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
   RingOptions options;
   options.entries = 4;
   options.sqpoll = true;
   options.sqpoll_idle_ms = 100;
   auto ring = testing::create_ring(options);
-  if (!ring) URING_SKIP("SQPOLL: " + ring.error().message);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
   unsigned sent = 0, received = 0;
   while (received < 200) {
     while (sent < 200) {
