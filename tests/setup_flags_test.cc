@@ -106,22 +106,7 @@ int new_poller(const std::set<int>& before, const std::set<int>& after) {
   return found;
 }
 
-// True while thread `tid` of this process is blocked in system call `number`.
-bool blocked_in(pid_t tid, long number) {
-  const std::string text = read_text("/proc/self/task/" + std::to_string(tid) + "/syscall");
-  long current = -1;
-  return std::sscanf(text.c_str(), "%ld", &current) == 1 && current == number;
-}
-
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using testing::eventually;
 
 // The kernel's sq_flags word of a ring, through a read-only mapping of our
 // own: Ring shows only the NEED_WAKEUP and CQ_OVERFLOW bits, and this test
@@ -180,7 +165,7 @@ bool while_this_thread_sleeps(Fn&& while_asleep) {
   const pid_t sleeper = gettid_now();
   bool saw_asleep = false;
   std::thread helper([&] {
-    saw_asleep = eventually([&] { return blocked_in(sleeper, SYS_read); }, 10000ms);
+    saw_asleep = eventually([&] { return testing::blocked_in_syscall(sleeper, SYS_read); }, 10000ms);
     if (saw_asleep) while_asleep(sleeper);
     const std::uint64_t one = 1;
     (void)!::write(gate, &one, sizeof one);
@@ -343,7 +328,7 @@ TEST_CASE("COOP_TASKRUN: a completion still reaches a submitter that sleeps else
     posted = eventually([&] { return ring.cq_ready() == 1; }, 10000ms);
     // The kernel woke us just to run the task work; our code is still in
     // the read() loop, which only the gate ends, and goes back to sleep there.
-    still_asleep = eventually([&] { return blocked_in(sleeper, SYS_read); }, 10000ms);
+    still_asleep = eventually([&] { return testing::blocked_in_syscall(sleeper, SYS_read); }, 10000ms);
   });
   REQUIRE(slept);
   CHECK(fired);

@@ -39,14 +39,14 @@ RingOptions sqpoll_options() {
 
 // Pollers of rings closed by earlier cases exit asynchronously.
 void wait_for_no_pollers() {
-  REQUIRE(wait_until([] { return count_threads("iou-sqp-") == 0; }, std::chrono::seconds(5)));
+  REQUIRE(eventually([] { return count_threads("iou-sqp-") == 0; }, std::chrono::seconds(5)));
 }
 
 // Waits until `count` iou-sqp threads are there (a new poller names itself
 // a moment after setup returns), then checks the number holds: a poller too
 // many would have shown up by then.
 bool pollers_settle_at(int count) {
-  if (!wait_until([&] { return count_threads("iou-sqp-") == count; }, std::chrono::seconds(5))) return false;
+  if (!eventually([&] { return count_threads("iou-sqp-") == count; }, std::chrono::seconds(5))) return false;
   std::this_thread::sleep_for(milliseconds(50));
   return count_threads("iou-sqp-") == count;
 }
@@ -293,7 +293,7 @@ TEST_CASE("attach: io-wq workers belong to the submitting thread, attached or no
   std::thread first_thread(run_side, std::ref(first_side), nullptr);
   while (!first_ready && first_side.failure.empty()) std::this_thread::sleep_for(milliseconds(1));
   std::thread second_thread(run_side, std::ref(second_side), &first_side.ring);
-  const bool settled = wait_until(
+  const bool settled = eventually(
       [&] {
         if (!first_side.submitted || !second_side.submitted) return false;
         std::multiset<int> sizes;

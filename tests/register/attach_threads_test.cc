@@ -140,7 +140,7 @@ void run_attached_readers(bool sqpoll) {
     if (sqpoll) {
       // All five rings on one poller. (A worker the poller just cloned
       // carries its name for a moment, hence the wait.)
-      CHECK(wait_until([] { return count_threads("iou-sqp-") == 1; }, std::chrono::seconds(10)));
+      CHECK(eventually([] { return count_threads("iou-sqp-") == 1; }, std::chrono::seconds(10)));
     }
     ::close(fd);
   }

@@ -30,7 +30,7 @@ std::uint64_t drain(int efd) {
 // loosely for a loaded machine. The wait ends as soon as it comes.
 std::uint64_t drain_soon(int efd) {
   std::uint64_t value = 0;
-  wait_until([&] { return (value = drain(efd)) != 0; }, std::chrono::seconds(10));
+  eventually([&] { return (value = drain(efd)) != 0; }, std::chrono::seconds(10));
   return value;
 }
 

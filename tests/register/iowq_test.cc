@@ -123,14 +123,14 @@ int peak_workers_on_blocked_opens(Ring& ring, const std::string& fifo, unsigned 
   }
   REQUIRE(ring.submit() == static_cast<int>(count));
   int peak = 0;
-  const bool reached = wait_until(
+  const bool reached = eventually(
       [&] {
         peak = std::max(peak, watch.count());
         return peak >= expected;
       },
       std::chrono::seconds(20));
   CHECK_MESSAGE(reached, "only ", peak, " io-wq workers started for ", count, " blocked opens");
-  wait_until(
+  eventually(
       [&] {
         peak = std::max(peak, watch.count());
         return peak > expected;

@@ -74,15 +74,4 @@ int count_threads(const std::string& prefix);
 // instead of terminating the process.
 void run_in_thread(const std::function<void()>& body);
 
-// Polls `condition` every millisecond until it holds or `limit` passes.
-template <class Condition>
-bool wait_until(Condition condition, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
 }  // namespace uring::testing

@@ -112,7 +112,7 @@ TEST_CASE("sync cancel: a running request is waited for, within the timeout") {
   // is running, so cancelling means interrupting it and waiting.
   prep_openat(*ring.get_sqe(), AT_FDCWD, fifo.c_str(), O_RDONLY | O_CLOEXEC, 0).set_user_data(7).force_async();
   REQUIRE(ring.submit() == 1);
-  REQUIRE(wait_until([] { return count_threads("iou-wrk-") > 0; }, std::chrono::seconds(5)));
+  REQUIRE(eventually([] { return count_threads("iou-wrk-") > 0; }, std::chrono::seconds(5)));
   std::this_thread::sleep_for(milliseconds(20));  // let it reach the wait
   const auto start = std::chrono::steady_clock::now();
   // The kernel waits at most this long for the running open to let go; a

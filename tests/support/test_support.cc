@@ -83,6 +83,16 @@ std::vector<Cqe> reap(Ring& ring, unsigned count, std::chrono::milliseconds time
 
 Cqe reap_one(Ring& ring, std::chrono::milliseconds timeout) { return reap(ring, 1, timeout)[0]; }
 
+bool blocked_in_syscall(pid_t tid, long number) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/syscall";
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (!file) return false;
+  long current = -1;
+  const bool read = std::fscanf(file, "%ld", &current) == 1;
+  std::fclose(file);
+  return read && current == number;
+}
+
 int open_fd_count() {
   DIR* dir = ::opendir("/proc/self/fd");
   if (!dir) return -1;

@@ -12,9 +12,12 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "uring/ring.h"
@@ -40,6 +43,23 @@ Sqe& next_sqe(Ring& ring);
 std::vector<Cqe> reap(Ring& ring, unsigned count,
                       std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 Cqe reap_one(Ring& ring, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+// Polls `condition` every millisecond until it holds (true) or `limit`
+// passes (false): for waiting on the event that proves a point, with a loose
+// bound, instead of sleeping a fixed time.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// True while thread `tid` of this process is blocked in system call `number`
+// (the first field of /proc/self/task/TID/syscall).
+bool blocked_in_syscall(pid_t tid, long number);
 
 // Open descriptors of this process (entries of /proc/self/fd).
 int open_fd_count();
