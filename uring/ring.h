@@ -172,18 +172,24 @@ class Ring {
   // reap and submit again — nothing is lost, the SQEs stay queued).
   int submit() { return submit_and_wait(0); }
 
-  // Same, and waits until at least `wait_nr` CQEs are ready.
+  // Same, and waits until at least `wait_nr` CQEs are ready — unless the
+  // kernel stopped submitting at an SQE that failed (rings without
+  // submit_all): then, as io_uring_enter does, it returns the smaller count
+  // without waiting, and the rest stay queued for the next submit.
   int submit_and_wait(unsigned wait_nr) {
     const std::uint32_t tail = s_.sqe_tail;
     barrier::store_release(s_.sq_ktail, tail);  // publish the whole batch at once
     if (s_.sqpoll) return submit_sqpoll(wait_nr);
-    // SQEs not yet consumed, at most: the head may have moved since it was
-    // cached, and the kernel submits only what is really there.
-    unsigned to_submit = tail - s_.sq_head_cache;
+    // Exactly the SQEs the kernel has not consumed. It must be exact: when
+    // io_uring_enter submits fewer than to_submit it returns at once, without
+    // waiting, flushing overflow or running DEFER_TASKRUN work. Without
+    // SQPOLL only io_uring_enter moves the head; with one thread submitting
+    // (and waiting: wait_cqes publishes the tail too, see issue 11) those
+    // enter calls were this thread's, so a relaxed load is current.
+    const unsigned to_submit = tail - barrier::load_relaxed(s_.sq_khead);
     unsigned flags = abi::IORING_ENTER_GETEVENTS;
     if (wait_nr == 0 && !cq_needs_flush()) {
-      to_submit = tail - barrier::load_relaxed(s_.sq_khead);  // exact: enter only if needed
-      if (to_submit == 0) return 0;
+      if (to_submit == 0) return 0;  // nothing to do: no system call
       flags = 0;
     }
     return enter(to_submit, wait_nr, flags, nullptr, 0);
