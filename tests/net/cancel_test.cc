@@ -34,6 +34,23 @@ std::set<std::uint64_t> cancelled_in(const std::vector<Cqe>& cqes, std::uint64_t
   return cancelled;
 }
 
+// Four requests that stay pending until cancelled: two polls on an empty
+// pipe (user_data 1, 2), a recv on a quiet socket (3) and a 10 s timeout (4).
+struct FourPending {
+  std::pair<Fd, Fd> pipe = make_pipe();
+  std::pair<Fd, Fd> sockets = unix_pair();
+  char buffer[8] = {};
+  abi::kernel_timespec long_ts{10, 0};
+
+  explicit FourPending(Ring& ring) {
+    arm_poll(ring, pipe.first.get(), 1);
+    arm_poll(ring, pipe.first.get(), 2);
+    prep_recv(next_sqe(ring), sockets.second.get(), buffer, sizeof buffer, 0).set_user_data(3);
+    prep_timeout(next_sqe(ring), &long_ts).set_user_data(4);
+    REQUIRE(ring.submit() == 4);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("cancel by user_data ends exactly that request; an unknown one is -ENOENT") {
@@ -150,15 +167,7 @@ TEST_CASE("cancel by fd, plain and fixed, with and without ALL") {
 TEST_CASE("cancel ANY takes every pending request and does not combine with FD") {
   FdLeakCheck leaks;
   Ring ring = make_ring();
-  auto [read_end, write_end] = make_pipe();
-  auto [a, b] = unix_pair();
-  char buffer[8];
-  const abi::kernel_timespec long_ts{10, 0};
-  arm_poll(ring, read_end.get(), 1);
-  arm_poll(ring, read_end.get(), 2);
-  prep_recv(next_sqe(ring), b.get(), buffer, sizeof buffer, 0).set_user_data(3);
-  prep_timeout(next_sqe(ring), &long_ts).set_user_data(4);
-  REQUIRE(ring.submit() == 4);
+  FourPending pending(ring);
 
   int result = -1;
   prep_cancel_any(next_sqe(ring)).set_user_data(12);
@@ -180,15 +189,7 @@ TEST_CASE("cancel by opcode takes only requests of that kind") {
   URING_REQUIRE(testing::missing_since("IORING_ASYNC_CANCEL_OP", "6.6"));
   FdLeakCheck leaks;
   Ring ring = make_ring();
-  auto [read_end, write_end] = make_pipe();
-  auto [a, b] = unix_pair();
-  char buffer[8];
-  const abi::kernel_timespec long_ts{10, 0};
-  arm_poll(ring, read_end.get(), 1);
-  arm_poll(ring, read_end.get(), 2);
-  prep_recv(next_sqe(ring), b.get(), buffer, sizeof buffer, 0).set_user_data(3);
-  prep_timeout(next_sqe(ring), &long_ts).set_user_data(4);
-  REQUIRE(ring.submit() == 4);
+  FourPending pending(ring);
 
   // Only the polls.
   int result = -1;
