@@ -12,6 +12,13 @@ void die_on_failed_result(const Error& error) {
   std::fprintf(stderr, "uring: value() called on a failed result: %s\n", error.message.c_str());
   std::abort();
 }
+
+const Error& no_error() {
+  // Built on first use and never destroyed, so it stays valid for code that
+  // runs during static destruction.
+  static const Error* const none = new Error{};
+  return *none;
+}
 }  // namespace detail
 
 const char* errno_name(int positive_errno) {

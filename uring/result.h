@@ -14,6 +14,12 @@ struct Error {
   std::string message;  // one line: what failed, why, what to do
 };
 
+namespace detail {
+[[noreturn]] void die_on_failed_result(const Error& error);
+// The Error that error() returns for a success: code 0, empty message.
+const Error& no_error();
+}  // namespace detail
+
 template <class T>
 class [[nodiscard]] Result {
  public:
@@ -31,9 +37,14 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   T& operator*() { return value(); }
 
-  // Precondition: !ok().
-  const Error& error() const { return std::get<1>(state_); }
-  int code() const { return ok() ? 0 : error().code; }
+  // The failure. On success: an Error with code 0 and an empty message (one
+  // shared static), never a throw or an abort, so a message built whether or
+  // not the call failed (REQUIRE_MESSAGE(r.ok(), r.error().message)) is safe.
+  const Error& error() const {
+    if (const Error* failure = std::get_if<1>(&state_)) return *failure;
+    return detail::no_error();
+  }
+  int code() const { return error().code; }  // 0 on success
 
  private:
   void check() const;
@@ -44,10 +55,6 @@ class [[nodiscard]] Result {
 struct Done {};
 using Status = Result<Done>;
 inline Status ok_status() { return Done{}; }
-
-namespace detail {
-[[noreturn]] void die_on_failed_result(const Error& error);
-}  // namespace detail
 
 template <class T>
 void Result<T>::check() const {
