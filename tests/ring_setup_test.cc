@@ -208,6 +208,89 @@ TEST_CASE("bad setup input gives a clear error and leaks nothing") {
   CHECK(testing::MappingSnapshot() == maps_before);
 }
 
+// Sizes up to UINT_MAX: each create returns (a hang here is the old
+// round_up_pow2 in setup_error.cc, which looped forever above 2^31).
+TEST_CASE("entries and cq_entries above 2^31: refused with the limit, or clamped to it") {
+  auto expect_error = [](const RingOptions& options, const char* words) {
+    auto ring = testing::create_ring(options);
+    REQUIRE_FALSE(ring.ok());
+    CHECK(ring.error().code == EINVAL);
+    INFO(ring.error().message);
+    CHECK(ring.error().message.find(words) != std::string::npos);
+  };
+  RingOptions o;
+
+  o = RingOptions{};
+  o.entries = 0x80000001u;
+  expect_error(o, "entries 2147483649 is above the kernel's maximum 32768; ask for fewer, or set clamp = true");
+
+  o = RingOptions{};
+  o.entries = 8;
+  o.cq_entries = 0xffffffffu;
+  expect_error(o, "cq_entries 4294967295 is above the kernel's maximum 65536; ask for fewer, or set clamp = true");
+
+  // CLAMP: the kernel caps entries at IORING_MAX_ENTRIES and cq_entries at
+  // IORING_MAX_CQ_ENTRIES (io_uring_fill_params).
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_CLAMP | abi::IORING_SETUP_CQSIZE));
+  o = RingOptions{};
+  o.entries = 0x80000001u;
+  o.clamp = true;
+  {
+    auto ring = testing::create_ring(o);
+    REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+    CHECK(ring->sq_entries() == 32768);
+    CHECK(ring->cq_entries() == 65536);
+    check_nop_round_trip(*ring, 81);
+  }
+
+  o = RingOptions{};
+  o.entries = 8;
+  o.cq_entries = 0xffffffffu;
+  o.clamp = true;
+  {
+    auto ring = testing::create_ring(o);
+    REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+    CHECK(ring->sq_entries() == 8);
+    CHECK(ring->cq_entries() == 65536);
+    check_nop_round_trip(*ring, 82);
+  }
+}
+
+TEST_CASE("a clamped huge size with another mistake: the message names the mistake, not the sizes") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_CLAMP | abi::IORING_SETUP_CQSIZE |
+                                             abi::IORING_SETUP_DEFER_TASKRUN));
+  // defer_taskrun without single_issuer is refused by the kernel (EINVAL);
+  // explaining it walks past the cq_entries-vs-entries comparison.
+  auto expect_defer_message = [](RingOptions options) {
+    options.clamp = true;
+    options.defer_taskrun = true;
+    auto ring = testing::create_ring(options);
+    REQUIRE_FALSE(ring.ok());
+    CHECK(ring.error().code == EINVAL);
+    INFO(ring.error().message);
+    CHECK(ring.error().message.find("defer_taskrun needs single_issuer = true") != std::string::npos);
+  };
+  RingOptions o;
+  o.entries = 100000;
+  o.cq_entries = 40000;  // clamped SQ 32768 <= CQ 65536, though 2^16 < 2^17 before clamping
+  expect_defer_message(o);
+
+  o = RingOptions{};
+  o.entries = 8;
+  o.cq_entries = 0xffffffffu;
+  expect_defer_message(o);
+
+  o = RingOptions{};
+  o.entries = 0x80000001u;
+  o.cq_entries = 40000;
+  expect_defer_message(o);
+
+  o = RingOptions{};
+  o.entries = 0xffffffffu;
+  o.cq_entries = 0xffffffffu;
+  expect_defer_message(o);
+}
+
 TEST_CASE("each setup errno maps to a message that says what to do") {
   RingOptions options;
   Error eperm = describe_setup_error(-EPERM, options);

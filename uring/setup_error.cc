@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -19,8 +21,11 @@ constexpr unsigned kMaxCqEntries = 65536;  // IORING_MAX_CQ_ENTRIES
 
 Error invalid(std::string message) { return Error{EINVAL, "io_uring_setup: " + std::move(message)}; }
 
-unsigned round_up_pow2(unsigned value) {
-  unsigned result = 1;
+// The power of two the kernel rounds `value` up to (roundup_pow_of_two). In
+// 64 bits, so that every unsigned value has one (2^32 for those above 2^31)
+// and the loop ends.
+std::uint64_t round_up_pow2(unsigned value) {
+  std::uint64_t result = 1;
   while (result < value) result <<= 1;
   return result;
 }
@@ -93,7 +98,12 @@ std::string explain_einval(const RingOptions& o) {
     return "cq_entries " + std::to_string(o.cq_entries) + " is above the kernel's maximum " +
            std::to_string(kMaxCqEntries) + "; ask for fewer, or set clamp = true";
   }
-  if (o.cq_entries && round_up_pow2(o.cq_entries) < round_up_pow2(o.entries)) {
+  // Sizes above the maximums got here only with clamp, and the kernel caps
+  // them before it rounds and compares: so do we. (A capped CQ, 65536, is
+  // never below a capped SQ, so the message holds for the sizes as given.)
+  const unsigned sq = std::min(o.entries, kMaxEntries);
+  const unsigned cq = std::min(o.cq_entries, kMaxCqEntries);
+  if (o.cq_entries && round_up_pow2(cq) < round_up_pow2(sq)) {
     return "cq_entries (" + std::to_string(o.cq_entries) + ") must be at least entries (" +
            std::to_string(o.entries) + ") once both are rounded up to powers of two";
   }
