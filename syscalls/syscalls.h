@@ -4,38 +4,94 @@
 // -errno on failure. None of them reads or writes `errno`, so they are safe to
 // call between a failing libc call and the code that inspects its errno.
 //
-// On x86_64 and aarch64 the call is a few lines of inline assembly (no libc in
-// the path, which is what the hot path wants); elsewhere syscall(2) is used and
-// errno is saved and restored around it.
+// On x86_64 and aarch64 (LP64) the call is a few lines of inline assembly (no
+// libc in the path, which is what the hot path wants), with the numbers
+// 425/426/427. Elsewhere syscall(2) is used, with the numbers from
+// <sys/syscall.h> (they differ by architecture: alpha 535..537, MIPS o32
+// 4425.., n64 5425.., n32 6425.., x32 425 | __X32_SYSCALL_BIT), and errno is
+// saved and restored around it.
+//
+// URING_SYSCALLS_FORCE_LIBC, defined before this header is included (e.g.
+// copts = ["-DURING_SYSCALLS_FORCE_LIBC"]), selects the syscall(2) path on
+// x86_64 and aarch64 too; //tests:syscalls_libc_test runs the syscall tests
+// that way. The two paths' wrappers live in different inline namespaces
+// (sys::via_libc, sys::via_asm), so a file built with the macro links with a
+// uring/ built without it and each keeps its own path; to move uring/ itself
+// to syscall(2), define it for the whole build.
 #pragma once
+
+#include <sys/syscall.h>
 
 #include <csignal>
 #include <cstddef>
 
 #include "syscalls/abi.h"
 
-#if !defined(__x86_64__) && !defined(__aarch64__)
+#if defined(URING_SYSCALLS_FORCE_LIBC) || \
+    !((defined(__x86_64__) || defined(__aarch64__)) && defined(__LP64__))
+#define URING_SYSCALLS_VIA_LIBC 1
 #include <cerrno>
-#include <sys/syscall.h>
 #include <unistd.h>
+#if !defined(__NR_io_uring_setup) || !defined(__NR_io_uring_enter) || !defined(__NR_io_uring_register)
+#error "this libc's headers lack io_uring syscall numbers; use kernel headers 5.1+"
+#endif
+#else
+#define URING_SYSCALLS_VIA_LIBC 0
 #endif
 
 namespace uring::sys {
 
-// The io_uring system call numbers are the same on every architecture that
-// has them (they were added after the syscall tables were unified).
+#if URING_SYSCALLS_VIA_LIBC
+inline namespace via_libc {
+#else
+inline namespace via_asm {
+#endif
+
+// True when the wrappers below go through syscall(2).
+inline constexpr bool kViaLibc = URING_SYSCALLS_VIA_LIBC;
+
+#if URING_SYSCALLS_VIA_LIBC
+inline constexpr long kNrIoUringSetup = __NR_io_uring_setup;
+inline constexpr long kNrIoUringEnter = __NR_io_uring_enter;
+inline constexpr long kNrIoUringRegister = __NR_io_uring_register;
+#else
+// x86_64 and aarch64 share the numbers of the unified syscall table.
 inline constexpr long kNrIoUringSetup = 425;
 inline constexpr long kNrIoUringEnter = 426;
 inline constexpr long kNrIoUringRegister = 427;
+#if defined(__NR_io_uring_setup)
+static_assert(kNrIoUringSetup == __NR_io_uring_setup, "io_uring_setup is not 425 here");
+#endif
+#if defined(__NR_io_uring_enter)
+static_assert(kNrIoUringEnter == __NR_io_uring_enter, "io_uring_enter is not 426 here");
+#endif
+#if defined(__NR_io_uring_register)
+static_assert(kNrIoUringRegister == __NR_io_uring_register, "io_uring_register is not 427 here");
+#endif
+#endif
 
-// Size of the kernel's sigset_t (_NSIG / 8), which io_uring_enter checks
-// when a signal mask is passed without IORING_ENTER_EXT_ARG.
+// Size of the kernel's sigset_t, _NSIG / 8 bytes, which io_uring_enter
+// requires as argsz when a signal mask is passed without
+// IORING_ENTER_EXT_ARG (set_user_sigmask). The kernel's _NSIG is 128 on MIPS
+// (arch/mips/include/uapi/asm/signal.h) and 64 everywhere else. Not libc's
+// sizeof(sigset_t) (128 bytes in glibc), and not derived from libc's _NSIG,
+// which is 65 on x86 but 128, not 129, on MIPS (glibc's __SIGRTMAX is 127).
+#if defined(__mips__)
+inline constexpr std::size_t kKernelSigsetSize = 128 / 8;
+#else
 inline constexpr std::size_t kKernelSigsetSize = 64 / 8;
+#endif
 
 namespace detail {
 
 inline long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
-#if defined(__x86_64__)
+#if URING_SYSCALLS_VIA_LIBC
+  const int saved_errno = errno;
+  long ret = ::syscall(nr, a1, a2, a3, a4, a5, a6);
+  if (ret == -1) ret = -errno;
+  errno = saved_errno;
+  return ret;
+#elif defined(__x86_64__)
   // Linux x86_64 convention: number in rax, arguments in rdi rsi rdx r10 r8
   // r9; the `syscall` instruction clobbers rcx and r11.
   register long r10 __asm__("r10") = a4;
@@ -61,12 +117,6 @@ inline long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, l
                    : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
                    : "memory");
   return x0;
-#else
-  const int saved_errno = errno;
-  long ret = ::syscall(nr, a1, a2, a3, a4, a5, a6);
-  if (ret == -1) ret = -errno;
-  errno = saved_errno;
-  return ret;
 #endif
 }
 
@@ -107,4 +157,5 @@ inline int io_uring_register(int ring_fd, unsigned opcode, const void* arg, unsi
                                                static_cast<long>(nr_args), 0, 0));
 }
 
+}  // inline namespace via_libc / via_asm
 }  // namespace uring::sys
