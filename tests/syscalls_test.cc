@@ -17,30 +17,41 @@
 
 using namespace uring;
 
+// errno is read into a local right after the calls, before any CHECK:
+// doctest's own output (with -s, every passing assertion is printed) may
+// set it.
+
 TEST_CASE("io_uring_setup returns an fd, and -errno without touching errno") {
   abi::io_uring_params params{};
   errno = 1234;
   const int fd = sys::io_uring_setup(4, &params);
+  const int errno_after_success = errno;
   REQUIRE(fd >= 0);
-  CHECK(errno == 1234);
+  CHECK(errno_after_success == 1234);
   CHECK(params.sq_entries == 4);
   CHECK(params.cq_entries == 8);
   CHECK(::close(fd) == 0);
 
   abi::io_uring_params zero{};
   errno = 1234;
-  CHECK(sys::io_uring_setup(0, &zero) == -EINVAL);
-  CHECK(errno == 1234);
+  const int refused = sys::io_uring_setup(0, &zero);
+  const int errno_after_failure = errno;
+  CHECK(refused == -EINVAL);
+  CHECK(errno_after_failure == 1234);
 }
 
 TEST_CASE("io_uring_enter and io_uring_register report -errno on a non-ring fd") {
   const int fd = ::open("/dev/null", O_RDONLY);
   REQUIRE(fd >= 0);
   errno = 77;
-  CHECK(sys::io_uring_enter(fd, 0, 0, 0) == -EOPNOTSUPP);
-  CHECK(sys::io_uring_register(fd, abi::IORING_REGISTER_PROBE, nullptr, 0) == -EOPNOTSUPP);
-  CHECK(sys::io_uring_enter(-1, 0, 0, 0) == -EBADF);
-  CHECK(errno == 77);
+  const int enter_not_ring = sys::io_uring_enter(fd, 0, 0, 0);
+  const int register_not_ring = sys::io_uring_register(fd, abi::IORING_REGISTER_PROBE, nullptr, 0);
+  const int enter_bad_fd = sys::io_uring_enter(-1, 0, 0, 0);
+  const int errno_after = errno;
+  CHECK(enter_not_ring == -EOPNOTSUPP);
+  CHECK(register_not_ring == -EOPNOTSUPP);
+  CHECK(enter_bad_fd == -EBADF);
+  CHECK(errno_after == 77);
   ::close(fd);
 }
 
@@ -108,8 +119,6 @@ TEST_CASE("io_uring_enter takes a signal mask of exactly kKernelSigsetSize bytes
   sigset_t wait_mask = old_mask;  // the thread's mask before, without SIGUSR1
   sigdelset(&wait_mask, SIGUSR1);
   const unsigned getevents = abi::IORING_ENTER_GETEVENTS;
-  // Every result is taken before the first CHECK: doctest's own output
-  // (with -s) may set errno.
   errno = 55;
   const int too_long = sys::io_uring_enter(fd, 0, 1, getevents, &wait_mask, sys::kKernelSigsetSize + 8);
   const int libc_size = sys::io_uring_enter(fd, 0, 1, getevents, &wait_mask, sizeof(sigset_t));
