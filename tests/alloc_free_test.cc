@@ -254,7 +254,7 @@ TEST_CASE("peek_cqe / cqe_seen and timed waits allocate nothing") {
       for (unsigned i = 0; i < 8; ++i) prep_nop(*ring.get_sqe()).set_user_data(round * 8 + i);
       WaitOptions wait;
       wait.timeout = 5s;
-      if (ring.wait_cqes(8, wait) != 0) ++failures;  // submits the 8, then waits with a timeout
+      if (ring.submit_and_wait(8, wait) != 8) ++failures;  // submits the 8, then waits with a timeout
       while (Cqe* cqe = ring.peek_cqe()) {
         sum += cqe->data();
         ++reaped;
@@ -328,7 +328,7 @@ TEST_CASE("BufferGroup take / recycle on a buffer ring allocate nothing") {
       if (::write(fds[1], message, sizeof message) != static_cast<ssize_t>(sizeof message)) ++failures;
       prep_recv_buffer_select(*ring.get_sqe(), fds[0], sizeof message, 0, group_options.group_id)
           .set_user_data(round);
-      if (ring.wait_cqes(1) != 0) {
+      if (ring.submit_and_wait(1, WaitOptions{}) != 1) {
         ++failures;
         break;
       }

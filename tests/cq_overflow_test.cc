@@ -56,8 +56,8 @@ void overflow_round_trip(bool defer) {
         if (!sqe) break;
         prep_nop(*sqe).set_user_data(sent++);
       }
-      const int ret = ring->wait_cqes(1);
-      REQUIRE_MESSAGE((ret == 0 || ret == -EBUSY || ret == -EAGAIN), ret);
+      const int ret = ring->submit_and_wait(1, WaitOptions{});
+      REQUIRE_MESSAGE((ret >= 0 || ret == -EBUSY || ret == -EAGAIN), ret);
     }
   }
   CHECK(received == kTotal);

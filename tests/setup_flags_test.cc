@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/enter_recorder.h"
 #include "tests/support/kernel_features.h"
 #include "tests/support/test_support.h"
 #include "uring/uring.h"
@@ -353,6 +354,7 @@ TEST_CASE("TASKRUN_FLAG needs COOP_TASKRUN or DEFER_TASKRUN: alone it is refused
 
 // DEFER_TASKRUN: completions are posted only when the submitter waits
 // (enter with GETEVENTS); returning from an unrelated system call does not.
+// The Ring adds TASKRUN_FLAG, so the kernel says when such work waits.
 TEST_CASE("DEFER_TASKRUN: a completion is posted only once the submitter waits") {
   URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SINGLE_ISSUER | abi::IORING_SETUP_DEFER_TASKRUN));
   URING_REQUIRE(testing::missing_op(abi::IORING_OP_POLL_ADD));
@@ -361,9 +363,9 @@ TEST_CASE("DEFER_TASKRUN: a completion is posted only once the submitter waits")
   SqFlagsView flags(ring);
   pipe.arm(ring, 64);
   REQUIRE(pipe.fire());
-  CHECK(ring.cq_ready() == 0);
-  CHECK_FALSE(flags.taskrun());  // only TASKRUN_FLAG raises it (the case after next)
-  CHECK(ring.peek_cqe() == nullptr);  // nothing tells the library to flush
+  CHECK(ring.cq_ready() == 0);  // the write's return to user space did not post it
+  CHECK((ring.setup_flags() & abi::IORING_SETUP_TASKRUN_FLAG) != 0);
+  CHECK(flags.taskrun());
   REQUIRE(ring.wait_cqes(1) == 0);
   const Cqe cqe = testing::reap_one(ring);
   CHECK(cqe.data() == 64);
@@ -493,4 +495,68 @@ TEST_CASE("NO_SQARRAY: the SQ tail indexes SQEs directly, through several wraps"
     const std::vector<Cqe> cqes = testing::reap(ring, 3);
     for (std::uint64_t k = 0; k < 3; ++k) CHECK(cqes[k].data() == 1300 + batch * 3 + k);
   }
+}
+
+// IOPOLL completions are found only by io_uring_enter(GETEVENTS)
+// (io_iopoll_check): the ring must enter to poll where a plain ring would
+// only read its CQ (issue 11, item 6). This machine has no polled block
+// device, so what is checked is that the entering happens, watched with
+// tests/support/enter_recorder.h.
+TEST_CASE("IOPOLL: an empty peek_cqe / for_each_cqe enters to poll, and submit() polls too") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_IOPOLL));
+  URING_REQUIRE(testing::missing_enter_recorder());
+  Ring ring = make(RingOptions{.entries = 8, .iopoll = true});
+  Cqe* peeked = nullptr;
+  unsigned seen = 1;
+  int submitted = -1;
+  const auto calls = testing::record_enters([&] {
+    peeked = ring.peek_cqe();
+    seen = ring.for_each_cqe([](const Cqe&) {});
+    submitted = ring.submit();  // nothing to submit: it still polls
+  });
+  REQUIRE(calls.has_value());
+  CHECK(peeked == nullptr);
+  CHECK(seen == 0);
+  CHECK(submitted == 0);
+  REQUIRE(calls->size() == 3);
+  for (const testing::EnterCall& call : *calls) {
+    CHECK(call.to_submit == 0);
+    CHECK((call.flags & abi::IORING_ENTER_GETEVENTS) != 0);
+  }
+}
+
+TEST_CASE("a plain ring's empty peek_cqe, for_each_cqe and empty submit() make no system call") {
+  URING_REQUIRE(testing::missing_enter_recorder());
+  Ring ring = make(RingOptions{.entries = 8});
+  const auto calls = testing::record_enters([&] {
+    CHECK(ring.peek_cqe() == nullptr);
+    CHECK(ring.for_each_cqe([](const Cqe&) {}) == 0);
+    CHECK(ring.submit() == 0);
+  });
+  REQUIRE(calls.has_value());
+  CHECK(calls->empty());
+}
+
+TEST_CASE("IOPOLL: min_wait is refused (the kernel polls with no timer); a wait returns once a CQE is ready") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_IOPOLL));
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_EXT_ARG | abi::IORING_FEAT_MIN_TIMEOUT));
+  Ring ring = make(RingOptions{.entries = 8, .iopoll = true});
+  WaitOptions batching;
+  batching.timeout = std::chrono::seconds(2);
+  batching.min_wait = std::chrono::milliseconds(100);
+  CHECK(ring.wait_cqes(1, batching) == -EOPNOTSUPP);
+  // A NOP completes at submission even on an IOPOLL ring. A wait for 2 with
+  // 1 ready: the kernel will not poll a non-empty CQ, so the wait returns.
+  prep_nop(testing::next_sqe(ring)).set_user_data(81);
+  REQUIRE(ring.submit() == 1);
+  REQUIRE(ring.cq_ready() == 1);
+  WaitOptions wait;
+  wait.timeout = std::chrono::seconds(5);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(ring.wait_cqes(2, wait) == 0);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  CHECK(testing::reap_one(ring).data() == 81u);
+  // And an empty IOPOLL CQ with nothing in flight: the timeout, kept by the loop.
+  wait.timeout = std::chrono::milliseconds(100);
+  CHECK(ring.wait_cqes(1, wait) == -ETIME);
 }

@@ -9,8 +9,11 @@
 //                                             the kernel overwrites a CQE slot
 //   write SQ tail                   release   smp_load_acquire of sq.tail before
 //                                             the kernel reads the new SQEs
-//   read SQ head                    acquire   smp_store_release of sq.head after
-//                                             the kernel finished reading SQEs
+//   read SQ head before reusing     acquire   smp_store_release of sq.head after
+//   SQE slots (get_sqe)                       the kernel finished reading SQEs
+//   read SQ head to count pending   relaxed   only decides to_submit / sq_pending;
+//   SQEs                                      without SQPOLL only the submitter's
+//                                             own io_uring_enter moves it
 //   SQPOLL: SQ tail store, then     full      the poller's smp_mb() between setting
 //   read of NEED_WAKEUP             fence     NEED_WAKEUP and re-checking the tail
 //   read sq_flags (CQ_OVERFLOW,     relaxed   only decides whether io_uring_enter

@@ -167,22 +167,16 @@ Status unregister_eventfd(Ring& ring) {
 }
 
 Status set_eventfd_enabled(Ring& ring, bool enabled) {
-  std::uint32_t* word = ring.cq_flags_word();
-  if (!word) {
+  if (!ring.has_cq_flags()) {
     return Error{EOPNOTSUPP, "IORING_CQ_EVENTFD_DISABLED needs Linux 5.8 (the CQ ring has no flags word); "
                              "this kernel is " + kernel_release()};
   }
-  // Only this process writes cq_flags; the kernel reads it when it posts.
-  const std::uint32_t flags = barrier::load_relaxed(word);
-  barrier::store_relaxed(word, enabled ? (flags & ~abi::IORING_CQ_EVENTFD_DISABLED)
-                                       : (flags | abi::IORING_CQ_EVENTFD_DISABLED));
+  const std::uint32_t flags = ring.cq_flags();
+  ring.set_cq_flags(enabled ? (flags & ~abi::IORING_CQ_EVENTFD_DISABLED) : (flags | abi::IORING_CQ_EVENTFD_DISABLED));
   return ok_status();
 }
 
-bool eventfd_enabled(const Ring& ring) {
-  const std::uint32_t* word = ring.cq_flags_word();
-  return !word || (barrier::load_relaxed(word) & abi::IORING_CQ_EVENTFD_DISABLED) == 0;
-}
+bool eventfd_enabled(const Ring& ring) { return (ring.cq_flags() & abi::IORING_CQ_EVENTFD_DISABLED) == 0; }
 
 // ---- Personalities ------------------------------------------------------------
 

@@ -1,14 +1,18 @@
 // Ring setup, mapping and teardown: the one file that calls mmap/munmap.
 #include "uring/ring.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "uring/register.h"
 #include "uring/setup_error.h"
@@ -17,6 +21,21 @@ namespace uring {
 namespace {
 
 constexpr std::size_t kPageSize = 4096;
+
+// The kernel aligns the SQ index array after the CQEs to SMP_CACHE_BYTES,
+// which is per architecture (and, on MIPS, per configuration). 0: unknown here.
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__riscv) || \
+    defined(__loongarch__)
+constexpr std::size_t kKernelCacheLine = 64;
+#elif defined(__powerpc64__)
+constexpr std::size_t kKernelCacheLine = 128;
+#elif defined(__s390x__)
+constexpr std::size_t kKernelCacheLine = 256;
+#else
+constexpr std::size_t kKernelCacheLine = 0;
+#endif
+// No architecture aligns to more: the NO_MMAP layout leaves this much room.
+constexpr std::size_t kMaxKernelCacheLine = 256;
 
 std::size_t round_up(std::size_t value, std::size_t to) { return (value + to - 1) / to * to; }
 
@@ -46,13 +65,88 @@ NoMmapLayout no_mmap_layout(const RingOptions& options) {
   const std::size_t cqe_bytes = options.cqe32 ? 32 : 16;
   const std::size_t sqe_bytes = options.sqe128 ? 128 : 64;
   NoMmapLayout layout;
-  layout.rings_bytes = round_up(page + cq * cqe_bytes + 64 + (options.no_sqarray ? 0 : sq * 4u), page);
+  layout.rings_bytes =
+      round_up(page + cq * cqe_bytes + kMaxKernelCacheLine + (options.no_sqarray ? 0 : sq * 4u), page);
   layout.sqes_bytes = round_up(sq * sqe_bytes, page);
   return layout;
 }
 
 void unmap(void* address, std::size_t bytes) {
   if (address) ::munmap(address, bytes);
+}
+
+// ---- Which thread holds a registered ring fd ---------------------------------
+//
+// IORING_REGISTER_RING_FDS puts the ring in the *calling thread's* table, and
+// IORING_ENTER_REGISTERED_RING looks the index up in the calling thread's
+// table: from another thread the same number names that thread's ring, if it
+// has one. So each Ring remembers the token of the thread that registered it.
+
+// IOPOLL rings read this instead of sq_flags to decide whether to enter
+// (never written; not const, since barrier.h loads through atomic_ref).
+std::uint32_t kEveryBit = ~0u;
+
+std::atomic<std::uint64_t> g_last_token{0};
+
+void forget_token_in_child() { detail::this_thread_token = 0; }  // the child has no registered rings
+
+std::uint64_t this_thread_token() {
+  if (detail::this_thread_token == 0) {
+    static const int at_fork = ::pthread_atfork(nullptr, nullptr, forget_token_in_child);
+    (void)at_fork;
+    detail::this_thread_token = g_last_token.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  return detail::this_thread_token;
+}
+
+// A thread cannot unregister another thread's slot. A Ring closed away from
+// its creating thread leaves its slot here; the creating thread releases it
+// the next time it creates or closes a Ring (and the kernel drops the whole
+// table when the thread exits).
+struct Orphan {
+  std::uint64_t token;
+  int index;
+};
+std::mutex g_orphans_mutex;
+std::vector<Orphan> g_orphans;
+std::atomic<int> g_orphan_count{0};
+
+void unregister_ring_index(int index) {
+  abi::io_uring_rsrc_update update{};
+  update.offset = static_cast<std::uint32_t>(index);
+  // Through the index itself: works for rings with and without a plain fd.
+  (void)sys::io_uring_register(index, abi::IORING_UNREGISTER_RING_FDS | abi::IORING_REGISTER_USE_REGISTERED_RING,
+                               &update, 1);
+}
+
+void release_orphans_of_this_thread() {
+  if (g_orphan_count.load(std::memory_order_relaxed) == 0 || detail::this_thread_token == 0) return;
+  std::lock_guard<std::mutex> lock(g_orphans_mutex);
+  auto mine = [](const Orphan& orphan) { return orphan.token == detail::this_thread_token; };
+  for (const Orphan& orphan : g_orphans) {
+    if (mine(orphan)) unregister_ring_index(orphan.index);
+  }
+  g_orphans.erase(std::remove_if(g_orphans.begin(), g_orphans.end(), mine), g_orphans.end());
+  g_orphan_count.store(static_cast<int>(g_orphans.size()), std::memory_order_relaxed);
+}
+
+void leave_orphan(std::uint64_t token, int index) {
+  std::lock_guard<std::mutex> lock(g_orphans_mutex);
+  g_orphans.push_back({token, index});
+  g_orphan_count.store(static_cast<int>(g_orphans.size()), std::memory_order_relaxed);
+}
+
+std::int64_t monotonic_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
+
+abi::kernel_timespec to_kernel_timespec(std::int64_t ns) {
+  abi::kernel_timespec ts{};
+  ts.tv_sec = ns / 1000000000;
+  ts.tv_nsec = ns % 1000000000;
+  return ts;
 }
 
 }  // namespace
@@ -78,6 +172,10 @@ std::uint32_t RingOptions::setup_flags() const {
   if (no_mmap) flags |= abi::IORING_SETUP_NO_MMAP;
   if (registered_fd_only) flags |= abi::IORING_SETUP_REGISTERED_FD_ONLY;
   if (no_sqarray) flags |= abi::IORING_SETUP_NO_SQARRAY;
+  // DEFER_TASKRUN posts completions only from io_uring_enter(GETEVENTS);
+  // TASKRUN_FLAG makes the kernel say (IORING_SQ_TASKRUN) when one would
+  // post some, so peek_cqe / for_each_cqe enter exactly then.
+  if (flags & abi::IORING_SETUP_DEFER_TASKRUN) flags |= abi::IORING_SETUP_TASKRUN_FLAG;
   return flags;
 }
 
@@ -88,6 +186,7 @@ std::size_t Ring::no_mmap_bytes(const RingOptions& options) {
 
 Result<Ring> Ring::create(const RingOptions& options) {
   if (auto error = check_setup_options(options)) return *std::move(error);
+  release_orphans_of_this_thread();  // free slots of rings closed by other threads
 
   abi::io_uring_params params{};
   params.flags = options.setup_flags();
@@ -128,6 +227,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
     s.registered_index = fd;
     s.enter_fd = fd;
     s.enter_flags = abi::IORING_ENTER_REGISTERED_RING;
+    s.owner_token = this_thread_token();
   } else {
     s.ring_fd = fd;
     s.enter_fd = fd;
@@ -138,6 +238,10 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.sqe_shift = (params.flags & abi::IORING_SETUP_SQE128) ? 7 : 6;
   s.cqe_shift = (params.flags & abi::IORING_SETUP_CQE32) ? 5 : 4;
   s.cqe_mixed = (params.flags & abi::IORING_SETUP_CQE_MIXED) != 0;
+  s.cq_enter_bits = abi::IORING_SQ_CQ_OVERFLOW;
+  // Without TASKRUN_FLAG the kernel does not promise to keep this bit
+  // meaningful (after a resize it can stay set), so it is trusted only with it.
+  if (params.flags & abi::IORING_SETUP_TASKRUN_FLAG) s.cq_enter_bits |= abi::IORING_SQ_TASKRUN;
 
   unsigned char* nommap_rings = nullptr;
   unsigned char* nommap_sqes = nullptr;
@@ -159,6 +263,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
       s.registered_index = static_cast<int>(update.offset);
       s.enter_fd = s.registered_index;
       s.enter_flags = abi::IORING_ENTER_REGISTERED_RING;
+      s.owner_token = this_thread_token();
     }
   }
   return ring;
@@ -201,9 +306,11 @@ Status Ring::map_rings(State& s, int fd, const abi::io_uring_params& params, uns
   s.sq_ktail = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.tail);
   s.sq_kflags = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.flags);
   s.sq_kdropped = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.dropped);
+  // s.setup_flags, not params.flags: for a resize, params holds only the resize's own flags.
+  s.cq_enter_word = (s.setup_flags & abi::IORING_SETUP_IOPOLL) ? &kEveryBit : s.sq_kflags;
   s.sq_mask = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_mask);
   s.sq_entries = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_entries);
-  if (!(params.flags & abi::IORING_SETUP_NO_SQARRAY)) {
+  if (!(s.setup_flags & abi::IORING_SETUP_NO_SQARRAY)) {
     // Identity map, written once: SQ slot i always holds SQE i, so the
     // submit path never touches this array.
     auto* array = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.array);
@@ -230,22 +337,17 @@ void Ring::unmap_rings(State& s) {
 void Ring::close() {
   State& s = s_;
   if (s.registered_index >= 0) {
-    abi::io_uring_rsrc_update update{};
-    update.offset = static_cast<std::uint32_t>(s.registered_index);
-    (void)register_raw(abi::IORING_UNREGISTER_RING_FDS, &update, 1);
+    if (s.owner_token == detail::this_thread_token) {
+      unregister_ring_index(s.registered_index);
+    } else {
+      leave_orphan(s.owner_token, s.registered_index);  // only its own thread can release the slot
+    }
   }
   unmap_rings(s);
   if (s.param_region.owned) unmap(s.param_region.address, s.param_region.bytes);
   if (s.ring_fd >= 0) ::close(s.ring_fd);
   s = State{};
-}
-
-int Ring::enter_failed(int ret, unsigned to_submit, unsigned min_complete, unsigned flags,
-                       const void* arg, std::size_t argsz) {
-  if ((ret == -EBADF || ret == -EINVAL) && s_.enter_flags != 0 && s_.ring_fd >= 0) {
-    ret = sys::io_uring_enter(s_.ring_fd, to_submit, min_complete, flags, arg, argsz);
-  }
-  return ret;
+  release_orphans_of_this_thread();
 }
 
 unsigned Ring::sqpoll_wakeup_flag(unsigned pending) const {
@@ -269,13 +371,25 @@ int Ring::submit_sqpoll(unsigned wait_nr) {
   return static_cast<int>(published);
 }
 
+int Ring::wait_for_sq_space() {
+  // Without SQPOLL this consumes the SQEs; with it the poller can only
+  // consume what this publishes.
+  const int submitted = submit();
+  if (submitted < 0) return submitted;
+  if (!s_.sqpoll || sq_space_left() > 0) return 0;
+  // IORING_ENTER_SQ_WAIT sleeps until the SQ is not full; wake the poller
+  // first if it sleeps, or nothing would ever drain it.
+  const int ret = enter(0, 0, abi::IORING_ENTER_SQ_WAIT | sqpoll_wakeup_flag(sq_pending()), nullptr, 0);
+  return ret < 0 ? ret : 0;
+}
+
 int Ring::register_raw(unsigned opcode, const void* arg, unsigned nr_args) const {
   if (s_.ring_fd >= 0) return sys::io_uring_register(s_.ring_fd, opcode, arg, nr_args);
-  if (s_.registered_index >= 0) {
+  if (s_.registered_index >= 0 && s_.owner_token == detail::this_thread_token) {
     return sys::io_uring_register(s_.registered_index,
                                   opcode | abi::IORING_REGISTER_USE_REGISTERED_RING, arg, nr_args);
   }
-  return -EBADF;
+  return -EBADF;  // closed, or a registered_fd_only ring away from its creating thread
 }
 
 Status Ring::enable() {
@@ -288,69 +402,137 @@ Status Ring::enable() {
   return ok_status();
 }
 
-int Ring::wait_cqes(unsigned count, const WaitOptions& options) {
-  if (options.registered_wait) return wait_registered(count, options);
-  const bool timed = options.timeout.count() >= 0;
-  const bool min_wait = options.min_wait.count() > 0;
-  if ((timed || min_wait) && !has_feature(abi::IORING_FEAT_EXT_ARG)) return -EOPNOTSUPP;
-  if (min_wait && !has_feature(abi::IORING_FEAT_MIN_TIMEOUT)) return -EOPNOTSUPP;
+int Ring::wait_cqes(unsigned count, const WaitOptions& options) { return wait_loop(count, options, false); }
 
-  timespec deadline{};
-  if (timed) {
-    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
-    const long long ns = deadline.tv_nsec + options.timeout.count() % 1000000000;
-    deadline.tv_sec += options.timeout.count() / 1000000000 + ns / 1000000000;
-    deadline.tv_nsec = ns % 1000000000;
-  }
-  for (;;) {
-    if (cq_ready() >= count) return 0;
-    const unsigned pending = publish_sq_tail();
-    s_.sqpoll_published = s_.sqe_tail;
-    const unsigned flags = abi::IORING_ENTER_GETEVENTS | sqpoll_wakeup_flag(pending);
-    int ret;
-    if (timed || min_wait) {
-      abi::kernel_timespec left{};
-      abi::io_uring_getevents_arg arg{};
-      arg.sigmask = reinterpret_cast<std::uintptr_t>(options.sigmask);
-      arg.sigmask_sz = options.sigmask ? static_cast<std::uint32_t>(sys::kKernelSigsetSize) : 0;
-      arg.min_wait_usec = static_cast<std::uint32_t>(options.min_wait.count());
-      if (timed) {
-        timespec now{};
-        ::clock_gettime(CLOCK_MONOTONIC, &now);
-        long long left_ns = (deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
-        if (left_ns <= 0) return cq_ready() >= count ? 0 : -ETIME;
-        left.tv_sec = left_ns / 1000000000;
-        left.tv_nsec = left_ns % 1000000000;
-        arg.ts = reinterpret_cast<std::uintptr_t>(&left);
-      }
-      ret = enter(pending, count, flags | abi::IORING_ENTER_EXT_ARG, &arg, sizeof arg);
-    } else {
-      ret = enter(pending, count, flags, options.sigmask,
-                  options.sigmask ? sys::kKernelSigsetSize : 0);
-    }
-    if (ret == -EINTR) continue;  // a signal: CQEs already posted stay; wait again
-    if (ret == -ETIME) return cq_ready() >= count ? 0 : -ETIME;
-    if (ret < 0) return ret;
-  }
+int Ring::submit_and_wait(unsigned wait_nr, const WaitOptions& options) {
+  return wait_loop(wait_nr, options, true);
 }
 
-int Ring::wait_registered(unsigned count, const WaitOptions& options) {
-  // The entry replaces the per-call arguments; mixing them would silently drop one.
-  if (options.timeout.count() >= 0 || options.min_wait.count() > 0 || options.sigmask) return -EINVAL;
-  const unsigned index = *options.registered_wait;
-  if (index >= s_.wait_entry_count) return -EINVAL;
-  // With EXT_ARG_REG the "pointer" is a byte offset into the region.
-  const void* offset = reinterpret_cast<const void*>(std::uintptr_t{index} * sizeof(abi::io_uring_reg_wait));
+// One loop for every wait. The kernel's io_cqring_wait (io_uring/wait.c)
+// returns early in ways that do not mean "count CQEs are ready": after
+// min_wait with one CQE, when a TIMEOUT request completes, on a signal or
+// timeout while some CQE is ready (it then reports 0), and, when the same
+// enter submitted SQEs, without saying what the wait did. So every return
+// is checked against the CQ and the clock here, and the wait re-entered
+// with what is left of the timeout and of min_wait, both counted from the
+// call — never from the last enter.
+int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
+  bool timed = options.timeout.count() >= 0;
+  std::int64_t timeout_ns = timed ? options.timeout.count() : 0;
+  std::int64_t min_wait_ns = std::chrono::nanoseconds(options.min_wait).count();
+  std::uint64_t sigmask = reinterpret_cast<std::uintptr_t>(options.sigmask);
+  std::uint32_t sigmask_bytes = options.sigmask ? static_cast<std::uint32_t>(sys::kKernelSigsetSize) : 0;
+  const void* registered_offset = nullptr;  // the entry's offset, until the first enter used it
+  bool registered = false;
+  if (options.registered_wait) {
+    // The entry replaces the per-call arguments; mixing them would silently drop one.
+    if (timed || min_wait_ns > 0 || options.sigmask) return -EINVAL;
+    const unsigned index = *options.registered_wait;
+    if (index >= s_.wait_entry_count) return -EINVAL;
+    const abi::io_uring_reg_wait& entry = s_.wait_entries[index];
+    timed = (entry.flags & abi::IORING_REG_WAIT_TS) != 0;
+    timeout_ns = timed ? entry.ts.tv_sec * 1000000000LL + entry.ts.tv_nsec : 0;
+    min_wait_ns = std::int64_t{entry.min_wait_usec} * 1000;
+    sigmask = entry.sigmask;
+    sigmask_bytes = entry.sigmask_sz;
+    // With EXT_ARG_REG the "pointer" is a byte offset into the region.
+    registered_offset = reinterpret_cast<const void*>(std::uintptr_t{index} * sizeof(abi::io_uring_reg_wait));
+    registered = true;
+  }
+  const bool min_wait = min_wait_ns > 0;
+  if ((timed || min_wait) && !has_feature(abi::IORING_FEAT_EXT_ARG)) return -EOPNOTSUPP;
+  if (min_wait && !has_feature(abi::IORING_FEAT_MIN_TIMEOUT)) return -EOPNOTSUPP;
+  const bool iopoll = (s_.setup_flags & abi::IORING_SETUP_IOPOLL) != 0;
+  if (min_wait && iopoll) return -EOPNOTSUPP;  // io_iopoll_check has no timer
+  if (count > s_.cq_entries) return -EINVAL;  // the kernel caps its wait at cq_entries
+  if (count == 0 && !submit) {
+    if (cq_needs_flush()) flush_cq();
+    return 0;
+  }
+  const std::int64_t start = (timed || min_wait) ? monotonic_ns() : 0;
+  // Nothing to submit is a plain wait (SQPOLL: nothing left unpublished).
+  bool submit_pending =
+      submit && s_.sqe_tail != (s_.sqpoll ? s_.sqpoll_published : barrier::load_relaxed(s_.sq_khead));
+  int submitted = 0;
   for (;;) {
-    if (cq_ready() >= count) return 0;
-    const unsigned pending = publish_sq_tail();
-    s_.sqpoll_published = s_.sqe_tail;
-    const unsigned flags = abi::IORING_ENTER_GETEVENTS | abi::IORING_ENTER_EXT_ARG |
-                           abi::IORING_ENTER_EXT_ARG_REG | sqpoll_wakeup_flag(pending);
-    const int ret = enter(pending, count, flags, offset, sizeof(abi::io_uring_reg_wait));
-    if (ret == -EINTR) continue;
-    if (ret == -ETIME) return cq_ready() >= count ? 0 : -ETIME;
-    if (ret < 0) return ret;
+    const unsigned ready = cq_ready();
+    std::int64_t now = 0;
+    if (!submit_pending) {
+      if (ready >= count) return submitted;
+      if (iopoll && ready > 0) return submitted;  // the kernel will not poll a non-empty CQ
+      if (timed || min_wait) now = monotonic_ns();
+      if (min_wait && ready > 0 && now - start >= min_wait_ns) return submitted;
+      if (timed && now - start >= timeout_ns) return -ETIME;
+    } else if (timed || min_wait) {
+      now = monotonic_ns();
+    }
+
+    unsigned to_submit = 0;
+    unsigned flags = abi::IORING_ENTER_GETEVENTS;
+    if (submit_pending) {
+      // Once: later enters only wait (the first either submitted all, or
+      // stopped at a failing SQE and returned).
+      if (s_.sqpoll) {
+        to_submit = s_.sqe_tail - s_.sqpoll_published;
+        s_.sqpoll_published = s_.sqe_tail;
+        flags |= sqpoll_wakeup_flag(publish_sq_tail());
+      } else {
+        to_submit = publish_sq_tail();
+      }
+    }
+
+    unsigned wait_for = count;
+    abi::kernel_timespec left{};
+    abi::io_uring_getevents_arg arg{};
+    const void* argp = nullptr;
+    std::size_t argsz = 0;
+    if (registered_offset) {
+      flags |= abi::IORING_ENTER_EXT_ARG | abi::IORING_ENTER_EXT_ARG_REG;
+      argp = registered_offset;
+      argsz = sizeof(abi::io_uring_reg_wait);
+    } else if (timed || min_wait || registered) {
+      arg.sigmask = sigmask;
+      arg.sigmask_sz = sigmask_bytes;
+      if (min_wait) {
+        const std::int64_t min_left = min_wait_ns - (now - start);
+        if (min_left > 0) {
+          arg.min_wait_usec = static_cast<std::uint32_t>((min_left + 999) / 1000);
+        } else if (ready == 0) {
+          wait_for = 1;  // min_wait is over: the first CQE ends the wait
+        }
+      }
+      if (timed) {
+        const std::int64_t timeout_left = timeout_ns - (now - start);
+        left = to_kernel_timespec(timeout_left > 0 ? timeout_left : 0);
+        arg.ts = reinterpret_cast<std::uintptr_t>(&left);
+      }
+      flags |= abi::IORING_ENTER_EXT_ARG;
+      argp = &arg;
+      argsz = sizeof arg;
+    } else if (sigmask) {
+      argp = reinterpret_cast<const void*>(static_cast<std::uintptr_t>(sigmask));
+      argsz = sigmask_bytes;
+    }
+    registered_offset = nullptr;
+
+    const int ret = enter(to_submit, wait_for, flags, argp, argsz);
+    if (ret == -ETIME) {
+      // The kernel's clock ran out: the checks at the top decide (the
+      // timeout is over, or only min_wait was and the wait goes on).
+      submit_pending = false;
+      continue;
+    }
+    if (s_.taskrun_hint_stale && !(barrier::load_relaxed(s_.sq_kflags) & abi::IORING_SQ_TASKRUN)) {
+      s_.taskrun_hint_stale = false;  // the kernel ran task work: the bit means something again
+      s_.cq_enter_bits |= abi::IORING_SQ_TASKRUN;
+    }
+    if (ret < 0) return ret;  // -EINTR, -EBADR, -EEXIST, ...: nothing posted is lost
+    if (submit_pending) {
+      submit_pending = false;
+      submitted = s_.sqpoll ? static_cast<int>(to_submit) : ret;
+      // It stopped at a failing SQE and, as io_uring_enter does then, did not wait.
+      if (!s_.sqpoll && static_cast<unsigned>(ret) < to_submit) return submitted;
+    }
   }
 }
 
@@ -417,6 +599,26 @@ Status Ring::resize(const ResizeOptions& options) {
                  "resize: the kernel resizes only DEFER_TASKRUN rings; set the ring up with "
                  "single_issuer = true and defer_taskrun = true"};
   }
+  if (s_.cqe_mixed && cq_ready() > 0) {
+    // The kernel copies unreaped CQEs slot by slot with the new mask: on a
+    // smaller CQ a 32-byte CQE can land with its halves at the end and the
+    // start of the ring. (A larger CQ cannot split one; the new size is the
+    // kernel's to round, so any resize is refused here.)
+    return Error{EBUSY, "resize: this CQE_MIXED ring has " + std::to_string(cq_ready()) +
+                            " unreaped CQ slots, and the kernel could split a 32-byte CQE among them "
+                            "across the new ring's end: reap every CQE, then resize"};
+  }
+  if (kKernelCacheLine == 0 && !(s_.setup_flags & abi::IORING_SETUP_NO_SQARRAY)) {
+    // The smallest CQ the kernel can make of this request (it rounds up).
+    const std::size_t cq = options.cq_entries ? round_up_pow2(std::min(options.cq_entries, 65536u))
+                                              : 2 * round_up_pow2(std::min(options.sq_entries, 32768u));
+    if ((cq << s_.cqe_shift) < kMaxKernelCacheLine) {
+      return Error{EOPNOTSUPP,
+                   "resize: on this architecture uring does not know the kernel's cache-line size, which "
+                   "places the SQ array after a CQ smaller than 256 bytes: ask for more CQ entries, or set "
+                   "the ring up with no_sqarray = true"};
+    }
+  }
   abi::io_uring_params params{};
   params.sq_entries = options.sq_entries;
   params.cq_entries = options.cq_entries;
@@ -465,15 +667,21 @@ Status Ring::resize(const ResizeOptions& options) {
   // From here the kernel uses the new rings and has released the old ones;
   // our mappings of the old ones stay readable until we unmap them.
   params.features = s_.features;
-  if (!(params.flags & abi::IORING_SETUP_NO_SQARRAY)) {
+  if (!(s_.setup_flags & abi::IORING_SETUP_NO_SQARRAY)) {
     // Resizing reports every offset but the SQ array's (it comes back 0).
     // The kernel puts it where rings_size() (io_uring/io_uring.c) says: after
     // the header and 16-byte CQEs, that whole size doubled for CQE32, then
-    // aligned to a cache line.
-    constexpr std::size_t kCacheLine = 64;
-    std::size_t end = params.cq_off.cqes + std::size_t{params.cq_entries} * sizeof(abi::io_uring_cqe);
-    if (s_.cqe_shift == 5) end <<= 1;
-    params.sq_off.array = static_cast<std::uint32_t>(round_up(end, kCacheLine));
+    // aligned to SMP_CACHE_BYTES. The header (cq_off.cqes) is cache-line
+    // aligned already and the CQE bytes are a power of two, so the alignment
+    // only matters when the CQEs take less than a cache line.
+    std::size_t head = params.cq_off.cqes;
+    std::size_t cqe_bytes = std::size_t{params.cq_entries} * sizeof(abi::io_uring_cqe);
+    if (s_.cqe_shift == 5) {
+      head <<= 1;
+      cqe_bytes <<= 1;
+    }
+    // (Checked before resizing: kKernelCacheLine is known, or cqe_bytes >= 256.)
+    params.sq_off.array = static_cast<std::uint32_t>(head + std::max(cqe_bytes, kKernelCacheLine));
   }
   if (auto mapped = map_rings(next, s_.ring_fd, params, nommap_rings, nommap_sqes); !mapped) {
     unmap_rings(next);
@@ -504,6 +712,14 @@ Status Ring::resize(const ResizeOptions& options) {
   // kernel's head (the kernel checked that what is pending fits).
   next.sq_head_cache = barrier::load_acquire(next.sq_khead);
   next.sq_tail_limit = next.sq_head_cache + next.sq_entries;
+  // The kernel marks the new rings IORING_SQ_TASKRUN | IORING_SQ_NEED_WAKEUP
+  // unconditionally ("worst case an extra syscall", io_register_resize_rings),
+  // and on a TASKRUN_FLAG ring only running task work clears the bit: until
+  // a wait sees it clear, peeks ignore it (waits post the work anyway).
+  if (next.cq_enter_bits & abi::IORING_SQ_TASKRUN) {
+    next.cq_enter_bits &= ~abi::IORING_SQ_TASKRUN;
+    next.taskrun_hint_stale = true;
+  }
   unmap_rings(s_);
   s_ = next;
   return ok_status();

@@ -8,10 +8,20 @@
 //   ring->submit_and_wait(1);                   // one io_uring_enter
 //   ring->for_each_cqe([](const uring::Cqe& cqe) { use(cqe.data(), cqe.result()); });
 //
-// Threading: a Ring has one submitter and one reaper at a time (not
-// synchronised). With the registered ring fd (the default when the kernel has
-// it) the fastest path is from the thread that created the ring; enter calls
-// from another thread still work (they fall back to the plain fd).
+// Threading: a Ring is not synchronised. At most one thread submits
+// (get_sqe, submit*, wait_for_sq_space) and at most one reaps (peek_cqe,
+// for_each_cqe, advance, wait_cqes, wait_cqe) at a time; they may be two
+// different threads, because reaping and waiting never touch the SQ (only
+// submit* publishes SQEs). Everything else (create, close, resize, register
+// calls, moves) needs the Ring to itself. SINGLE_ISSUER / DEFER_TASKRUN rings
+// add the kernel's rule: only the creating thread submits, and with
+// DEFER_TASKRUN only it waits (-EEXIST otherwise).
+//
+// The registered ring fd (the default when the kernel has it) lives in the
+// creating thread's table of registered rings: enter and register calls use
+// it only from that thread, and the plain fd from any other thread or a
+// forked child (a registered_fd_only ring has no plain fd: from elsewhere its
+// calls fail with -EBADF).
 //
 // Setup, registration and teardown are in ring.cc; everything called per
 // request is inline below. Barriers: uring/barrier.h.
@@ -32,6 +42,16 @@
 #include "uring/sqe.h"
 
 namespace uring {
+
+namespace detail {
+// Names the calling thread for the registered-ring check: 0 until the thread
+// creates a Ring, then a number no other thread of this process has had (a
+// forked child starts again from 0). Initial-exec TLS: one load, no call.
+#if defined(__GNUC__)
+__attribute__((tls_model("initial-exec")))
+#endif
+inline thread_local std::uint64_t this_thread_token = 0;
+}  // namespace detail
 
 class Ring;
 
@@ -65,7 +85,8 @@ struct RingOptions {
   bool cqe32 = false;           // CQE32: 32-byte CQEs (two extra words per CQE)
   bool cqe_mixed = false;       // CQE_MIXED (6.18): 16-byte CQEs with 32-byte ones mixed in
   bool single_issuer = false;   // SINGLE_ISSUER: only the creating task submits
-  bool defer_taskrun = false;   // DEFER_TASKRUN: completions posted only when waiting (needs single_issuer)
+  bool defer_taskrun = false;   // DEFER_TASKRUN: completions posted only when waiting (needs single_issuer);
+                                // implies taskrun_flag, so a peek knows when waiting would post some
   bool no_sqarray = false;      // NO_SQARRAY: no SQ index array; SQ tail indexes SQEs directly
 
   // NO_MMAP: the rings live in memory from this process instead of kernel
@@ -90,19 +111,23 @@ struct RingOptions {
   std::uint32_t setup_flags() const;
 };
 
-// How long wait_cqes() may block, and what it may be interrupted by.
+// How long a wait (wait_cqes, wait_cqe, submit_and_wait with options) may
+// block, and what may interrupt it. All times count from the call.
 struct WaitOptions {
   // Give up with -ETIME after this long (needs FEAT_EXT_ARG, 5.11). Negative: no limit.
   std::chrono::nanoseconds timeout{-1};
-  // Once one CQE is there, wait up to this long for the rest (FEAT_MIN_TIMEOUT, 6.12).
+  // Batching (FEAT_MIN_TIMEOUT, 6.12), as the kernel does it: for the first
+  // min_wait, wait for the full count; after it, return as soon as at least
+  // one CQE is ready. Zero: always wait for the full count.
   std::chrono::microseconds min_wait{0};
   // Signal mask to apply while blocked (like ppoll); null keeps the current one.
   const sigset_t* sigmask = nullptr;
   // IORING_ENTER_EXT_ARG_REG (6.13): wait with entry `registered_wait` of
   // the ring's registered wait region (Ring::register_mem_region with
-  // wait_args) instead of the three fields above, which must stay unset: the
-  // kernel reads the entry's timeout, min_wait and sigmask in place. A
-  // signal restarts the wait with the entry as it is.
+  // wait_args) instead of the three fields above, which must stay unset.
+  // The first io_uring_enter hands the kernel the entry in place; if the
+  // wait must go on (fewer than the count), later enters pass the entry's
+  // values with the time left, so its timeout still counts from the call.
   std::optional<unsigned> registered_wait = std::nullopt;
 };
 
@@ -149,9 +174,9 @@ class Ring {
 
   // ---- Submission ---------------------------------------------------------
 
-  // The next free SQE, or nullptr when the SQ is full (submit first, or with
-  // SQPOLL wait_for_sq_space()). The entry is yours until the next submit;
-  // every builder clears it, so no field from an earlier request survives.
+  // The next free SQE, or nullptr when the SQ is full (then
+  // wait_for_sq_space()). The entry is yours until the next submit; every
+  // builder clears it, so no field from an earlier request survives.
   [[nodiscard]] Sqe* get_sqe() noexcept {
     const std::uint32_t tail = s_.sqe_tail;
     if (tail == s_.sq_tail_limit) [[unlikely]] {
@@ -167,9 +192,17 @@ class Ring {
   unsigned sq_space_left() const { return s_.sq_entries - sq_pending(); }
 
   // Publishes every SQE taken since the last submit with one store of the SQ
-  // tail, then makes at most one io_uring_enter. Returns the number of SQEs
-  // submitted, or -errno (-EBUSY/-EAGAIN: the CQ is full or memory is short;
-  // reap and submit again — nothing is lost, the SQEs stay queued).
+  // tail, then makes at most one io_uring_enter (none when there is nothing
+  // to submit or reap). Returns the number of SQEs submitted, or -errno:
+  //   -EAGAIN  the kernel could not allocate a request: reap, submit again;
+  //   -EBUSY   (5.x kernels without FEAT_NODROP) the CQ overflowed: reap first;
+  //   -EINTR   a signal arrived while the kernel ran task work: submit again;
+  //   -EBADR   completions were dropped (reported once; check cq_overflow());
+  //   -EEXIST  a SINGLE_ISSUER ring used from a thread that did not create it;
+  //   -EOWNERDEAD  the SQPOLL thread is gone;
+  //   -EBADF / -EBADFD  the ring is closed / still R_DISABLED.
+  // On an error nothing is lost: the SQEs stay queued for the next submit.
+  // On an IOPOLL ring every submit also polls for completions (GETEVENTS).
   int submit() { return submit_and_wait(0); }
 
   // Same, and waits until at least `wait_nr` CQEs are ready — unless the
@@ -183,9 +216,9 @@ class Ring {
     // Exactly the SQEs the kernel has not consumed. It must be exact: when
     // io_uring_enter submits fewer than to_submit it returns at once, without
     // waiting, flushing overflow or running DEFER_TASKRUN work. Without
-    // SQPOLL only io_uring_enter moves the head; with one thread submitting
-    // (and waiting: wait_cqes publishes the tail too, see issue 11) those
-    // enter calls were this thread's, so a relaxed load is current.
+    // SQPOLL only io_uring_enter moves the head, and only this (the one
+    // submitting) thread enters with SQEs to submit, so a relaxed load is
+    // current (see barrier.h).
     const unsigned to_submit = tail - barrier::load_relaxed(s_.sq_khead);
     unsigned flags = abi::IORING_ENTER_GETEVENTS;
     if (wait_nr == 0 && !cq_needs_flush()) {
@@ -195,8 +228,20 @@ class Ring {
     return enter(to_submit, wait_nr, flags, nullptr, 0);
   }
 
-  // SQPOLL only: block until the poller has consumed at least one SQE.
-  int wait_for_sq_space() { return enter(0, 0, abi::IORING_ENTER_SQ_WAIT, nullptr, 0); }
+  // Submits, then waits as wait_cqes(wait_nr, options) does. Returns the SQEs
+  // submitted once `wait_nr` CQEs are ready (or, as above, at once if the
+  // kernel stopped at a failing SQE), or -errno: -ETIME, -EINTR, ... as
+  // wait_cqes (the SQEs were submitted all the same: sq_pending() says what
+  // is left). For a single thread, the one call to submit and wait with a
+  // timeout.
+  int submit_and_wait(unsigned wait_nr, const WaitOptions& options);
+
+  // Makes room in a full SQ, for `while (!(sqe = get_sqe())) wait_for_sq_space();`.
+  // Without SQPOLL it submits (the kernel consumes SQEs as it submits them).
+  // With SQPOLL it publishes what was taken, wakes the poller if it sleeps,
+  // and blocks until the poller has consumed at least one SQE. Returns 0 or
+  // -errno (as submit()).
+  int wait_for_sq_space();
 
   // ---- Completion ---------------------------------------------------------
 
@@ -234,7 +279,8 @@ class Ring {
   }
 
   // Calls fn(const Cqe&) for every CQE ready now, then hands them all back
-  // with one head store. Returns how many were seen.
+  // with one head store. Returns how many were seen. fn must not reap (the
+  // CQEs are handed back for it); if it does, the head never moves back.
   template <class Fn>
   unsigned for_each_cqe(Fn&& fn) {
     std::uint32_t head = barrier::load_relaxed(s_.cq_khead);
@@ -256,25 +302,50 @@ class Ring {
         ++seen;
       }
     }
-    // Storing an unchanged head is harmless and cheaper than testing for it.
-    barrier::store_release(s_.cq_khead, tail);
+    // Hand back [head, tail) — unless fn moved the head past tail itself:
+    // storing tail then would move it back over CQEs already handed back.
+    if (static_cast<std::int32_t>(tail - barrier::load_relaxed(s_.cq_khead)) > 0) {
+      barrier::store_release(s_.cq_khead, tail);
+    }
     return seen;
   }
 
-  // Submits what is pending and blocks until at least `count` CQEs are ready
-  // (they are not consumed). Returns 0, -ETIME when options.timeout passed
-  // first, -EOPNOTSUPP when the kernel lacks a requested wait feature, or
-  // another -errno. Signals (EINTR) are absorbed: the wait resumes with the
-  // time left, and nothing already posted is lost.
+  // Blocks until at least `count` CQEs are ready (they are not consumed).
+  // It never submits: call submit() first, or submit_and_wait(count,
+  // options); so a reaper thread can wait while another thread fills SQEs.
+  // Returns 0, or -errno:
+  //   -ETIME   options.timeout passed with fewer than `count` ready (those
+  //            ready stay, to reap);
+  //   -EINTR   a signal arrived while no CQE was ready (with some ready the
+  //            kernel reports success, so the wait goes on for the rest);
+  //   -EINVAL  count > cq_entries (it could never be met), or a bad
+  //            registered_wait;
+  //   -EOPNOTSUPP  the kernel lacks a requested wait feature, or min_wait on
+  //            an IOPOLL ring (the kernel polls without a timer);
+  //   -EBADR   completions were dropped (reported once);
+  //   -EEXIST  a DEFER_TASKRUN ring waited on from another thread.
+  // On a CQE_MIXED ring `count` is in CQ slots, as the kernel counts them (a
+  // 32-byte CQE takes two). On an IOPOLL ring the kernel polls only while
+  // the CQ is empty, so the wait returns once one CQE is ready, whatever the
+  // count; the timeout is kept by this loop and the sigmask is not applied.
   int wait_cqes(unsigned count, const WaitOptions& options = {});
 
-  // wait_cqes(1) and peek: the CQE, or nullptr with *error set (-ETIME, ...).
+  // Waits for one CQE and returns it (not consumed), or nullptr with
+  // *error = -errno as wait_cqes. *error is 0 whenever a CQE is returned.
   Cqe* wait_cqe(int* error = nullptr, const WaitOptions& options = {}) {
-    Cqe* cqe = peek_cqe();
-    if (cqe) return cqe;
-    const int ret = wait_cqes(1, options);
-    if (error) *error = ret;
-    return ret == 0 ? peek_cqe() : nullptr;
+    for (;;) {
+      if (Cqe* cqe = peek_cqe()) {
+        if (error) *error = 0;
+        return cqe;
+      }
+      // Ready slots can be CQE_MIXED padding that peek_cqe just skipped:
+      // then nothing was handed out, and the wait goes on.
+      const int ret = wait_cqes(1, options);
+      if (ret < 0) {
+        if (error) *error = ret;
+        return nullptr;
+      }
+    }
   }
 
   // ---- Registration & state ----------------------------------------------
@@ -306,13 +377,22 @@ class Ring {
     return {s_.wait_entries, s_.wait_entry_count};
   }
 
-  // The CQ ring's flags word (IORING_CQ_EVENTFD_DISABLED), or nullptr on
-  // kernels before 5.8. Only this process writes it; the kernel reads it.
-  std::uint32_t* cq_flags_word() const { return s_.cq_kflags; }
+  // The CQ ring's flags word (IORING_CQ_EVENTFD_DISABLED): false when the
+  // kernel has none (before 5.8). Only this process writes it; the kernel
+  // reads it when it posts (relaxed, see barrier.h).
+  bool has_cq_flags() const { return s_.cq_kflags != nullptr; }
+  std::uint32_t cq_flags() const { return s_.cq_kflags ? barrier::load_relaxed(s_.cq_kflags) : 0; }
+  void set_cq_flags(std::uint32_t flags) {
+    if (s_.cq_kflags) barrier::store_relaxed(s_.cq_kflags, flags);
+  }
 
   int fd() const { return s_.ring_fd; }  // -1 for REGISTERED_FD_ONLY rings
-  // Index in this thread's registered ring fds, or -1.
-  int registered_index() const { return s_.registered_index; }
+  // The ring's index in the calling thread's registered ring fds: the index
+  // from the thread that created the ring, -1 from any other (or when the
+  // ring fd is not registered).
+  int registered_index() const {
+    return s_.owner_token == detail::this_thread_token ? s_.registered_index : -1;
+  }
   std::uint32_t features() const { return s_.features; }
   bool has_feature(std::uint32_t feature_bit) const { return (s_.features & feature_bit) == feature_bit; }
   std::uint32_t setup_flags() const { return s_.setup_flags; }
@@ -330,15 +410,17 @@ class Ring {
     return (barrier::load_relaxed(s_.sq_kflags) & abi::IORING_SQ_CQ_OVERFLOW) != 0;
   }
 
-  // Low level: io_uring_enter on this ring (registered fd when there is one).
+  // Low level: io_uring_enter on this ring: through the registered index
+  // from the creating thread, else through the plain fd (-EBADF for a
+  // registered_fd_only ring, which has none).
   int enter(unsigned to_submit, unsigned min_complete, unsigned flags, const void* arg,
             std::size_t argsz) {
-    const int ret = sys::io_uring_enter(s_.enter_fd, to_submit, min_complete,
-                                        flags | s_.enter_flags, arg, argsz);
-    if (ret < 0) [[unlikely]] {
-      return enter_failed(ret, to_submit, min_complete, flags, arg, argsz);
+    // owner_token: the creating thread's token when the ring fd is
+    // registered; 0 when it is not, and then enter_fd is the plain fd anyway.
+    if (s_.owner_token == detail::this_thread_token) [[likely]] {
+      return sys::io_uring_enter(s_.enter_fd, to_submit, min_complete, flags | s_.enter_flags, arg, argsz);
     }
-    return ret;
+    return sys::io_uring_enter(s_.ring_fd, to_submit, min_complete, flags, arg, argsz);
   }
 
   void swap(Ring& other) noexcept {
@@ -382,11 +464,23 @@ class Ring {
     unsigned cqe_shift = 4;  // log2 of the CQE slot size: 4, or 5 with CQE32
     bool cqe_mixed = false;  // CQE_MIXED: a CQE with IORING_CQE_F_32 takes two slots
 
-    // Which fd io_uring_enter gets, and IORING_ENTER_REGISTERED_RING if it is an index.
+    // CQEs reach the CQ only through io_uring_enter(GETEVENTS) when a bit
+    // of cq_enter_bits is set in *cq_enter_word: sq_flags (CQ_OVERFLOW;
+    // TASKRUN, trusted only on TASKRUN_FLAG rings), or on IOPOLL rings a
+    // word with every bit set (they always enter to poll).
+    const std::uint32_t* cq_enter_word = nullptr;
+    std::uint32_t cq_enter_bits = 0;
+    // A resize sets IORING_SQ_TASKRUN whether or not work waits, and only
+    // running task work clears it: until a wait sees it clear, it says nothing.
+    bool taskrun_hint_stale = false;
+
+    // Which fd io_uring_enter gets from the creating thread, and
+    // IORING_ENTER_REGISTERED_RING if it is an index.
     int enter_fd = -1;
     unsigned enter_flags = 0;
     int ring_fd = -1;
     int registered_index = -1;
+    std::uint64_t owner_token = 0;  // detail::this_thread_token of the thread holding registered_index
 
     std::uint32_t setup_flags = 0;
     std::uint32_t features = 0;
@@ -406,7 +500,8 @@ class Ring {
   static Status map_rings(State& s, int fd, const abi::io_uring_params& params, unsigned char* rings_memory,
                           unsigned char* sqes_memory);
   static void unmap_rings(State& s);
-  int wait_registered(unsigned count, const WaitOptions& options);
+  // The wait loop of wait_cqes and submit_and_wait(n, options).
+  int wait_loop(unsigned count, const WaitOptions& options, bool submit);
 
   unsigned slots_of(const Cqe* cqe) const {
     return 1u + static_cast<unsigned>(s_.cqe_mixed && (cqe->flags & abi::IORING_CQE_F_32));
@@ -433,14 +528,6 @@ class Ring {
     return s_.sqe_tail != s_.sq_tail_limit;
   }
 
-  // Registered ring fds belong to the thread that registered them: from
-  // another thread the index is unknown (-EBADF) or the thread has no
-  // io_uring context at all (-EINVAL). Both fail before anything is
-  // submitted, so this enters again through the plain fd (a genuine -EINVAL
-  // simply comes back a second time). Other errors are returned as they are.
-  int enter_failed(int ret, unsigned to_submit, unsigned min_complete, unsigned flags,
-                   const void* arg, std::size_t argsz);
-
   // SQPOLL with SQEs pending: IORING_ENTER_SQ_WAKEUP if the poller sleeps
   // (checked after the full fence of barrier.h), else 0. 0 without SQPOLL.
   unsigned sqpoll_wakeup_flag(unsigned pending) const;
@@ -449,10 +536,10 @@ class Ring {
   int submit_sqpoll(unsigned wait_nr);
 
   // CQEs wait in the kernel's overflow list, or (TASKRUN_FLAG) task work must
-  // run before completions appear: only an enter with GETEVENTS posts them.
+  // run before completions appear, or the ring is IOPOLL: only an enter with
+  // GETEVENTS posts them.
   bool cq_needs_flush() const {
-    return (barrier::load_relaxed(s_.sq_kflags) &
-            (abi::IORING_SQ_CQ_OVERFLOW | abi::IORING_SQ_TASKRUN)) != 0;
+    return (barrier::load_relaxed(s_.cq_enter_word) & s_.cq_enter_bits) != 0;
   }
   void flush_cq() { (void)enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0); }
 

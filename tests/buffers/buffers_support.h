@@ -36,7 +36,7 @@ inline Cqe next_cqe(Ring& ring) {
   if (!cqe) {
     WaitOptions wait;
     wait.timeout = std::chrono::seconds(5);
-    REQUIRE(ring.wait_cqes(1, wait) == 0);
+    REQUIRE(ring.submit_and_wait(1, wait) >= 0);
     cqe = ring.peek_cqe();
   }
   REQUIRE(cqe != nullptr);

@@ -1,10 +1,14 @@
 // IORING_REGISTER_RESIZE_RINGS through Ring::resize: the rings get new
 // sizes and new mappings, and every CQE not yet reaped and every SQE taken
 // but not yet submitted comes through unchanged.
+#include <poll.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <vector>
 
 #include "tests/register/register_support.h"
+#include "tests/support/enter_recorder.h"
 #include "uring/register.h"
 
 using namespace uring;
@@ -17,12 +21,16 @@ struct Shape {
   Via via;
   bool cqe32;
   bool sqe128;
+  bool no_sqarray = false;
 };
 constexpr Shape kShapes[] = {
     {"plain", Via::fd, false, false},
     {"registered index, NO_MMAP", Via::registered_index, false, false},
     {"CQE32", Via::fd, true, false},
     {"SQE128", Via::fd, false, true},
+    // The resize's own params carry no setup flags: the ring's must decide
+    // that there is no SQ array to place (it once looked for one anyway).
+    {"NO_SQARRAY", Via::fd, false, false, true},
 };
 
 RingOptions resizable(const Shape& shape, unsigned entries) {
@@ -32,6 +40,7 @@ RingOptions resizable(const Shape& shape, unsigned entries) {
   options.defer_taskrun = true;
   options.cqe32 = shape.cqe32;
   options.sqe128 = shape.sqe128;
+  options.no_sqarray = shape.no_sqarray;
   return options;
 }
 
@@ -144,4 +153,82 @@ TEST_CASE("resize: only DEFER_TASKRUN rings, and the message says so") {
   nop_round_trip(ring, 1);
   Ring closed;
   CHECK(closed.resize({.sq_entries = 8}).code() == EBADF);
+}
+
+// Issue 11, item 4: the kernel copies unreaped CQEs slot by slot with the new
+// mask (io_register_resize_rings), so on a CQE_MIXED ring a 32-byte CQE at
+// slots 7 and 8 of a 16-slot CQ lands at slots 7 and 0 of an 8-slot one.
+TEST_CASE("resize: a CQE_MIXED ring with unreaped CQEs is refused, and its 32-byte CQE stays whole") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_RESIZE_RINGS));
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_CQE_MIXED | abi::IORING_SETUP_DEFER_TASKRUN));
+  RingOptions options;
+  options.entries = 8;
+  options.cq_entries = 16;
+  options.single_issuer = true;
+  options.defer_taskrun = true;
+  options.cqe_mixed = true;
+  Ring ring = make_ring(Via::fd, options);
+  for (unsigned i = 0; i < 7; ++i) prep_nop(*ring.get_sqe()).set_user_data(i);  // slots 0..6
+  REQUIRE(ring.submit_and_wait(7) == 7);
+  ring.advance(7);
+  prep_nop_cqe32(*ring.get_sqe(), 0x1111, 0x2222).set_user_data(70);  // slots 7 and 8
+  REQUIRE(ring.submit_and_wait(1) == 1);
+  REQUIRE(ring.cq_ready() == 2);
+  Status refused = ring.resize({.sq_entries = 4, .cq_entries = 8});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.code() == EBUSY);
+  CHECK(refused.error().message.find("reap every CQE") != std::string::npos);
+  CHECK(ring.cq_entries() == 16);
+  Cqe* cqe = ring.peek_cqe();
+  REQUIRE(cqe != nullptr);
+  CHECK(cqe->data() == 70u);
+  REQUIRE((cqe->flags & abi::IORING_CQE_F_32) != 0);
+  CHECK(cqe->extra(0) == 0x1111u);
+  CHECK(cqe->extra(1) == 0x2222u);
+  ring.cqe_seen(cqe);
+  // With the CQ reaped the same resize goes through, and the ring works.
+  Status resized = ring.resize({.sq_entries = 4, .cq_entries = 8});
+  REQUIRE_MESSAGE(resized.ok(), resized.error().message);
+  CHECK(ring.cq_entries() == 8);
+  nop_round_trip(ring, 71);
+}
+
+// Issue 11, item 5: after a resize the kernel's IORING_SQ_TASKRUN bit must not
+// make every empty peek a system call.
+TEST_CASE("resize: afterwards an empty peek_cqe makes no system call") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_RESIZE_RINGS));
+  URING_REQUIRE(testing::missing_enter_recorder());
+  Ring ring = make_ring(Via::fd, resizable(kShapes[0], 8));
+  nop_round_trip(ring, 1);
+  Status resized = ring.resize({.sq_entries = 16, .cq_entries = 64});
+  REQUIRE_MESSAGE(resized.ok(), resized.error().message);
+  CHECK(ring.peek_cqe() == nullptr);  // from the owner: may flush once, if work waits
+  const auto calls = testing::record_enters([&] {
+    for (int i = 0; i < 3; ++i) CHECK(ring.peek_cqe() == nullptr);
+  });
+  REQUIRE(calls.has_value());
+  CHECK(calls->empty());
+  nop_round_trip(ring, 2);
+  // Once a wait has run task work (here: a poll's completion), the kernel's
+  // bit means something again, and an empty peek flushes pending work.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  for (std::uint64_t tag : {3u, 4u}) {
+    prep_poll_add(*ring.get_sqe(), fds[0], POLLIN).set_user_data(tag);
+    REQUIRE(ring.submit() == 1);
+    REQUIRE(::write(fds[1], "x", 1) == 1);
+    if (tag == 3) {
+      REQUIRE(ring.wait_cqes(1, WaitOptions{.timeout = std::chrono::seconds(5)}) == 0);
+    } else {
+      CHECK(ring.cq_ready() == 0);  // DEFER_TASKRUN: not posted until the task enters
+    }
+    Cqe* cqe = ring.peek_cqe();  // tag 4: IORING_SQ_TASKRUN makes this peek flush
+    REQUIRE(cqe != nullptr);
+    CHECK(cqe->data() == tag);
+    ring.cqe_seen(cqe);
+    char byte;
+    REQUIRE(::read(fds[0], &byte, 1) == 1);
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 }

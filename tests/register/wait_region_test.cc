@@ -1,8 +1,15 @@
 // IORING_REGISTER_MEM_REGION and registered wait arguments
 // (IORING_ENTER_EXT_ARG_REG): the kernel reads the timeout of a wait from
 // an entry of the registered region, in place, at every wait.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <thread>
 
 #include "tests/register/register_support.h"
 #include "uring/register.h"
@@ -62,7 +69,7 @@ TEST_CASE("wait region: a wait takes its timeout from the registered entry") {
 
     // Entry 1 has no timeout: the wait ends when the CQE is there.
     prep_nop(*ring.get_sqe()).set_user_data(8);
-    CHECK(ring.wait_cqes(1, WaitOptions{.registered_wait = 1}) == 0);  // submits the NOP too
+    CHECK(ring.submit_and_wait(1, WaitOptions{.registered_wait = 1}) == 1);  // submits the NOP too
     CHECK(reap_one(ring).user_data == 8);
 
     // An index past the region, or a region entry mixed with per-call
@@ -113,4 +120,50 @@ TEST_CASE("mem region: plain regions on an enabled ring; kernel memory needs a r
     CHECK(own_memory->size() == 4096);
   }
   CHECK(MappingSnapshot() == maps_before);  // every region went with its ring
+}
+
+// Issue 11, item 8: a wait that has to enter again (here: signals, which the
+// kernel reports as success because one CQE is ready) once re-used the
+// entry as it was, restarting its whole timeout each time: with periodic
+// signals it never timed out. Re-entries now pass the entry's values with
+// the time left.
+TEST_CASE("wait region: signals during a registered wait do not restart the entry's timeout") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_MEM_REGION));
+  Ring ring = make_ring(Via::fd, disabled());
+  auto region = register_wait_region(ring, 1);
+  REQUIRE_MESSAGE(region.ok(), region.error().message);
+  set_wait_entry((*region)[0], milliseconds(300));
+  REQUIRE(ring.enable().ok());
+  prep_nop(*ring.get_sqe()).set_user_data(1);
+  REQUIRE(ring.submit() == 1);  // one of the two CQEs waited for
+
+  struct sigaction action {};
+  action.sa_handler = [](int) {};
+  struct sigaction previous {};
+  REQUIRE(::sigaction(SIGUSR1, &action, &previous) == 0);
+  const pthread_t waiter = ::pthread_self();
+  const pid_t waiter_tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  std::atomic<bool> done{false};
+  std::atomic<int> sent{0};
+  std::thread signaller([&] {
+    // Every 100 ms for up to 1.5 s, while the wait is in the kernel.
+    for (int i = 0; i < 15 && !done.load(); ++i) {
+      std::this_thread::sleep_for(milliseconds(100));
+      if (!done.load() && blocked_in_syscall(waiter_tid, static_cast<long>(sys::kNrIoUringEnter))) {
+        ::pthread_kill(waiter, SIGUSR1);
+        sent.fetch_add(1);
+      }
+    }
+  });
+  const auto start = Clock::now();
+  const int ret = ring.wait_cqes(2, WaitOptions{.registered_wait = 0});
+  const auto took = Clock::now() - start;
+  done = true;
+  signaller.join();
+  ::sigaction(SIGUSR1, &previous, nullptr);
+  CHECK(sent.load() >= 1);
+  CHECK(ret == -ETIME);
+  CHECK(took >= milliseconds(290));
+  CHECK(took < milliseconds(1000));  // restarting 300 ms after each signal lasts past 1.5 s
+  CHECK(reap_one(ring).user_data == 1);
 }
