@@ -334,8 +334,51 @@ void Ring::unmap_rings(State& s) {
   }
 }
 
+void RingRef::link(Ring& ring) noexcept {
+  ring_ = &ring;
+  next_ = ring.s_.dependents;
+  if (next_) next_->prev_ = this;
+  ring.s_.dependents = this;
+}
+
+void RingRef::take(RingRef& other) noexcept {
+  ring_ = other.ring_;
+  prev_ = other.prev_;
+  next_ = other.next_;
+  if (prev_) {
+    prev_->next_ = this;
+  } else if (ring_) {
+    ring_->s_.dependents = this;
+  }
+  if (next_) next_->prev_ = this;
+  other.ring_ = nullptr;
+  other.prev_ = other.next_ = nullptr;
+}
+
+void RingRef::reset() noexcept {
+  if (ring_) {
+    if (prev_) {
+      prev_->next_ = next_;
+    } else {
+      ring_->s_.dependents = next_;
+    }
+    if (next_) next_->prev_ = prev_;
+  }
+  ring_ = nullptr;
+  prev_ = next_ = nullptr;
+}
+
 void Ring::close() {
   State& s = s_;
+  // Dependents first: from here on they see a closed ring (the kernel drops
+  // their registrations with the ring).
+  for (RingRef* ref = s.dependents; ref;) {
+    RingRef* next = ref->next_;
+    ref->ring_ = nullptr;
+    ref->prev_ = ref->next_ = nullptr;
+    ref = next;
+  }
+  s.dependents = nullptr;
   if (s.registered_index >= 0) {
     if (s.owner_token == detail::this_thread_token) {
       unregister_ring_index(s.registered_index);

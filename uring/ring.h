@@ -146,6 +146,41 @@ struct ResizeOptions {
   bool clamp = false;  // cap at the kernel's maximum instead of failing
 };
 
+// What an object that depends on a Ring (BufferGroup, FileTable,
+// BufferTable, Personality) holds instead of a Ring*: a link that follows
+// the Ring through moves and swaps, and reads null once the Ring is closed
+// or destroyed, so the dependent can answer "the ring is closed" instead of
+// reaching a moved-from or freed Ring. Linking and unlinking need the Ring
+// to itself, like every registration call.
+class RingRef {
+ public:
+  RingRef() = default;
+  explicit RingRef(Ring& ring) noexcept { link(ring); }
+  RingRef(RingRef&& other) noexcept { take(other); }
+  RingRef& operator=(RingRef&& other) noexcept {
+    if (this != &other) {
+      reset();
+      take(other);
+    }
+    return *this;
+  }
+  RingRef(const RingRef&) = delete;
+  RingRef& operator=(const RingRef&) = delete;
+  ~RingRef() { reset(); }
+
+  Ring* get() const noexcept { return ring_; }
+  explicit operator bool() const noexcept { return ring_ != nullptr; }
+  void reset() noexcept;  // unlinks; get() is null afterwards
+
+ private:
+  friend class Ring;
+  void link(Ring& ring) noexcept;
+  void take(RingRef& other) noexcept;  // other's place in the list, and its Ring
+  Ring* ring_ = nullptr;
+  RingRef* prev_ = nullptr;
+  RingRef* next_ = nullptr;
+};
+
 class Ring {
  public:
   // Sets up a ring; on failure the error says what to change. Nothing leaks
@@ -427,6 +462,15 @@ class Ring {
     State tmp = s_;
     s_ = other.s_;
     other.s_ = tmp;
+    point_dependents_at(this);  // each RingRef follows its ring's state
+    other.point_dependents_at(&other);
+  }
+
+  // RingRefs linked to this ring (for tests and diagnostics).
+  unsigned dependents() const {
+    unsigned n = 0;
+    for (const RingRef* ref = s_.dependents; ref; ref = ref->next_) ++n;
+    return n;
   }
 
  private:
@@ -492,7 +536,13 @@ class Ring {
 
     abi::io_uring_reg_wait* wait_entries = nullptr;  // param_region, when it holds wait args
     std::uint32_t wait_entry_count = 0;
+
+    RingRef* dependents = nullptr;  // head of the RingRefs linked to this ring
   };
+
+  void point_dependents_at(Ring* ring) noexcept {
+    for (RingRef* ref = s_.dependents; ref; ref = ref->next_) ref->ring_ = ring;
+  }
 
   // Maps (or, for NO_MMAP, points at `memory`) the rings `params` describes
   // and sets every ring pointer and size in `s`. Regions it maps are recorded
@@ -544,6 +594,7 @@ class Ring {
   void flush_cq() { (void)enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0); }
 
   friend class RingBuilder;
+  friend class RingRef;
   State s_;
 };
 
