@@ -301,6 +301,84 @@ Status register_restrictions(Ring& ring, const Restrictions& restrictions) {
 
 // ---- Synchronous cancel ----------------------------------------------------------
 
+namespace {
+
+// How long one IORING_REGISTER_SYNC_CANCEL may wait for a running request
+// before cancel_sync asks again. The kernel's wait (io_sync_cancel) sleeps
+// on the CQ's wait queue: on a DEFER_TASKRUN ring an io-wq completion is
+// task work that wakes only a task waiting for CQEs, so that sleep lasts
+// the whole timeout (tested in tests/register/sync_cancel_test.cc); and on
+// any ring a worker posts its CQE before it lets go of the request, so a
+// re-check can still see it running just after the wake-up. Asking again
+// after a short wait sees the request gone either way.
+constexpr std::chrono::milliseconds kCancelRecheck{10};
+
+// Cancels matching requests one per IORING_REGISTER_SYNC_CANCEL (no
+// IORING_ASYNC_CANCEL_ALL/ANY: only then does the kernel wait for a request
+// that is running in io-wq, see io_sync_cancel's -EALREADY path), so every
+// one is cancelled, or waited for until it finished, and counted.
+class SyncCanceller {
+ public:
+  SyncCanceller(Ring& ring, std::chrono::nanoseconds timeout) : ring_(ring) {
+    if (timeout.count() >= 0) deadline_ = std::chrono::steady_clock::now() + timeout;
+  }
+
+  // Cancels requests matching `reg` until none is left (or `limit` are
+  // done). Returns 0 or the kernel's -errno (-ETIME once the timeout passed).
+  int drain(abi::io_uring_sync_cancel_reg reg, unsigned limit) {
+    bool saw_running = false;  // the last call's wait ended with a request still running
+    for (unsigned done = 0; done < limit;) {
+      std::chrono::nanoseconds wait = kCancelRecheck;
+      bool last_chance = false;
+      if (deadline_) {
+        const auto left = *deadline_ - std::chrono::steady_clock::now();
+        if (left <= wait) {
+          wait = std::max(std::chrono::nanoseconds(0), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+          last_chance = true;
+        }
+      }
+      reg.timeout.tv_sec = wait.count() / 1000000000;
+      reg.timeout.tv_nsec = wait.count() % 1000000000;
+      const int ret = ring_.register_raw(abi::IORING_REGISTER_SYNC_CANCEL, &reg, 1);
+      if (ret == -ENOENT) {  // nothing (left) matches
+        if (saw_running) ++count_;  // the running one finished between two calls
+        return 0;
+      }
+      if (ret == -ETIME && !last_chance) {  // still running: ask again
+        saw_running = true;
+        continue;
+      }
+      if (ret < 0) return ret;
+      // One request cancelled, or waited for until it finished (after a
+      // wait the kernel answers 0 for the running one it saw go).
+      ++done;
+      ++count_;
+      saw_running = false;
+    }
+    return 0;
+  }
+
+  unsigned count() const { return count_; }
+
+ private:
+  Ring& ring_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  unsigned count_ = 0;
+};
+
+// The number of request opcodes the running kernel knows (IORING_REGISTER_QUERY,
+// 6.18), else the ones this library knows.
+unsigned kernel_request_op_count() {
+  static const unsigned count = [] {
+    auto known = query_opcodes(nullptr);
+    const unsigned ours = abi::IORING_OP_LAST;
+    return known && known->nr_request_opcodes > ours ? known->nr_request_opcodes : ours;
+  }();
+  return count;
+}
+
+}  // namespace
+
 Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match, std::chrono::nanoseconds timeout) {
   abi::io_uring_sync_cancel_reg reg{};
   if (match.any && (match.user_data || match.file || match.opcode)) {
@@ -321,25 +399,51 @@ Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match, std::chrono::
     reg.opcode = *match.opcode;
     reg.flags |= abi::IORING_ASYNC_CANCEL_OP;
   }
-  if (match.any) reg.flags |= abi::IORING_ASYNC_CANCEL_ANY;
-  if (match.all) reg.flags |= abi::IORING_ASYNC_CANCEL_ALL;
-  if (timeout.count() < 0) {
-    reg.timeout.tv_sec = -1;  // both fields all ones: no limit
-    reg.timeout.tv_nsec = -1;
+  SyncCanceller canceller(ring, timeout);
+  const unsigned limit = match.all || match.any ? ~0u : 1u;
+  int ret = 0;
+  if (!match.any) {
+    ret = canceller.drain(reg, limit);
   } else {
-    reg.timeout.tv_sec = timeout.count() / 1000000000;
-    reg.timeout.tv_nsec = timeout.count() % 1000000000;
+    // The kernel's IORING_ASYNC_CANCEL_ANY counts a request running in io-wq
+    // as done once it has signalled it, and never waits for it. Matching by
+    // each opcode in turn (IORING_ASYNC_CANCEL_OP, 6.6) reaches every request
+    // and waits; a pass is repeated until it finds nothing, because a request
+    // that finished can start the next one of its link.
+    reg.flags = abi::IORING_ASYNC_CANCEL_OP;
+    const unsigned ops = kernel_request_op_count();
+    for (unsigned before = ~0u; ret == 0 && before != canceller.count();) {
+      before = canceller.count();
+      for (unsigned op = 0; op < ops && ret == 0; ++op) {
+        reg.opcode = static_cast<std::uint8_t>(op);
+        ret = canceller.drain(reg, limit);
+      }
+      if (ret == -EINVAL && canceller.count() == 0 && before == 0) {
+        // No IORING_ASYNC_CANCEL_OP (before 6.6): the kernel's ANY, which
+        // does not wait for running requests (see register.h).
+        abi::io_uring_sync_cancel_reg any{};
+        any.fd = -1;
+        any.flags = abi::IORING_ASYNC_CANCEL_ANY;
+        any.timeout.tv_sec = -1;
+        any.timeout.tv_nsec = -1;
+        ret = ring.register_raw(abi::IORING_REGISTER_SYNC_CANCEL, &any, 1);
+        if (ret == -ENOENT) return 0u;
+        if (ret >= 0) return static_cast<unsigned>(ret);
+        break;
+      }
+    }
   }
-  const bool counts = match.all || match.any;
-  const int ret = ring.register_raw(abi::IORING_REGISTER_SYNC_CANCEL, &reg, 1);
-  if (ret == -ENOENT) return 0u;  // nothing matched
   if (ret < 0) {
     std::string hint;
-    if (ret == -ETIME) hint = "a matched request was still running when the timeout passed";
+    const std::string so_far =
+        canceller.count() ? " (" + std::to_string(canceller.count()) + " matched requests were cancelled before it)"
+                          : std::string();
+    if (ret == -ETIME) hint = "a matched request was still running when the timeout passed" + so_far;
+    if (ret == -EINTR) hint = "a signal interrupted the wait for a running request" + so_far + "; call again";
     if (ret == -EBADF) hint = "the file to match on is not open (or not a registered file)";
     return register_error(abi::IORING_REGISTER_SYNC_CANCEL, ret, hint);
   }
-  return counts ? static_cast<unsigned>(ret) : 1u;
+  return canceller.count();
 }
 
 // ---- NAPI -----------------------------------------------------------------------

@@ -150,11 +150,28 @@ struct CancelMatch {
   bool all = false;                        // IORING_ASYNC_CANCEL_ALL: every match, not only the first
 };
 
-// IORING_REGISTER_SYNC_CANCEL: cancels, and waits (up to `timeout`; negative:
-// no limit) for a running request to finish. Returns how many requests were
-// cancelled or finished: 0 when none matched; with `all`/`any` the count.
-// Each cancelled request still posts its CQE (usually -ECANCELED).
-// ETIME: a matched request was still running when the timeout passed.
+// IORING_REGISTER_SYNC_CANCEL: cancels the matching requests and waits (up
+// to `timeout`; negative: no limit) for each one that is running in io-wq
+// until it has finished. Returns how many requests were cancelled or waited
+// for: 0 when none matched; without `all`/`any` at most 1. Each such request
+// has posted its CQE (usually -ECANCELED; a running one may end with its own
+// result) when the call returns. On a DEFER_TASKRUN ring the kernel posts an
+// io-wq request's CQE from the ring's task work: the next peek_cqe,
+// for_each_cqe or wait runs it (cq_ready() does not count it until then).
+//
+// The kernel's ALL and ANY modes signal a running request and count it
+// without waiting, so cancel_sync asks for one request at a time (ALL as
+// repeated single matches; ANY as a match on each opcode in turn, which
+// needs IORING_ASYNC_CANCEL_OP, Linux 6.6: before it `any` is the kernel's
+// ANY, which neither waits for running requests nor counts them exactly).
+// The kernel sees only requests it could cancel: queued or running in io-wq,
+// armed polls, timeouts, futex and waitid waits. A read or write already
+// handed to a device (a regular file or block device read without io-wq)
+// is not matched, and completes on its own.
+//
+// Errors: ETIME when a matched request was still running as the timeout
+// passed; EINTR when a signal interrupted the wait (call again). The
+// message says how many were cancelled before.
 Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match,
                              std::chrono::nanoseconds timeout = std::chrono::nanoseconds(-1));
 

@@ -1,11 +1,20 @@
 // IORING_REGISTER_SYNC_CANCEL: cancels pending requests by user_data, file
 // (plain or fixed), opcode, or all of them, and waits (with a timeout) for
 // a request that is already running.
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <chrono>
 #include <map>
 #include <string>
@@ -39,6 +48,181 @@ std::map<std::uint64_t, int> reap_results(Ring& ring, unsigned count) {
   }
   CHECK(results.size() == count);
   return results;
+}
+
+// True when some io-wq worker of this process sleeps in the FIFO open's
+// wait for a writer (its wchan, /proc/self/task/*/wchan, says so).
+bool worker_in_fifo_wait();
+
+// An OPENAT of a FIFO forced to io-wq blocks in the kernel waiting for a
+// writer: a request that is running, not queued. Returns once a worker
+// sleeps in that wait (or, where wchan is hidden, after a pause).
+void submit_blocked_fifo_open(Ring& ring, const std::string& fifo, std::uint64_t tag) {
+  prep_openat(*ring.get_sqe(), AT_FDCWD, fifo.c_str(), O_RDONLY | O_CLOEXEC, 0).set_user_data(tag).force_async();
+  REQUIRE(ring.submit() == 1);
+  if (!eventually(worker_in_fifo_wait, std::chrono::seconds(2))) std::this_thread::sleep_for(milliseconds(100));
+}
+
+// Unblocks a FIFO open still waiting for a writer, so the ring can close.
+void release_fifo_reader(const std::string& fifo) {
+  const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (writer >= 0) ::close(writer);
+}
+
+// A page whose first touch stalls until release(): userfaultfd in MISSING
+// mode, handling faults taken in the kernel too, so a write(2) from the page
+// blocks inside the kernel (here: inside pipe_write, holding the pipe's mutex).
+class StalledPage {
+ public:
+  // "" when this process can have one, else why not.
+  static std::string missing() {
+    const int fd = open_userfaultfd();
+    if (fd < 0) {
+      return "no userfaultfd that handles kernel faults (needs CAP_SYS_PTRACE, "
+             "vm.unprivileged_userfaultfd = 1, or access to /dev/userfaultfd)";
+    }
+    ::close(fd);
+    return {};
+  }
+
+  StalledPage() {
+    size_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    uffd_ = open_userfaultfd();
+    REQUIRE(uffd_ >= 0);
+    page_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(page_ != MAP_FAILED);
+    uffdio_register reg{};
+    reg.range.start = reinterpret_cast<std::uintptr_t>(page_);
+    reg.range.len = size_;
+    reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+    REQUIRE(::ioctl(uffd_, UFFDIO_REGISTER, &reg) == 0);
+  }
+  ~StalledPage() {
+    release();
+    ::munmap(page_, size_);
+    ::close(uffd_);
+  }
+  StalledPage(const StalledPage&) = delete;
+  StalledPage& operator=(const StalledPage&) = delete;
+
+  void* data() const { return page_; }
+  std::size_t size() const { return size_; }
+  // Maps a zero page there: the stalled access goes on.
+  void release() {
+    if (released_) return;
+    released_ = true;
+    uffdio_zeropage zero{};
+    zero.range.start = reinterpret_cast<std::uintptr_t>(page_);
+    zero.range.len = size_;
+    (void)::ioctl(uffd_, UFFDIO_ZEROPAGE, &zero);
+  }
+
+ private:
+  static int open_userfaultfd() {
+    int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+    if (fd < 0) {
+      const int device = ::open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+      if (device < 0) return -1;
+      fd = ::ioctl(device, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+      ::close(device);
+      if (fd < 0) return -1;
+    }
+    uffdio_api api{};
+    api.api = UFFD_API;
+    if (::ioctl(fd, UFFDIO_API, &api) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  int uffd_ = -1;
+  void* page_ = MAP_FAILED;
+  std::size_t size_ = 0;
+  bool released_ = false;
+};
+
+std::string read_first_line(const std::string& path) {
+  char text[128] = {};
+  if (FILE* file = std::fopen(path.c_str(), "r")) {
+    (void)!std::fgets(text, sizeof text, file);
+    std::fclose(file);
+  }
+  return text;
+}
+
+// True when some io-wq worker of this process sleeps on a mutex.
+bool worker_on_mutex() {
+  bool found = false;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (!tasks) return false;
+  while (dirent* entry = ::readdir(tasks)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string task = std::string("/proc/self/task/") + entry->d_name;
+    if (read_first_line(task + "/comm").rfind("iou-wrk-", 0) != 0) continue;
+    if (read_first_line(task + "/wchan").find("mutex") != std::string::npos) found = true;
+  }
+  ::closedir(tasks);
+  return found;
+}
+
+// A READ of a pipe, forced to io-wq, that sleeps on the pipe's mutex where
+// the kernel's cancel signal does not reach it: a writer thread holds the
+// mutex, stalled inside pipe_write on a StalledPage. release() lets the
+// write finish; the read then returns the page's first bytes (zeros).
+class StalledPipeRead {
+ public:
+  StalledPipeRead(Ring& ring, std::uint64_t tag) {
+    writer_ = std::thread([this] {
+      writer_tid_ = ::gettid();
+      written_ = ::write(pipe_.fds[1], page_.data(), page_.size());
+    });
+    REQUIRE(eventually([&] { return writer_tid_ != 0; }, std::chrono::seconds(5)));
+    REQUIRE(eventually(
+        [&] {
+          const std::string wchan = read_first_line("/proc/self/task/" + std::to_string(writer_tid_.load()) + "/wchan");
+          return wchan.find("userfault") != std::string::npos;
+        },
+        std::chrono::seconds(5)));
+    std::memset(buffer_, 'x', sizeof buffer_);
+    prep_read(*ring.get_sqe(), pipe_.fds[0], buffer_, sizeof buffer_, kCurrentPosition).set_user_data(tag).force_async();
+    REQUIRE(ring.submit() == 1);
+    if (!eventually(worker_on_mutex, std::chrono::seconds(2))) std::this_thread::sleep_for(milliseconds(100));
+  }
+  ~StalledPipeRead() {
+    release();
+    if (writer_.joinable()) writer_.join();
+  }
+  void release() { page_.release(); }
+  // The read's CQE result: the whole buffer, all zeros from the page.
+  void check_result(int result) {
+    if (writer_.joinable()) writer_.join();
+    CHECK(written_ == static_cast<long>(page_.size()));
+    CHECK(result == static_cast<int>(sizeof buffer_));
+    CHECK(std::count(buffer_, buffer_ + sizeof buffer_, 0) == static_cast<long>(sizeof buffer_));
+  }
+
+ private:
+  Pipe pipe_;
+  StalledPage page_;
+  std::thread writer_;
+  std::atomic<pid_t> writer_tid_{0};
+  std::atomic<long> written_{-1};
+  char buffer_[64];
+};
+
+bool worker_in_fifo_wait() {
+  bool found = false;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (!tasks) return false;
+  while (dirent* entry = ::readdir(tasks)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string task = std::string("/proc/self/task/") + entry->d_name;
+    if (read_first_line(task + "/comm").rfind("iou-wrk-", 0) != 0) continue;
+    if (read_first_line(task + "/wchan").find("wait_for_partner") != std::string::npos) found = true;
+  }
+  ::closedir(tasks);
+  return found;
 }
 
 }  // namespace
@@ -128,6 +312,174 @@ TEST_CASE("sync cancel: a running request is waited for, within the timeout") {
   // internal -ERESTARTSYS (-512) through as the result.
   INFO("result ", done.result());
   CHECK(done.result() < 0);
+}
+
+
+TEST_CASE("sync cancel with all/any waits for a running io-wq request: its CQE is there on return (issue 12, item 7)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  URING_REQUIRE(missing_since("IORING_ASYNC_CANCEL_ANY", "5.19"));
+  URING_REQUIRE(missing_since("IORING_ASYNC_CANCEL_OP", "6.6"));
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_SINGLE_ISSUER | abi::IORING_SETUP_DEFER_TASKRUN));
+  TempDir dir;
+  const std::string fifo = dir.path() + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::pair<const char*, CancelMatch> matches[] = {
+      {"one by user_data", CancelMatch{.user_data = 7}},
+      {"all by user_data", CancelMatch{.user_data = 7, .all = true}},
+      {"all by opcode", CancelMatch{.opcode = abi::IORING_OP_OPENAT, .all = true}},
+      {"any", CancelMatch{.any = true}},
+  };
+  for (bool defer_taskrun : {false, true}) {
+  for (const auto& [name, match] : matches) {
+    INFO("match ", std::string(name), std::string(defer_taskrun ? ", DEFER_TASKRUN ring" : ""));
+    RingOptions options;
+    options.single_issuer = defer_taskrun;
+    options.defer_taskrun = defer_taskrun;
+    Ring ring = make_ring(Via::fd, options);
+    submit_blocked_fifo_open(ring, fifo, 7);
+    const auto limit = std::chrono::seconds(10);
+    const auto start = std::chrono::steady_clock::now();
+    auto cancelled = cancel_sync(ring, match, limit);
+    // Read before anything else can run. On a DEFER_TASKRUN ring the CQE
+    // of an io-wq request is task work that the next peek runs.
+    const bool posted = defer_taskrun ? ring.peek_cqe() != nullptr : ring.cq_ready() == 1;
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+    if (!posted) release_fifo_reader(fifo);
+    REQUIRE_MESSAGE(cancelled.ok(), cancelled.error().message);
+    CHECK(*cancelled == 1);  // the running open, cancelled and finished
+    CHECK(posted);           // "cancelled or finished": its CQE is already in the CQ
+    const Cqe done = reap_one(ring);
+    CHECK(done.user_data == 7);
+    INFO("result ", done.result());
+    CHECK(done.result() < 0);  // interrupted, never opened
+    if (done.result() >= 0) ::close(done.result());
+    CHECK(ring.cq_ready() == 0);
+  }
+  }
+}
+
+TEST_CASE("sync cancel with all: queued io-wq requests are counted one by one (issue 12, item 7)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_IOWQ_MAX_WORKERS));
+  URING_REQUIRE(missing_since("IORING_ASYNC_CANCEL_OP", "6.6"));
+  TempDir dir;
+  const std::string fifo = dir.path() + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // On a thread of its own, so its io-wq has one worker: the first open
+  // runs, the other two wait in io-wq's queue.
+  run_in_thread([&] {
+    Ring ring = make_ring(Via::fd);
+    nop_round_trip(ring, 1, /*async=*/true);  // the thread's io-wq exists now
+    auto limits = set_iowq_max_workers(ring, {.bounded = 1, .unbounded = 1});
+    REQUIRE_MESSAGE(limits.ok(), limits.error().message);
+    submit_blocked_fifo_open(ring, fifo, 10);
+    for (std::uint64_t tag = 11; tag < 13; ++tag) {
+      prep_openat(*ring.get_sqe(), AT_FDCWD, fifo.c_str(), O_RDONLY | O_CLOEXEC, 0).set_user_data(tag).force_async();
+    }
+    REQUIRE(ring.submit() == 2);
+    std::this_thread::sleep_for(milliseconds(50));
+    for (const char* mode : {"all by opcode", "any"}) {
+      if (std::string(mode) == "any") {
+        // Again with ANY: queue the same three.
+        submit_blocked_fifo_open(ring, fifo, 10);
+        for (std::uint64_t tag = 11; tag < 13; ++tag) {
+          prep_openat(*ring.get_sqe(), AT_FDCWD, fifo.c_str(), O_RDONLY | O_CLOEXEC, 0).set_user_data(tag).force_async();
+        }
+        REQUIRE(ring.submit() == 2);
+        std::this_thread::sleep_for(milliseconds(50));
+      }
+      INFO("match ", std::string(mode));
+      const CancelMatch match = std::string(mode) == "any" ? CancelMatch{.any = true}
+                                                           : CancelMatch{.opcode = abi::IORING_OP_OPENAT, .all = true};
+      auto cancelled = cancel_sync(ring, match, std::chrono::seconds(10));
+      const unsigned posted = ring.cq_ready();
+      if (posted < 3) {
+        for (int i = 0; i < 3; ++i) release_fifo_reader(fifo);
+      }
+      REQUIRE_MESSAGE(cancelled.ok(), cancelled.error().message);
+      CHECK(*cancelled == 3);  // one per request, each with its CQE
+      CHECK(posted == 3);
+      std::map<std::uint64_t, int> results = reap_results(ring, 3);
+      for (std::uint64_t tag = 10; tag < 13; ++tag) {
+        INFO("tag ", tag, " result ", results[tag]);
+        CHECK(results[tag] < 0);
+        if (results[tag] >= 0) ::close(results[tag]);
+      }
+    }
+  });
+}
+
+TEST_CASE("sync cancel: a running request that ignores the cancel ends the wait at the timeout, with ETIME (issue 12, item 7)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  URING_REQUIRE(missing_since("IORING_ASYNC_CANCEL_OP", "6.6"));
+  URING_REQUIRE(StalledPage::missing());
+  Ring ring = make_ring(Via::fd);
+  StalledPipeRead read(ring, 5);
+  const auto timeout = milliseconds(300);
+  const std::pair<const char*, CancelMatch> matches[] = {
+      {"one by user_data", CancelMatch{.user_data = 5}},
+      {"all by user_data", CancelMatch{.user_data = 5, .all = true}},
+      {"any", CancelMatch{.any = true}},
+  };
+  for (const auto& [name, match] : matches) {
+    INFO("match ", std::string(name));
+    const auto start = std::chrono::steady_clock::now();
+    auto cancelled = cancel_sync(ring, match, timeout);
+    const auto took = std::chrono::steady_clock::now() - start;
+    INFO("took ", std::chrono::duration_cast<milliseconds>(took).count(), " ms");
+    REQUIRE_FALSE(cancelled.ok());  // neither cancelled nor finished
+    CHECK(cancelled.code() == ETIME);
+    CHECK(cancelled.error().message.find("still running") != std::string::npos);
+    CHECK(took >= timeout);
+    CHECK(took < std::chrono::seconds(5));
+    CHECK(ring.cq_ready() == 0);
+  }
+  read.release();  // the read gets the mutex, and the page's zeros
+  const Cqe done = reap_one(ring);
+  CHECK(done.user_data == 5);
+  read.check_result(done.result());
+}
+
+TEST_CASE("sync cancel: a running request that finishes later is waited for, on DEFER_TASKRUN rings too (issue 12, item 7)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  URING_REQUIRE(missing_since("IORING_ASYNC_CANCEL_OP", "6.6"));
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_SINGLE_ISSUER | abi::IORING_SETUP_DEFER_TASKRUN));
+  URING_REQUIRE(StalledPage::missing());
+  const std::pair<const char*, CancelMatch> matches[] = {
+      {"one by user_data", CancelMatch{.user_data = 5}},
+      {"all by user_data", CancelMatch{.user_data = 5, .all = true}},
+      {"any", CancelMatch{.any = true}},
+  };
+  for (bool defer_taskrun : {false, true}) {
+    for (const auto& [name, match] : matches) {
+      INFO("match ", std::string(name), std::string(defer_taskrun ? ", DEFER_TASKRUN ring" : ""));
+      RingOptions options;
+      options.single_issuer = defer_taskrun;
+      options.defer_taskrun = defer_taskrun;
+      Ring ring = make_ring(Via::fd, options);
+      StalledPipeRead read(ring, 5);
+      const auto delay = milliseconds(200);
+      std::thread releaser([&] {
+        std::this_thread::sleep_for(delay);
+        read.release();
+      });
+      const auto start = std::chrono::steady_clock::now();
+      auto cancelled = cancel_sync(ring, match, std::chrono::seconds(20));
+      const auto took = std::chrono::steady_clock::now() - start;
+      const Cqe* posted = ring.peek_cqe();  // on a DEFER_TASKRUN ring this runs the task work
+      releaser.join();
+      INFO("took ", std::chrono::duration_cast<milliseconds>(took).count(), " ms");
+      REQUIRE_MESSAGE(cancelled.ok(), cancelled.error().message);
+      CHECK(*cancelled == 1);
+      CHECK(took >= delay);                     // it waited for the read...
+      CHECK(took < std::chrono::seconds(3));    // ...and returned once it was done
+      REQUIRE(posted != nullptr);               // with its CQE posted
+      CHECK(posted->user_data == 5);
+      read.check_result(posted->result());
+      ring.cqe_seen(posted);
+      CHECK(ring.cq_ready() == 0);
+    }
+  }
 }
 
 TEST_CASE("sync cancel: contradictory matches are refused before the call") {
