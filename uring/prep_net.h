@@ -296,6 +296,9 @@ inline Sqe& prep_uring_cmd_setsockopt(Sqe& sqe, File file, int level, int optnam
 // dedicated RX queue) and a CQE32 ring; `zcrx_id` is io_uring_zcrx_ifq_reg::zcrx_id.
 // Without one the kernel fails the request with -EINVAL. Data CQEs carry
 // an io_uring_zcrx_cqe in their second half (Cqe::extra(0) = its offset).
+// Linux 6.15..6.18 accept RECV_ZC only as a multishot request
+// (io_recvzc_prep: "multishot required"), so both builders set
+// IORING_RECV_MULTISHOT.
 
 // IORING_OP_RECV_ZC (6.15), multishot: data CQEs with more() until it ends.
 inline Sqe& prep_recv_zc_multishot(Sqe& sqe, File file, std::uint32_t zcrx_id) {
@@ -305,11 +308,10 @@ inline Sqe& prep_recv_zc_multishot(Sqe& sqe, File file, std::uint32_t zcrx_id) {
   return sqe;
 }
 
-// IORING_OP_RECV_ZC (6.15), until `len` bytes arrived (0: no limit): data CQEs
-// with more(), then a final CQE with result 0 (or -errno).
+// IORING_OP_RECV_ZC (6.15), multishot until `len` bytes arrived (0: no
+// limit): data CQEs with more(), then a final CQE with result 0 (or -errno).
 inline Sqe& prep_recv_zc(Sqe& sqe, File file, std::uint32_t zcrx_id, std::uint32_t len) {
-  prep_net_detail::start_net(sqe, abi::IORING_OP_RECV_ZC, file);
-  sqe.zcrx_ifq_idx = zcrx_id;
+  prep_recv_zc_multishot(sqe, file, zcrx_id);
   sqe.len = len;
   return sqe;
 }

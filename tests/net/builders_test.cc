@@ -349,3 +349,60 @@ TEST_CASE("has_net_builder and has_event_builder name the opcodes built here") {
   CHECK(net == 14);
   CHECK(event == 13);
 }
+
+// ---- Builders whose data path cannot run here, checked against the kernel's rules ----
+//
+// RECV_ZC needs a zero-copy receive queue on a NIC with header/data split; no
+// test machine has one to spare (tests/net/uring_cmd_test.cc). What can still
+// be checked is every rule io_recvzc_prep (io_uring/net.c, Linux 6.18) applies
+// to the SQE, in its order:
+//
+//   1. addr, addr2, addr3 must be 0                          -> -EINVAL
+//   2. the queue zcrx_ifq_idx must be registered              -> -EINVAL
+//   3. msg_flags must be 0                                    -> -EINVAL
+//   4. ioprio holds only IORING_RECVSEND_POLL_FIRST and
+//      IORING_RECV_MULTISHOT                                  -> -EINVAL
+//   5. ioprio must hold IORING_RECV_MULTISHOT ("multishot required"): sqe->len
+//      only limits the bytes of a multishot request           -> -EINVAL
+//
+// and, before the prep, io_init_req: no IOSQE_BUFFER_SELECT (-EOPNOTSUPP:
+// RECV_ZC has no buffer_select in opdef.c). On a kernel without a queue, rule 2
+// fails with the same -EINVAL as 1, 3, 4 and 5, so the CQE cannot tell them
+// apart: the rules are checked here, on the SQE the builder wrote.
+namespace {
+
+std::string recv_zc_prep_refuses(const abi::io_uring_sqe& sqe) {
+  if (sqe.opcode != abi::IORING_OP_RECV_ZC) return "opcode is not IORING_OP_RECV_ZC";
+  if (sqe.flags & abi::IOSQE_BUFFER_SELECT) return "io_init_req: IOSQE_BUFFER_SELECT (-EOPNOTSUPP)";
+  if (sqe.addr2 || sqe.addr || sqe.addr3) return "rule 1: addr, addr2 or addr3 set (-EINVAL)";
+  // rule 2, the queue lookup, is the kernel's alone
+  if (sqe.msg_flags) return "rule 3: msg_flags set (-EINVAL)";
+  if (sqe.ioprio & ~(abi::IORING_RECVSEND_POLL_FIRST | abi::IORING_RECV_MULTISHOT))
+    return "rule 4: ioprio has a flag other than POLL_FIRST and RECV_MULTISHOT (-EINVAL)";
+  if (!(sqe.ioprio & abi::IORING_RECV_MULTISHOT)) return "rule 5: no IORING_RECV_MULTISHOT (-EINVAL)";
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("RECV_ZC builders write SQEs that io_recvzc_prep accepts (Linux 6.18 rules)") {
+  // The rules can fail: an SQE with the multishot bit missing is refused.
+  abi::io_uring_sqe single{};
+  single.opcode = abi::IORING_OP_RECV_ZC;
+  single.len = 100;
+  CHECK(recv_zc_prep_refuses(single) == "rule 5: no IORING_RECV_MULTISHOT (-EINVAL)");
+
+  Sqe sqe;
+  std::memset(static_cast<void*>(&sqe), 0xab, sizeof sqe);
+  prep_recv_zc_multishot(sqe, 4, 1);
+  CHECK(recv_zc_prep_refuses(sqe) == "");
+
+  // The length-limited form is a multishot request too: data CQEs with
+  // more() until `len` bytes arrived, then a final CQE with result 0.
+  std::memset(static_cast<void*>(&sqe), 0xab, sizeof sqe);
+  prep_recv_zc(sqe, 4, 1, 4096);
+  CHECK(recv_zc_prep_refuses(sqe) == "");
+  CHECK(sqe.len == 4096);
+  CHECK(sqe.zcrx_ifq_idx == 1);
+  CHECK(sqe.ioprio == abi::IORING_RECV_MULTISHOT);
+}
