@@ -4,10 +4,13 @@
 // The kernel keeps registered rings per thread (tctx->registered_rings, looked
 // up in io_uring_enter and io_uring_register): the same index names another
 // ring, or none, in another thread or a forked child. Issue 11, item 2.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -274,4 +277,102 @@ TEST_CASE("REGISTERED_FD_ONLY: a ring with no fd at all works and is released") 
   }
   CHECK(testing::open_fd_count() == fds_before);
   CHECK(testing::MappingSnapshot() == maps_before);
+}
+
+// Review of issue 11: the kernel makes the thread that enables a
+// start_disabled SINGLE_ISSUER ring its only submitter and from then on
+// refuses register calls from any other thread — IORING_UNREGISTER_RING_FDS
+// included — so a slot registered at creation could never be released. The
+// ring registers its fd from the enabling thread instead.
+TEST_CASE("a start_disabled single_issuer ring enabled on another thread is registered there and released") {
+  URING_REQUIRE(testing::missing_register_op(abi::IORING_REGISTER_RING_FDS));
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_R_DISABLED | abi::IORING_SETUP_SINGLE_ISSUER));
+  int free_index = -1;
+  {
+    auto probe = testing::create_ring(RingOptions{});
+    REQUIRE(probe.ok());
+    free_index = probe->registered_index();  // the lowest free slot of this thread, free again below
+  }
+  REQUIRE(free_index >= 0);
+  auto created = testing::create_ring(RingOptions{.start_disabled = true, .single_issuer = true});
+  REQUIRE_MESSAGE(created.ok(), created.error().message);
+  CHECK(created->registered_index() == -1);  // not in this thread's table
+  Ring ring = std::move(created.value());
+  bool enabled = false;
+  int index_there = -1;
+  long long got = 0;
+  int next_index_there = -2, index_after_close = -3;
+  std::thread worker([&, ring = std::move(ring)]() mutable {
+    enabled = ring.enable().ok();
+    index_there = ring.registered_index();
+    got = nop_round_trip(ring, 44);
+    ring.close();  // from the one thread the kernel lets unregister it
+    auto next = Ring::create(RingOptions{});
+    if (next.ok()) next_index_there = next->registered_index();
+    index_after_close = index_there;
+  });
+  worker.join();
+  CHECK(enabled);
+  CHECK(index_there >= 0);
+  CHECK(got == 44);
+  CHECK(next_index_there == index_after_close);  // the slot was released
+  auto mine = testing::create_ring(RingOptions{});
+  REQUIRE(mine.ok());
+  CHECK(mine->registered_index() == free_index);  // nothing of it stayed in this thread's table
+}
+
+// Review of issue 11: a child forked while another thread held the orphan
+// list's lock inherited it locked and hung in its first close() of an
+// inherited Ring. The lock is held across fork() and released on both sides.
+TEST_CASE("a forked child can close inherited rings while other threads were closing rings at the fork") {
+  URING_REQUIRE(testing::missing_register_op(abi::IORING_REGISTER_RING_FDS));
+  std::atomic<bool> stop{false};
+  // This thread creates rings; the churner closes them away from it: every
+  // close leaves an orphan under the lock, every create here releases them.
+  std::mutex handoff_mutex;
+  std::vector<Ring> handoff;
+  std::thread churner([&] {
+    while (!stop.load()) {
+      std::vector<Ring> batch;
+      {
+        std::lock_guard<std::mutex> lock(handoff_mutex);
+        batch.swap(handoff);
+      }
+      batch.clear();  // closes them here
+      std::this_thread::yield();
+    }
+  });
+  int hung = 0, failed = 0;
+  for (int round = 0; round < 64 && hung == 0; ++round) {
+    for (int i = 0; i < 4; ++i) {
+      auto ring = Ring::create(RingOptions{.entries = 4});
+      if (!ring.ok()) continue;
+      std::lock_guard<std::mutex> lock(handoff_mutex);
+      handoff.push_back(std::move(ring.value()));
+    }
+    auto inherited = Ring::create(RingOptions{.entries = 4});
+    REQUIRE(inherited.ok());
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      inherited->close();  // a Ring of another thread's token, in the child
+      ::_exit(0);
+    }
+    int status = 0;
+    pid_t done = 0;
+    for (int waited = 0; waited < 5000 && (done = ::waitpid(child, &status, WNOHANG)) == 0; ++waited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (done == 0) {
+      ++hung;
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      ++failed;
+    }
+  }
+  stop = true;
+  churner.join();
+  CHECK(hung == 0);
+  CHECK(failed == 0);
 }

@@ -560,3 +560,23 @@ TEST_CASE("IOPOLL: min_wait is refused (the kernel polls with no timer); a wait 
   wait.timeout = std::chrono::milliseconds(100);
   CHECK(ring.wait_cqes(1, wait) == -ETIME);
 }
+
+// Review of issue 11: with SQPOLL the poller thread polls IOPOLL rings
+// (the kernel sets syscall_iopoll only for IOPOLL without SQPOLL), so an
+// empty peek has nothing to gain from entering.
+TEST_CASE("SQPOLL + IOPOLL: an empty peek_cqe makes no system call, and min_wait is allowed") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_IOPOLL | abi::IORING_SETUP_SQPOLL));
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_EXT_ARG | abi::IORING_FEAT_MIN_TIMEOUT));
+  URING_REQUIRE(testing::missing_enter_recorder());
+  Ring ring = make(RingOptions{.entries = 8, .sqpoll = true, .iopoll = true});
+  const auto calls = testing::record_enters([&] {
+    CHECK(ring.peek_cqe() == nullptr);
+    CHECK(ring.for_each_cqe([](const Cqe&) {}) == 0);
+  });
+  REQUIRE(calls.has_value());
+  CHECK(calls->empty());
+  WaitOptions wait;
+  wait.timeout = std::chrono::milliseconds(20);
+  wait.min_wait = std::chrono::milliseconds(5);
+  CHECK(ring.wait_cqes(1, wait) == -ETIME);
+}

@@ -669,3 +669,75 @@ TEST_CASE("for_each_cqe never moves the CQ head back over CQEs the callback reap
   CHECK(ring.cq_ready() == 0);  // the old final store moved the head back: CQE 2 again
   CHECK(ring.peek_cqe() == nullptr);
 }
+
+// Review of issue 11: a zero (or already expired) timeout must still enter
+// once: on a DEFER_TASKRUN ring completions are posted only inside
+// io_uring_enter, so a wait that returned -ETIME up front never saw them.
+TEST_CASE("a zero timeout still enters once: a DEFER_TASKRUN completion waiting in the kernel is posted") {
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_EXT_ARG));
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_DEFER_TASKRUN | abi::IORING_SETUP_SINGLE_ISSUER));
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_POLL_ADD));
+  auto created = testing::create_ring(RingOptions{.entries = 8, .single_issuer = true, .defer_taskrun = true});
+  REQUIRE_MESSAGE(created.ok(), created.error().message);
+  Ring& ring = *created;
+  PolledEventfd poll(ring, 3);
+  poll.poke();  // the completion is queued as task work of this thread
+  CHECK(ring.cq_ready() == 0);
+  WaitOptions now;
+  now.timeout = 0ns;
+  CHECK(ring.wait_cqes(1, now) == 0);
+  REQUIRE(ring.cq_ready() == 1);
+  CHECK(testing::reap_one(ring).data() == 3u);
+  CHECK(ring.wait_cqes(1, now) == -ETIME);  // and with nothing there, -ETIME at once
+}
+
+// Review of issue 11: an io_uring_enter that submits reports the count,
+// never its wait's -EINTR; with a sigmask (the ppoll idiom) the caller must
+// still hear of the signal.
+TEST_CASE("submit_and_wait with a sigmask: a signal during the wait returns -EINTR, the SQE submitted") {
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_EXT_ARG));
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_POLL_ADD));
+  Ring ring = make_ring();
+  CountSignals handler;
+  // Block SIGUSR1 in this thread; the wait's mask lets it in (ppoll idiom).
+  sigset_t blocked, previous, during_wait;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGUSR1);
+  REQUIRE(::pthread_sigmask(SIG_BLOCK, &blocked, &previous) == 0);
+  REQUIRE(::pthread_sigmask(SIG_BLOCK, nullptr, &during_wait) == 0);
+  sigdelset(&during_wait, SIGUSR1);
+  const int event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  REQUIRE(event >= 0);
+  prep_poll_add(*ring.get_sqe(), event, POLLIN).set_user_data(8);
+  int ret = 0;
+  std::chrono::milliseconds took{};
+  {
+    EnterSignaller signaller(1, 50ms);
+    WaitOptions wait;
+    wait.timeout = 5s;
+    wait.sigmask = &during_wait;
+    const auto start = std::chrono::steady_clock::now();
+    ret = ring.submit_and_wait(1, wait);
+    took = since(start);
+    signaller.join();
+    CHECK(signaller.sent() == 1);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  CHECK(ret == -EINTR);
+  CHECK(took < 2500ms);
+  CHECK(ring.sq_pending() == 0);  // the poll was submitted all the same
+  write_eventfd(event);
+  CHECK(testing::reap_one(ring).data() == 8u);
+  ::close(event);
+}
+
+TEST_CASE("a min_wait beyond the kernel's 32-bit microseconds is refused, not truncated") {
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_EXT_ARG | abi::IORING_FEAT_MIN_TIMEOUT));
+  Ring ring = make_ring();
+  WaitOptions wait;
+  wait.timeout = 1ms;
+  wait.min_wait = std::chrono::microseconds(std::int64_t{UINT32_MAX} + 1);
+  CHECK(ring.wait_cqes(1, wait) == -EINVAL);
+  wait.min_wait = std::chrono::microseconds(-1);
+  CHECK(ring.wait_cqes(1, wait) == -EINVAL);
+}

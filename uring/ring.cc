@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -88,28 +87,64 @@ std::uint32_t kEveryBit = ~0u;
 
 std::atomic<std::uint64_t> g_last_token{0};
 
-void forget_token_in_child() { detail::this_thread_token = 0; }  // the child has no registered rings
-
-std::uint64_t this_thread_token() {
-  if (detail::this_thread_token == 0) {
-    static const int at_fork = ::pthread_atfork(nullptr, nullptr, forget_token_in_child);
-    (void)at_fork;
-    detail::this_thread_token = g_last_token.fetch_add(1, std::memory_order_relaxed) + 1;
-  }
-  return detail::this_thread_token;
-}
-
 // A thread cannot unregister another thread's slot. A Ring closed away from
 // its creating thread leaves its slot here; the creating thread releases it
-// the next time it creates or closes a Ring (and the kernel drops the whole
-// table when the thread exits).
+// the next time it creates or closes a Ring, and its entries go when it
+// exits (the kernel drops the thread's whole table then).
 struct Orphan {
   std::uint64_t token;
   int index;
 };
-std::mutex g_orphans_mutex;
+// A pthread mutex, held across fork() by the handlers below, so a child
+// never inherits it locked by a thread that does not exist there.
+pthread_mutex_t g_orphans_mutex = PTHREAD_MUTEX_INITIALIZER;
 std::vector<Orphan> g_orphans;
 std::atomic<int> g_orphan_count{0};
+
+struct OrphansLock {
+  OrphansLock() { ::pthread_mutex_lock(&g_orphans_mutex); }
+  ~OrphansLock() { ::pthread_mutex_unlock(&g_orphans_mutex); }
+  OrphansLock(const OrphansLock&) = delete;
+  OrphansLock& operator=(const OrphansLock&) = delete;
+};
+
+void drop_orphans_of(std::uint64_t token) {
+  g_orphans.erase(std::remove_if(g_orphans.begin(), g_orphans.end(),
+                                 [token](const Orphan& orphan) { return orphan.token == token; }),
+                  g_orphans.end());
+  g_orphan_count.store(static_cast<int>(g_orphans.size()), std::memory_order_relaxed);
+}
+
+void before_fork() { ::pthread_mutex_lock(&g_orphans_mutex); }
+void after_fork_in_parent() { ::pthread_mutex_unlock(&g_orphans_mutex); }
+void after_fork_in_child() {
+  // The child has no registered rings: no slot to release, and its one
+  // thread gets a new token when it next creates a ring.
+  g_orphans.clear();
+  g_orphan_count.store(0, std::memory_order_relaxed);
+  detail::this_thread_token = 0;
+  ::pthread_mutex_unlock(&g_orphans_mutex);
+}
+
+// Dropped at thread exit: the kernel has released the thread's slots.
+struct ForgetOrphansAtExit {
+  ~ForgetOrphansAtExit() {
+    if (g_orphan_count.load(std::memory_order_relaxed) == 0) return;
+    OrphansLock lock;
+    drop_orphans_of(detail::this_thread_token);
+  }
+};
+
+std::uint64_t this_thread_token() {
+  if (detail::this_thread_token == 0) {
+    static const int at_fork = ::pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+    (void)at_fork;
+    static thread_local ForgetOrphansAtExit at_exit;
+    (void)&at_exit;
+    detail::this_thread_token = g_last_token.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  return detail::this_thread_token;
+}
 
 void unregister_ring_index(int index) {
   abi::io_uring_rsrc_update update{};
@@ -121,17 +156,15 @@ void unregister_ring_index(int index) {
 
 void release_orphans_of_this_thread() {
   if (g_orphan_count.load(std::memory_order_relaxed) == 0 || detail::this_thread_token == 0) return;
-  std::lock_guard<std::mutex> lock(g_orphans_mutex);
-  auto mine = [](const Orphan& orphan) { return orphan.token == detail::this_thread_token; };
+  OrphansLock lock;
   for (const Orphan& orphan : g_orphans) {
-    if (mine(orphan)) unregister_ring_index(orphan.index);
+    if (orphan.token == detail::this_thread_token) unregister_ring_index(orphan.index);
   }
-  g_orphans.erase(std::remove_if(g_orphans.begin(), g_orphans.end(), mine), g_orphans.end());
-  g_orphan_count.store(static_cast<int>(g_orphans.size()), std::memory_order_relaxed);
+  drop_orphans_of(detail::this_thread_token);
 }
 
 void leave_orphan(std::uint64_t token, int index) {
-  std::lock_guard<std::mutex> lock(g_orphans_mutex);
+  OrphansLock lock;
   g_orphans.push_back({token, index});
   g_orphan_count.store(static_cast<int>(g_orphans.size()), std::memory_order_relaxed);
 }
@@ -254,19 +287,33 @@ Result<Ring> Ring::create(const RingOptions& options) {
   s.sq_tail_limit = s.sq_head_cache + s.sq_entries;
 
   if (options.register_ring_fd && !options.registered_fd_only) {
-    // IORING_REGISTER_RING_FDS (5.18) has no feature bit: just try. It is an
-    // optimisation only: if it fails, enter keeps using the plain fd.
-    abi::io_uring_rsrc_update update{};
-    update.offset = ~0u;  // let the kernel pick a free slot
-    update.data = static_cast<std::uint64_t>(fd);
-    if (sys::io_uring_register(fd, abi::IORING_REGISTER_RING_FDS, &update, 1) == 1) {
-      s.registered_index = static_cast<int>(update.offset);
-      s.enter_fd = s.registered_index;
-      s.enter_flags = abi::IORING_ENTER_REGISTERED_RING;
-      s.owner_token = this_thread_token();
+    constexpr std::uint32_t kIssuerAtEnable = abi::IORING_SETUP_R_DISABLED | abi::IORING_SETUP_SINGLE_ISSUER;
+    if ((params.flags & kIssuerAtEnable) == kIssuerAtEnable) {
+      // The thread that calls enable() becomes the only submitter
+      // (io_register_enable_rings), and from then on the kernel refuses
+      // register calls, IORING_UNREGISTER_RING_FDS included, from any other
+      // thread: a slot registered here could never be released. Register
+      // from the enabling thread instead.
+      s.register_fd_at_enable = true;
+    } else {
+      register_ring_fd(s);
     }
   }
   return ring;
+}
+
+void Ring::register_ring_fd(State& s) {
+  // IORING_REGISTER_RING_FDS (5.18) has no feature bit: just try. It is an
+  // optimisation only: if it fails, enter keeps using the plain fd.
+  abi::io_uring_rsrc_update update{};
+  update.offset = ~0u;  // let the kernel pick a free slot
+  update.data = static_cast<std::uint64_t>(s.ring_fd);
+  if (sys::io_uring_register(s.ring_fd, abi::IORING_REGISTER_RING_FDS, &update, 1) == 1) {
+    s.registered_index = static_cast<int>(update.offset);
+    s.enter_fd = s.registered_index;
+    s.enter_flags = abi::IORING_ENTER_REGISTERED_RING;
+    s.owner_token = this_thread_token();
+  }
 }
 
 Status Ring::map_rings(State& s, int fd, const abi::io_uring_params& params, unsigned char* rings_memory,
@@ -307,7 +354,7 @@ Status Ring::map_rings(State& s, int fd, const abi::io_uring_params& params, uns
   s.sq_kflags = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.flags);
   s.sq_kdropped = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.dropped);
   // s.setup_flags, not params.flags: for a resize, params holds only the resize's own flags.
-  s.cq_enter_word = (s.setup_flags & abi::IORING_SETUP_IOPOLL) ? &kEveryBit : s.sq_kflags;
+  s.cq_enter_word = polls_in_enter(s) ? &kEveryBit : s.sq_kflags;
   s.sq_mask = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_mask);
   s.sq_entries = *reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.ring_entries);
   if (!(s.setup_flags & abi::IORING_SETUP_NO_SQARRAY)) {
@@ -442,6 +489,10 @@ Status Ring::enable() {
                                                   "(R_DISABLED), or is already enabled"
                                                 : "io_uring_register(ENABLE_RINGS)");
   }
+  if (s_.register_fd_at_enable) {
+    s_.register_fd_at_enable = false;
+    register_ring_fd(s_);
+  }
   return ok_status();
 }
 
@@ -460,21 +511,27 @@ int Ring::submit_and_wait(unsigned wait_nr, const WaitOptions& options) {
 // with what is left of the timeout and of min_wait, both counted from the
 // call — never from the last enter.
 int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
-  bool timed = options.timeout.count() >= 0;
+  // Longest timeout in nanoseconds that an int64 holds with room to add to
+  // a clock reading (~146 years); longer ones are "no limit".
+  constexpr std::int64_t kForever = std::int64_t{1} << 62;
+  bool timed = options.timeout.count() >= 0 && options.timeout.count() < kForever;
   std::int64_t timeout_ns = timed ? options.timeout.count() : 0;
-  std::int64_t min_wait_ns = std::chrono::nanoseconds(options.min_wait).count();
+  if (options.min_wait.count() < 0 || options.min_wait.count() > std::int64_t{UINT32_MAX}) {
+    return -EINVAL;  // the kernel takes min_wait as 32-bit microseconds (~71 minutes)
+  }
+  std::int64_t min_wait_ns = std::int64_t{options.min_wait.count()} * 1000;
   std::uint64_t sigmask = reinterpret_cast<std::uintptr_t>(options.sigmask);
   std::uint32_t sigmask_bytes = options.sigmask ? static_cast<std::uint32_t>(sys::kKernelSigsetSize) : 0;
   const void* registered_offset = nullptr;  // the entry's offset, until the first enter used it
   bool registered = false;
   if (options.registered_wait) {
     // The entry replaces the per-call arguments; mixing them would silently drop one.
-    if (timed || min_wait_ns > 0 || options.sigmask) return -EINVAL;
+    if (options.timeout.count() >= 0 || options.min_wait.count() > 0 || options.sigmask) return -EINVAL;
     const unsigned index = *options.registered_wait;
     if (index >= s_.wait_entry_count) return -EINVAL;
     const abi::io_uring_reg_wait& entry = s_.wait_entries[index];
-    timed = (entry.flags & abi::IORING_REG_WAIT_TS) != 0;
-    timeout_ns = timed ? entry.ts.tv_sec * 1000000000LL + entry.ts.tv_nsec : 0;
+    timed = (entry.flags & abi::IORING_REG_WAIT_TS) != 0 && entry.ts.tv_sec < kForever / 1000000000;
+    timeout_ns = timed ? std::max<std::int64_t>(0, entry.ts.tv_sec) * 1000000000 + entry.ts.tv_nsec : 0;
     min_wait_ns = std::int64_t{entry.min_wait_usec} * 1000;
     sigmask = entry.sigmask;
     sigmask_bytes = entry.sigmask_sz;
@@ -485,7 +542,7 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
   const bool min_wait = min_wait_ns > 0;
   if ((timed || min_wait) && !has_feature(abi::IORING_FEAT_EXT_ARG)) return -EOPNOTSUPP;
   if (min_wait && !has_feature(abi::IORING_FEAT_MIN_TIMEOUT)) return -EOPNOTSUPP;
-  const bool iopoll = (s_.setup_flags & abi::IORING_SETUP_IOPOLL) != 0;
+  const bool iopoll = polls_in_enter();
   if (min_wait && iopoll) return -EOPNOTSUPP;  // io_iopoll_check has no timer
   if (count > s_.cq_entries) return -EINVAL;  // the kernel caps its wait at cq_entries
   if (count == 0 && !submit) {
@@ -497,6 +554,16 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
   bool submit_pending =
       submit && s_.sqe_tail != (s_.sqpoll ? s_.sqpoll_published : barrier::load_relaxed(s_.sq_khead));
   int submitted = 0;
+  if (submit_pending && sigmask) {
+    // An enter that submits reports the count, never its wait's -EINTR. A
+    // caller who passes a signal mask wants to hear of the signal: submit
+    // first, then wait in enters that submit nothing.
+    submitted = this->submit();  // (the parameter `submit` hides the member)
+    if (submitted < 0) return submitted;
+    submit_pending = false;
+    if (!s_.sqpoll && sq_pending() > 0) return submitted;  // stopped at a failing SQE: no wait, as above
+  }
+  bool entered = false;  // the kernel posts some completions only inside an enter: always make one
   for (;;) {
     const unsigned ready = cq_ready();
     std::int64_t now = 0;
@@ -504,8 +571,8 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
       if (ready >= count) return submitted;
       if (iopoll && ready > 0) return submitted;  // the kernel will not poll a non-empty CQ
       if (timed || min_wait) now = monotonic_ns();
-      if (min_wait && ready > 0 && now - start >= min_wait_ns) return submitted;
-      if (timed && now - start >= timeout_ns) return -ETIME;
+      if (entered && min_wait && ready > 0 && now - start >= min_wait_ns) return submitted;
+      if (entered && timed && now - start >= timeout_ns) return -ETIME;
     } else if (timed || min_wait) {
       now = monotonic_ns();
     }
@@ -546,7 +613,7 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
       }
       if (timed) {
         const std::int64_t timeout_left = timeout_ns - (now - start);
-        left = to_kernel_timespec(timeout_left > 0 ? timeout_left : 0);
+        left = to_kernel_timespec(timeout_left > 0 ? timeout_left : 0);  // 0: run what waits, then -ETIME
         arg.ts = reinterpret_cast<std::uintptr_t>(&left);
       }
       flags |= abi::IORING_ENTER_EXT_ARG;
@@ -559,15 +626,12 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
     registered_offset = nullptr;
 
     const int ret = enter(to_submit, wait_for, flags, argp, argsz);
+    entered = true;
     if (ret == -ETIME) {
       // The kernel's clock ran out: the checks at the top decide (the
       // timeout is over, or only min_wait was and the wait goes on).
       submit_pending = false;
       continue;
-    }
-    if (s_.taskrun_hint_stale && !(barrier::load_relaxed(s_.sq_kflags) & abi::IORING_SQ_TASKRUN)) {
-      s_.taskrun_hint_stale = false;  // the kernel ran task work: the bit means something again
-      s_.cq_enter_bits |= abi::IORING_SQ_TASKRUN;
     }
     if (ret < 0) return ret;  // -EINTR, -EBADR, -EEXIST, ...: nothing posted is lost
     if (submit_pending) {
@@ -755,14 +819,11 @@ Status Ring::resize(const ResizeOptions& options) {
   // kernel's head (the kernel checked that what is pending fits).
   next.sq_head_cache = barrier::load_acquire(next.sq_khead);
   next.sq_tail_limit = next.sq_head_cache + next.sq_entries;
-  // The kernel marks the new rings IORING_SQ_TASKRUN | IORING_SQ_NEED_WAKEUP
-  // unconditionally ("worst case an extra syscall", io_register_resize_rings),
-  // and on a TASKRUN_FLAG ring only running task work clears the bit: until
-  // a wait sees it clear, peeks ignore it (waits post the work anyway).
-  if (next.cq_enter_bits & abi::IORING_SQ_TASKRUN) {
-    next.cq_enter_bits &= ~abi::IORING_SQ_TASKRUN;
-    next.taskrun_hint_stale = true;
-  }
+  // The 6.18 kernel marks the new rings IORING_SQ_TASKRUN | NEED_WAKEUP
+  // whatever waits ("worst case an extra syscall", io_register_resize_rings;
+  // newer trees copy the old flags instead). On a TASKRUN_FLAG ring the next
+  // run of task work clears the bit, so until then empty peeks enter: a few
+  // system calls, where ignoring the bit could strand completions.
   unmap_rings(s_);
   s_ = next;
   return ok_status();

@@ -14,14 +14,16 @@
 // different threads, because reaping and waiting never touch the SQ (only
 // submit* publishes SQEs). Everything else (create, close, resize, register
 // calls, moves) needs the Ring to itself. SINGLE_ISSUER / DEFER_TASKRUN rings
-// add the kernel's rule: only the creating thread submits, and with
+// add the kernel's rule: only one thread submits — the creating thread, or
+// for a start_disabled ring the one that calls enable() — and with
 // DEFER_TASKRUN only it waits (-EEXIST otherwise).
 //
 // The registered ring fd (the default when the kernel has it) lives in the
-// creating thread's table of registered rings: enter and register calls use
-// it only from that thread, and the plain fd from any other thread or a
-// forked child (a registered_fd_only ring has no plain fd: from elsewhere its
-// calls fail with -EBADF).
+// creating thread's table of registered rings (for a start_disabled
+// single_issuer ring: the enabling thread's): enter and register calls use it
+// only from that thread, and the plain fd from any other thread or a forked
+// child (a registered_fd_only ring has no plain fd: from elsewhere its calls
+// fail with -EBADF).
 //
 // Setup, registration and teardown are in ring.cc; everything called per
 // request is inline below. Barriers: uring/barrier.h.
@@ -118,7 +120,8 @@ struct WaitOptions {
   std::chrono::nanoseconds timeout{-1};
   // Batching (FEAT_MIN_TIMEOUT, 6.12), as the kernel does it: for the first
   // min_wait, wait for the full count; after it, return as soon as at least
-  // one CQE is ready. Zero: always wait for the full count.
+  // one CQE is ready. Zero: always wait for the full count. At most 2^32-1
+  // microseconds (the kernel's field; -EINVAL beyond).
   std::chrono::microseconds min_wait{0};
   // Signal mask to apply while blocked (like ppoll); null keeps the current one.
   const sigset_t* sigmask = nullptr;
@@ -240,10 +243,13 @@ class Ring {
   // On an IOPOLL ring every submit also polls for completions (GETEVENTS).
   int submit() { return submit_and_wait(0); }
 
-  // Same, and waits until at least `wait_nr` CQEs are ready — unless the
-  // kernel stopped submitting at an SQE that failed (rings without
-  // submit_all): then, as io_uring_enter does, it returns the smaller count
-  // without waiting, and the rest stay queued for the next submit.
+  // Same, in the same single io_uring_enter, and the kernel waits until at
+  // least `wait_nr` CQEs are ready. The kernel's rules, not a loop: it also
+  // returns early when a TIMEOUT request completes or a signal arrives (and
+  // then still reports the submitted count), and when it stopped submitting
+  // at an SQE that failed (rings without submit_all) it does not wait at all;
+  // the rest stay queued for the next submit. For "at least wait_nr, or an
+  // error", use submit_and_wait(wait_nr, WaitOptions{}).
   int submit_and_wait(unsigned wait_nr) {
     const std::uint32_t tail = s_.sqe_tail;
     barrier::store_release(s_.sq_ktail, tail);  // publish the whole batch at once
@@ -268,7 +274,11 @@ class Ring {
   // kernel stopped at a failing SQE), or -errno: -ETIME, -EINTR, ... as
   // wait_cqes (the SQEs were submitted all the same: sq_pending() says what
   // is left). For a single thread, the one call to submit and wait with a
-  // timeout.
+  // timeout: one io_uring_enter when the wait needs no more. With a sigmask
+  // (options or registered entry) it submits in one enter and waits in the
+  // next, because an enter that submits reports the count and never its
+  // wait's -EINTR; without one, a signal during that first enter goes
+  // unreported and the wait goes on.
   int submit_and_wait(unsigned wait_nr, const WaitOptions& options);
 
   // Makes room in a full SQ, for `while (!(sqe = get_sqe())) wait_for_sq_space();`.
@@ -360,9 +370,13 @@ class Ring {
   //   -EBADR   completions were dropped (reported once);
   //   -EEXIST  a DEFER_TASKRUN ring waited on from another thread.
   // On a CQE_MIXED ring `count` is in CQ slots, as the kernel counts them (a
-  // 32-byte CQE takes two). On an IOPOLL ring the kernel polls only while
-  // the CQ is empty, so the wait returns once one CQE is ready, whatever the
-  // count; the timeout is kept by this loop and the sigmask is not applied.
+  // 32-byte CQE takes two). On an IOPOLL ring without SQPOLL the kernel polls
+  // in io_uring_enter, only while the CQ is empty, so the wait returns once
+  // one CQE is ready, whatever the count; its polling has no timer, so the
+  // timeout is checked between polls (a poll with I/O in flight can run past
+  // it), the sigmask is not applied, and with nothing in flight the wait
+  // spins. Every wait enters the kernel at least once, even with a timeout
+  // of 0: some completions are posted only there (DEFER_TASKRUN, overflow).
   int wait_cqes(unsigned count, const WaitOptions& options = {});
 
   // Waits for one CQE and returns it (not consumed), or nullptr with
@@ -423,8 +437,9 @@ class Ring {
 
   int fd() const { return s_.ring_fd; }  // -1 for REGISTERED_FD_ONLY rings
   // The ring's index in the calling thread's registered ring fds: the index
-  // from the thread that created the ring, -1 from any other (or when the
-  // ring fd is not registered).
+  // from the thread that created the ring (a start_disabled single_issuer
+  // ring: that enabled it), -1 from any other, or when the ring fd is not
+  // registered.
   int registered_index() const {
     return s_.owner_token == detail::this_thread_token ? s_.registered_index : -1;
   }
@@ -510,13 +525,10 @@ class Ring {
 
     // CQEs reach the CQ only through io_uring_enter(GETEVENTS) when a bit
     // of cq_enter_bits is set in *cq_enter_word: sq_flags (CQ_OVERFLOW;
-    // TASKRUN, trusted only on TASKRUN_FLAG rings), or on IOPOLL rings a
-    // word with every bit set (they always enter to poll).
+    // TASKRUN, trusted only on TASKRUN_FLAG rings), or on IOPOLL rings
+    // without SQPOLL a word with every bit set (they always enter to poll).
     const std::uint32_t* cq_enter_word = nullptr;
     std::uint32_t cq_enter_bits = 0;
-    // A resize sets IORING_SQ_TASKRUN whether or not work waits, and only
-    // running task work clears it: until a wait sees it clear, it says nothing.
-    bool taskrun_hint_stale = false;
 
     // Which fd io_uring_enter gets from the creating thread, and
     // IORING_ENTER_REGISTERED_RING if it is an index.
@@ -525,6 +537,7 @@ class Ring {
     int ring_fd = -1;
     int registered_index = -1;
     std::uint64_t owner_token = 0;  // detail::this_thread_token of the thread holding registered_index
+    bool register_fd_at_enable = false;  // R_DISABLED + SINGLE_ISSUER: enable()'s thread registers it
 
     std::uint32_t setup_flags = 0;
     std::uint32_t features = 0;
@@ -550,6 +563,8 @@ class Ring {
   static Status map_rings(State& s, int fd, const abi::io_uring_params& params, unsigned char* rings_memory,
                           unsigned char* sqes_memory);
   static void unmap_rings(State& s);
+  // IORING_REGISTER_RING_FDS from the calling thread, which becomes the owner.
+  static void register_ring_fd(State& s);
   // The wait loop of wait_cqes and submit_and_wait(n, options).
   int wait_loop(unsigned count, const WaitOptions& options, bool submit);
 
@@ -592,6 +607,13 @@ class Ring {
     return (barrier::load_relaxed(s_.cq_enter_word) & s_.cq_enter_bits) != 0;
   }
   void flush_cq() { (void)enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0); }
+
+  // IOPOLL without SQPOLL: completions are found by io_uring_enter(GETEVENTS)
+  // polling (ctx->syscall_iopoll); with SQPOLL the poller thread polls.
+  static bool polls_in_enter(const State& s) {
+    return (s.setup_flags & (abi::IORING_SETUP_IOPOLL | abi::IORING_SETUP_SQPOLL)) == abi::IORING_SETUP_IOPOLL;
+  }
+  bool polls_in_enter() const { return polls_in_enter(s_); }
 
   friend class RingBuilder;
   friend class RingRef;

@@ -1,6 +1,7 @@
 // IORING_REGISTER_MEM_REGION and registered wait arguments
 // (IORING_ENTER_EXT_ARG_REG): the kernel reads the timeout of a wait from
 // an entry of the registered region, in place, at every wait.
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 
 #include "tests/register/register_support.h"
@@ -166,4 +168,36 @@ TEST_CASE("wait region: signals during a registered wait do not restart the entr
   CHECK(took >= milliseconds(290));
   CHECK(took < milliseconds(1000));  // restarting 300 ms after each signal lasts past 1.5 s
   CHECK(reap_one(ring).user_data == 1);
+}
+
+// Review of issue 11: an entry whose timeout is "forever" (tv_sec near
+// INT64_MAX) overflowed the nanosecond count (UB) and returned -ETIME at once.
+TEST_CASE("wait region: an entry with a practically infinite timeout waits for the CQE") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_MEM_REGION));
+  URING_REQUIRE(missing_op(abi::IORING_OP_POLL_ADD));
+  Ring ring = make_ring(Via::fd, disabled());
+  auto region = register_wait_region(ring, 1);
+  REQUIRE_MESSAGE(region.ok(), region.error().message);
+  abi::io_uring_reg_wait& entry = (*region)[0];
+  set_wait_entry(entry, milliseconds(1));
+  entry.ts.tv_sec = INT64_MAX;
+  entry.ts.tv_nsec = 0;
+  REQUIRE(ring.enable().ok());
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  prep_poll_add(*ring.get_sqe(), fds[0], POLLIN).set_user_data(5);
+  REQUIRE(ring.submit() == 1);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    (void)!::write(fds[1], "x", 1);
+  });
+  const auto start = Clock::now();
+  const int ret = ring.wait_cqes(1, WaitOptions{.registered_wait = 0});
+  const auto took = Clock::now() - start;
+  writer.join();
+  CHECK(ret == 0);
+  CHECK(took >= milliseconds(150));
+  CHECK(reap_one(ring).user_data == 5);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
