@@ -6,18 +6,59 @@
 // sites never do raw bit math on `flags`.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "syscalls/abi.h"
 
 namespace uring {
 
+// The most slots a registered file table can have on any kernel
+// (IORING_MAX_FIXED_FILES, io_uring/rsrc.h): a slot number at or past it
+// names nothing, and the SQE encodings (slot + 1, ~0U = any slot) would turn
+// the largest ones into something else.
+inline constexpr std::uint32_t kMaxFileSlots = 1U << 20;
+
+namespace detail {
+
+// Deliberately not constexpr and never defined: a constant slot number that
+// reaches this call does not compile ("call to non-constexpr function").
+void file_slot_number_must_be_below_kMaxFileSlots();
+
+template <std::integral T>
+constexpr bool is_file_slot(T slot) {
+  return std::cmp_greater_equal(slot, 0) && std::cmp_less(slot, kMaxFileSlots);
+}
+
+template <std::integral T>
+consteval std::uint32_t constant_file_slot(T slot) {
+  if (!is_file_slot(slot)) file_slot_number_must_be_below_kMaxFileSlots();
+  return static_cast<std::uint32_t>(slot);
+}
+
+struct Checked {};  // tag: the value was checked by the caller
+
+}  // namespace detail
+
 // A slot in the ring's registered file table (IORING_REGISTER_FILES). Made
 // explicitly, so an index can never be passed where an fd is meant.
+//   FixedFile(3)                  a constant: a number >= kMaxFileSlots does not compile
+//   FixedFile::checked(n)         a run-time number: std::nullopt when n >= kMaxFileSlots
 struct FixedFile {
-  constexpr explicit FixedFile(unsigned slot) : index(slot) {}
-  unsigned index;
+  template <std::integral T>
+  consteval explicit FixedFile(T slot) : index(detail::constant_file_slot(slot)) {}
+  template <std::integral T>
+  static constexpr std::optional<FixedFile> checked(T slot) {
+    if (!detail::is_file_slot(slot)) return std::nullopt;
+    return FixedFile(static_cast<std::uint32_t>(slot), detail::Checked{});
+  }
+  unsigned index;  // < kMaxFileSlots
+
+ private:
+  constexpr FixedFile(std::uint32_t slot, detail::Checked) : index(slot) {}
 };
 
 // The file an SQE works on: a plain fd (implicitly, from an int) or a
@@ -40,19 +81,31 @@ struct FixedBuffer {
   unsigned index;
 };
 
-// Where an op that creates a file (OPENAT, ACCEPT, SOCKET, ...) puts it when
-// it should be a direct descriptor instead of a normal fd: a given slot of
-// the registered file table, or any free one (IORING_FILE_INDEX_ALLOC; the
-// CQE result is then the slot chosen).
+// Where an op that creates a file (OPENAT, ACCEPT, SOCKET, PIPE, MSG_RING's
+// SEND_FD, ...) puts it when it should be a direct descriptor instead of a
+// normal fd: a given slot of the registered file table, or any free one.
+//   DirectSlot(3)                 a constant slot: a number >= kMaxFileSlots does not compile
+//   DirectSlot::checked(n)        a run-time slot: std::nullopt when n >= kMaxFileSlots
+//   DirectSlot::any()             any free slot (IORING_FILE_INDEX_ALLOC): the CQE
+//                                 result is then the slot chosen. The only way to
+//                                 ask for that: DirectSlot(IORING_FILE_INDEX_ALLOC)
+//                                 does not compile.
 class DirectSlot {
  public:
-  constexpr explicit DirectSlot(unsigned slot) : encoded_(slot + 1) {}
-  static constexpr DirectSlot any() { return DirectSlot(abi::IORING_FILE_INDEX_ALLOC, 0); }
-  // The value of io_uring_sqe::file_index (slot + 1, or IORING_FILE_INDEX_ALLOC).
+  template <std::integral T>
+  consteval explicit DirectSlot(T slot) : encoded_(detail::constant_file_slot(slot) + 1) {}
+  template <std::integral T>
+  static constexpr std::optional<DirectSlot> checked(T slot) {
+    if (!detail::is_file_slot(slot)) return std::nullopt;
+    return DirectSlot(static_cast<std::uint32_t>(slot) + 1, detail::Checked{});
+  }
+  static constexpr DirectSlot any() { return DirectSlot(abi::IORING_FILE_INDEX_ALLOC, detail::Checked{}); }
+  // The value of io_uring_sqe::file_index: slot + 1 (1..kMaxFileSlots), or
+  // IORING_FILE_INDEX_ALLOC; never 0, which would mean "no direct descriptor".
   constexpr std::uint32_t encoded() const { return encoded_; }
 
  private:
-  constexpr DirectSlot(std::uint32_t encoded, int) : encoded_(encoded) {}
+  constexpr DirectSlot(std::uint32_t encoded, detail::Checked) : encoded_(encoded) {}
   std::uint32_t encoded_;
 };
 

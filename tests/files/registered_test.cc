@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "tests/files/files_test_util.h"
@@ -53,7 +54,9 @@ TEST_CASE("a dense file table reads each file through its slot; unknown slots ar
   CHECK(table->size() == 3);
   CHECK(table->contains(FixedFile(2)));
   CHECK_FALSE(table->contains(FixedFile(3)));
-  for (unsigned i = 0; i < 3; ++i) CHECK(read_slot(ring, FixedFile(i)) == "file-" + std::to_string(i));
+  for (unsigned i = 0; i < 3; ++i) {
+    CHECK(read_slot(ring, FixedFile::checked(i).value()) == "file-" + std::to_string(i));
+  }
   CHECK(read_slot(ring, FixedFile(3)) == kEbadf);
   // The fd can be closed: the table holds its own reference.
   ::close(files.fds[1]);
@@ -207,8 +210,8 @@ TEST_CASE("FILES_UPDATE op: into given slots, and into slots the kernel allocate
     CHECK(slot < 8);
     CHECK(slot != 5);
   }
-  CHECK(read_slot(ring, FixedFile(static_cast<unsigned>(alloc[0]))) == "file-2");
-  CHECK(read_slot(ring, FixedFile(static_cast<unsigned>(alloc[1]))) == "file-0");
+  CHECK(read_slot(ring, FixedFile::checked(alloc[0]).value()) == "file-2");
+  CHECK(read_slot(ring, FixedFile::checked(alloc[1]).value()) == "file-0");
   CHECK(run_one(ring, [&](Sqe& s) { prep_files_update(s, files.fds.data(), 2, 7); }) ==
         -EINVAL);  // past the end
 }
@@ -247,6 +250,30 @@ TEST_CASE("OPENAT/OPENAT2 into DirectSlots, CLOSE of a slot") {
   CHECK(testing::open_fd_count() == fds_before);
 }
 
+TEST_CASE("a run-time slot goes through DirectSlot::checked: into that slot, never a normal fd (issue 12, item 10)") {
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_OPENAT));
+  Ring ring = make_ring();
+  NamedFiles files(1);
+  auto table = FileTable::create_sparse(ring, 8);
+  REQUIRE_MESSAGE(table.ok(), table.error().message);
+  const int fds_before = testing::open_fd_count();
+  const char* path0 = files.paths[0].c_str();
+
+  for (unsigned slot = 5; slot < 8; ++slot) {
+    const std::optional<DirectSlot> where = DirectSlot::checked(slot);
+    REQUIRE(where.has_value());
+    CHECK(run_one(ring, [&](Sqe& s) { prep_openat_direct(s, AT_FDCWD, path0, O_RDONLY, 0, *where); }) == 0);
+    CHECK(read_slot(ring, FixedFile::checked(slot).value()) == "file-0");
+  }
+  // A slot past this table but below kMaxFileSlots: the kernel refuses it.
+  CHECK(run_one(ring, [&](Sqe& s) {
+          prep_openat_direct(s, AT_FDCWD, path0, O_RDONLY, 0, DirectSlot::checked(8).value());
+        }) == -EINVAL);
+  // What used to wrap to "no direct descriptor" and open a normal fd cannot be made.
+  CHECK_FALSE(DirectSlot::checked(abi::IORING_FILE_INDEX_ALLOC).has_value());
+  CHECK(testing::open_fd_count() == fds_before);  // no normal fd was opened
+}
+
 TEST_CASE("DirectSlot::any() allocates within the alloc range; a closed slot is allocated again") {
   URING_REQUIRE(testing::missing_op(abi::IORING_OP_OPENAT));
   URING_REQUIRE(testing::missing_op(abi::IORING_OP_OPENAT2));
@@ -269,7 +296,7 @@ TEST_CASE("DirectSlot::any() allocates within the alloc range; a closed slot is 
     CHECK(slot >= 5);
     CHECK(slot < 7);
     picked.insert(slot);
-    CHECK(read_slot(ring, FixedFile(static_cast<unsigned>(slot))) == "file-0");
+    CHECK(read_slot(ring, FixedFile::checked(slot).value()) == "file-0");
   }
   CHECK(picked.size() == 2);
   CHECK(run_one(ring, [&](Sqe& s) { prep_openat2_direct(s, AT_FDCWD, path0, &how, DirectSlot::any()); }) ==

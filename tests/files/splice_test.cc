@@ -204,7 +204,7 @@ TEST_CASE("PIPE into direct descriptors: a given slot pair, and slots the kernel
     CHECK(slot != 2);
     CHECK(slot != 3);
   }
-  const FixedFile reader(static_cast<unsigned>(fds[0])), writer(static_cast<unsigned>(fds[1]));
+  const FixedFile reader = FixedFile::checked(fds[0]).value(), writer = FixedFile::checked(fds[1]).value();
   CHECK(run_one(ring, [&](Sqe& s) { prep_write(s, writer, "picked", 6, kCurrentPosition); }) == 6);
   CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, reader, buf, sizeof buf, kCurrentPosition); }) == 6);
   CHECK(std::string(buf, 6) == "picked");

@@ -232,7 +232,7 @@ TEST_CASE("direct accept and direct socket fill fixed-file slots, not the fd tab
   const auto bytes_b = pattern(77, 2);
   send_all(client_b.get(), bytes_b.data(), bytes_b.size());
   std::vector<unsigned char> got_b(bytes_b.size());
-  prep_recv(next_sqe(ring), FixedFile(static_cast<unsigned>(slot_b)), got_b.data(), got_b.size(), MSG_WAITALL)
+  prep_recv(next_sqe(ring), FixedFile::checked(slot_b).value(), got_b.data(), got_b.size(), MSG_WAITALL)
       .set_user_data(6);
   CHECK(reap_one(ring).result() == static_cast<int>(bytes_b.size()));
   CHECK(got_b == bytes_b);
