@@ -27,6 +27,15 @@ namespace {
 constexpr unsigned kMaxBuffers = 32768;           // ring entries must stay below 65536
 constexpr std::uint32_t kMaxBufferSize = 1u << 30;
 constexpr std::uint64_t kDefaultTagBase = 0xB0F5ull << 48;
+// A kernel-mapped ring is mmap'd at IORING_OFF_PBUF_RING | id << IORING_OFF_PBUF_SHIFT,
+// and io_uring/memmap.c tells the regions apart by offset & IORING_OFF_MMAP_MASK:
+// the id must stay below the mask's bits (0 .. 2047).
+constexpr std::uint64_t kMaxKernelMappedGroup =
+    (~abi::IORING_OFF_MMAP_MASK & 0xFFFFFFFFull) >> abi::IORING_OFF_PBUF_SHIFT;
+static_assert(kMaxKernelMappedGroup == 2047);
+// How long create/close wait for the kernel to run the group's own
+// PROVIDE/REMOVE_BUFFERS once it has consumed the SQE.
+constexpr auto kGroupOpWait = std::chrono::seconds(1);
 
 std::size_t page_size() {
   static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
@@ -67,6 +76,13 @@ void unclaim(const Ring* ring, std::uint16_t group_id) {
   auto& groups = registry();
   const auto it = std::find(groups.begin(), groups.end(), std::make_pair(ring, group_id));
   if (it != groups.end()) groups.erase(it);
+}
+
+std::string kernel_mapped_id_limit(std::uint16_t group_id) {
+  return "RingMemory::kernel: group id " + std::to_string(group_id) +
+         " cannot be mapped: the kernel's buffer ring is mmap'd at IORING_OFF_PBUF_RING | id << 16, and "
+         "io_uring/memmap.c finds the region from the offset's IORING_OFF_MMAP_MASK bits, which ids above "
+         "2047 reach into (the mmap then fails); use a group id 0 .. 2047, or RingMemory::library";
 }
 
 Error group_in_use(std::uint16_t group_id, const char* how) {
@@ -117,13 +133,14 @@ const char* describe(BufferError error) {
       return "the CQE names a buffer you already hold: a CQE taken twice, or one from another group";
     case BufferError::kernel_owned:
       return "refused: the kernel owns this buffer; recycle only a buffer take() gave you, and only once";
+    case BufferError::stale_view:
+      return "refused: this view is stale - its buffer was recycled and handed out again since (to a "
+             "later CQE's view); recycle that view instead";
     case BufferError::sq_full:
       return "no free SQE to give the buffer back (legacy group): submit, then recycle again";
-    case BufferError::size_mismatch:
-      return "the CQE reports more bytes than its buffer holds: bundles need a buffer ring";
     case BufferError::bundle_lost:
-      return "the ring slots of this bundle were refilled before its CQE was taken: take CQEs in the "
-             "order the ring posts them";
+      return "some of this bundle's buffers were already handed out by another CQE (one taken twice?): "
+             "the view holds the others - recycle it - and its bytes cannot be trusted";
     case BufferError::closed:
       return "the buffer group is closed";
   }
@@ -161,7 +178,7 @@ Status BufferGroup::init(Ring& ring, const BufferGroupOptions& options) {
   s_.internal_tag = options.internal_user_data
                         ? options.internal_user_data
                         : kDefaultTagBase | static_cast<std::uint64_t>(options.group_id) << 20;
-  s_.skip_success = ring.has_feature(abi::IORING_FEAT_CQE_SKIP);
+  s_.skip_success = options.skip_success_cqes && ring.has_feature(abi::IORING_FEAT_CQE_SKIP);
 
   s_.buffer_bytes = static_cast<std::size_t>(s_.count) * s_.size;
   if (options.buffer_memory) {
@@ -221,6 +238,10 @@ Result<BufferGroup> BufferGroup::create_ring(Ring& ring, const BufferGroupOption
     return invalid("RingMemory::kernel maps the ring from the ring's fd, and this ring has none "
                    "(registered_fd_only): use RingMemory::library");
   }
+  if (options.ring_memory == RingMemory::kernel && options.group_id > kMaxKernelMappedGroup &&
+      !options.allow_fallback) {
+    return invalid(kernel_mapped_id_limit(options.group_id));
+  }
 
   BufferGroup group;
   if (Status status = group.init(ring, options); !status) return status.error();
@@ -254,6 +275,11 @@ Status BufferGroup::register_ring(const BufferGroupOptions& options) {
   RingMemory memory = options.ring_memory;
   if (memory == RingMemory::kernel && ring.fd() < 0) {  // only with allow_fallback (checked above)
     s_.fallback_note = "RingMemory::kernel needs a ring fd (this ring is registered_fd_only): using RingMemory::library";
+    memory = RingMemory::library;
+  }
+  if (memory == RingMemory::kernel && s_.group_id > kMaxKernelMappedGroup) {  // likewise
+    s_.fallback_note = "RingMemory::kernel needs a group id 0 .. 2047 (above, its mmap offset reaches into "
+                       "IORING_OFF_MMAP_MASK): using RingMemory::library";
     memory = RingMemory::library;
   }
   for (;;) {
@@ -298,8 +324,14 @@ Status BufferGroup::register_ring(const BufferGroupOptions& options) {
           reg.bgid = s_.group_id;
           (void)ring.register_raw(abi::IORING_UNREGISTER_PBUF_RING, &reg, 1);
           s_.kernel_has_group = false;
-          return error_from_errno(-error, "mmap of the kernel's buffer ring for group " +
-                                              std::to_string(s_.group_id));
+          const std::string what = "mmap of the kernel's buffer ring for group " + std::to_string(s_.group_id);
+          if (options.allow_fallback) {
+            memory = RingMemory::library;
+            s_.fallback_note += (s_.fallback_note.empty() ? "" : "; ") + what + " failed (" +
+                                std::strerror(error) + "): library memory";
+            continue;
+          }
+          return error_from_errno(-error, what);
         }
         s_.ring_base = static_cast<unsigned char*>(mapped);
         s_.ring_memory = RingMemory::kernel;
@@ -353,19 +385,20 @@ Status BufferGroup::provide_all() {
   if (pbuf_status(ring, s_.group_id, nullptr) == 0) {
     return group_in_use(s_.group_id, "it is a buffer ring");
   }
+  const bool cq_was_empty = ring.cq_ready() == 0;  // then our CQE will be the first
   Sqe* sqe = ring.get_sqe();
   if (!sqe) {
     (void)ring.submit();
     sqe = ring.get_sqe();
     if (!sqe) return Error{EBUSY, "buffer group: no free SQE for PROVIDE_BUFFERS; reap CQEs and retry"};
   }
-  prep_provide_buffers(*sqe, s_.base, s_.size, s_.count, s_.group_id, 0)
-      .set_user_data(s_.internal_tag | kInternalGroupOp);
+  const std::uint64_t tag = s_.internal_tag | kInternalGroupOp;
+  prep_provide_buffers(*sqe, s_.base, s_.size, s_.count, s_.group_id, 0).set_user_data(tag);
   if (s_.skip_success) sqe->skip_success();
   if (Status status = submit_and_drain_sq(ring, "PROVIDE_BUFFERS"); !status) {
     if (!(ring.setup_flags() & abi::IORING_SETUP_SQPOLL) && ring.sq_pending() != 0) {
       // Not consumed: make it harmless before the memory goes away.
-      prep_nop(*sqe).set_user_data(s_.internal_tag | kInternalGroupOp);
+      prep_nop(*sqe).set_user_data(tag);
       if (s_.skip_success) sqe->skip_success();
       return status;
     }
@@ -373,17 +406,68 @@ Status BufferGroup::provide_all() {
     return status;
   }
   s_.kernel_has_group = true;
-  // The PROVIDE ran inline. Where the kernel can say (6.8), check that the
-  // group now exists: a failure leaves it absent (-ENOENT).
-  if (pbuf_status(ring, s_.group_id, nullptr) == -ENOENT) {
+  // Consumed is not run: after a request with IOSQE_IO_DRAIN the kernel runs
+  // the next SQEs from its drain queue, after io_uring_enter has returned.
+  const int outcome = await_group_op(cq_was_empty, /*provide=*/true);
+  if (outcome == kOpPending) {
+    // The kernel will run it later and take the memory then: never free it.
     s_.kernel_has_group = false;
-    return Error{ENOMEM, "PROVIDE_BUFFERS for group " + std::to_string(s_.group_id) +
-                             " failed (its CQE, user_data " + hex(s_.internal_tag | kInternalGroupOp) +
-                             ", has the errno; most likely out of memory)"};
+    s_.owns_buffer_memory = false;
+    return Error{EBUSY, "PROVIDE_BUFFERS for group " + std::to_string(s_.group_id) +
+                            " has not taken effect within 1 s: it waits behind an earlier request with "
+                            "IOSQE_IO_DRAIN that has not completed (the kernel runs it once that request "
+                            "completes), or it failed; its CQE, user_data " + hex(tag) +
+                            ", tells which when it comes. The group's memory is not freed, since the "
+                            "kernel may still take it: after that CQE, REMOVE_BUFFERS group " +
+                            std::to_string(s_.group_id) + " before reusing the memory or the id"};
+  }
+  if (outcome < 0) {  // its CQE: the kernel's own errno
+    s_.kernel_has_group = false;
+    return error_from_errno(outcome, "PROVIDE_BUFFERS of " + std::to_string(s_.count) + " buffers for group " +
+                                         std::to_string(s_.group_id));
   }
   for (unsigned id = 0; id < s_.count; ++id) s_.buffers[id].kernel_owned = 1;
   s_.app_owned = 0;
   return ok_status();
+}
+
+int BufferGroup::await_group_op(bool cq_was_empty, bool provide) {
+  Ring& ring = *s_.ring;
+  const std::uint64_t tag = s_.internal_tag | kInternalGroupOp;
+  const auto deadline = std::chrono::steady_clock::now() + kGroupOpWait;
+  // With the CQ empty before, only the group's own CQEs (this one, earlier
+  // recycles') can come before ours: read them. Otherwise, or when successes
+  // post nothing, ask the kernel whether the group exists (PBUF_STATUS, 6.8;
+  // a kernel without it, or an id in use before, cannot tell: taken as run).
+  bool read_cqes = cq_was_empty && !s_.skip_success;
+  for (;;) {
+    while (read_cqes) {
+      Cqe* cqe = ring.peek_cqe();
+      if (!cqe) break;
+      if (!is_internal(*cqe)) {
+        read_cqes = false;  // another request's CQE: ours may be behind it
+        break;
+      }
+      const Cqe copy = *cqe;
+      ring.cqe_seen(cqe);
+      if (copy.user_data == tag) return copy.res;
+      (void)handle_internal(copy);
+    }
+    if (!read_cqes) {
+      if (!provide || pbuf_status(ring, s_.group_id, nullptr) != -ENOENT) return kOpRanUnread;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return kOpPending;
+    // Deferred task work (drain queue, DEFER_TASKRUN) runs when we wait.
+    if (read_cqes) {
+      WaitOptions wait;
+      wait.timeout = std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::milliseconds(10));
+      const int ret = ring.wait_cqes(1, wait);
+      if (ret == 0 || ret == -ETIME || ret == -EINTR) continue;
+    }
+    (void)ring.enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0);
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
 }
 
 void BufferGroup::release_ring_memory() {
@@ -417,12 +501,19 @@ Status BufferGroup::close() {
         status = Error{EBUSY, "buffer group " + std::to_string(s_.group_id) +
                                   ": no free SQE for REMOVE_BUFFERS (its buffers are leaked)"};
       } else {
+        const bool cq_was_empty = ring.cq_ready() == 0;
         prep_remove_buffers(*sqe, s_.count, s_.group_id).set_user_data(s_.internal_tag | kInternalGroupOp);
         if (s_.skip_success) sqe->skip_success();
         Status drained = submit_and_drain_sq(ring, "REMOVE_BUFFERS");
         if (!drained) {
           kernel_let_go = false;
           status = Error{drained.code(), drained.error().message + " (the group's buffers are leaked)"};
+        } else if (await_group_op(cq_was_empty, /*provide=*/false) == kOpPending) {
+          kernel_let_go = false;
+          status = Error{EBUSY, "REMOVE_BUFFERS for group " + std::to_string(s_.group_id) +
+                                    " has not run within 1 s (it waits behind an earlier request with "
+                                    "IOSQE_IO_DRAIN that has not completed?): the group's buffers are "
+                                    "leaked, not freed under the kernel"};
         }
       }
     }
@@ -434,59 +525,79 @@ Status BufferGroup::close() {
   return status;
 }
 
-BufferView BufferGroup::take_bundle(const Cqe& cqe, BufferView view, std::uint32_t size) {
-  if (!s_.ring_base) {
-    view.error = BufferError::size_mismatch;
+BufferView BufferGroup::take_slow(BufferView view, std::uint32_t size, Bundle bundle) {
+  // The CQE's BUF_MORE is not trusted here: see the walk below.
+  const std::uint16_t first = view.id;
+  BufferState& head = s_.buffers[first];
+  const std::uint32_t room = s_.size - head.consumed;
+  const std::uint32_t generation = next_generation();
+  view.data = buffer_address(first) + head.consumed;
+  view.generation = generation;
+  if (!s_.ring_base || (bundle == Bundle::no && !s_.incremental)) {
+    // One buffer, whatever the result says: a legacy group takes one off its
+    // list, a plain ring moves its head by one (io_kbuf_commit, nr = 1).
+    view.size = room;
+    view.first_size = room;
+    view.segments = 1;
+    view.truncated = true;
+    hand_over(head, generation);
     return view;
   }
-  const std::uint16_t first = view.id;
-  const std::uint16_t start = s_.buffers[first].ring_pos;
-  const std::uint32_t offset = s_.buffers[first].consumed;
+  // The kernel commits `size` bytes from the first buffer's ring slot on: a
+  // bundle over as many buffers as the bytes fill (io_bundle_nbufs), or an
+  // incremental ring walking its entries by bytes (io_kbuf_inc_commit) - a
+  // truncated datagram then lies in the first buffer only, and the buffers
+  // after it are passed over. Walk it the same way. A slot never published
+  // stops it (the kernel found nothing there; its BUF_MORE then names no
+  // buffer of ours), as does a buffer handed out already (bundle_lost: the
+  // kernel consumed it, another CQE gave it to you).
+  const bool data_in_each = bundle == Bundle::yes;
+  const std::uint16_t start = head.ring_pos;
   const unsigned entries = s_.mask + 1u;
-  // First pass: the buffers sit in consecutive ring slots from the first
-  // one's; each slot must still hold the buffer the kernel read from it.
   std::uint32_t left = size;
-  std::uint32_t room = s_.size - offset;
+  std::uint32_t held = 0;
   unsigned n = 0;
-  std::uint32_t last_used = 0;
-  while (left > 0) {
-    if (n >= entries) {
-      view.error = BufferError::bundle_lost;
-      return view;
-    }
-    const auto position = static_cast<std::uint16_t>(start + n);
-    const std::uint16_t id = s_.slot_ids[position & s_.mask];
-    const BufferState& buffer = s_.buffers[id];
-    if (buffer.ring_pos != position || !buffer.kernel_owned) {
-      view.error = BufferError::bundle_lost;
-      return view;
-    }
-    last_used = std::min(left, room);
-    left -= last_used;
-    room = s_.size;
-    ++n;
-  }
-  // Second pass: hand them over and chain them for segment().
-  const bool keep_last = (cqe.flags & abi::IORING_CQE_F_BUF_MORE) != 0;
   std::uint16_t previous = first;
-  for (unsigned k = 0; k < n; ++k) {
-    const std::uint16_t id = s_.slot_ids[static_cast<std::uint16_t>(start + k) & s_.mask];
-    BufferState& buffer = s_.buffers[id];
-    if (k > 0) s_.buffers[previous].next = id;
-    if (k + 1 == n && keep_last) {
-      buffer.consumed += last_used;
-    } else {
-      buffer.kernel_owned = 0;
-      ++s_.app_owned;
+  for (unsigned k = 0; left > 0 && k < entries; ++k) {
+    const auto position = static_cast<std::uint16_t>(start + k);
+    if (position == s_.tail) break;
+    const int found = k == 0 ? first : buffer_added_at(position);
+    if (found < 0) {
+      view.error = BufferError::bundle_lost;
+      left -= std::min(left, s_.size);
+      continue;
     }
+    const auto id = static_cast<std::uint16_t>(found);
+    BufferState& buffer = s_.buffers[id];
+    const std::uint32_t space = s_.size - buffer.consumed;
+    const std::uint32_t used = std::min(left, space);
+    left -= used;
+    if (data_in_each || k == 0) held += used;
+    if (n > 0) s_.buffers[previous].next = id;
     previous = id;
+    ++n;
+    if (used < space && s_.incremental) {  // room left: the kernel keeps it
+      buffer.consumed += used;
+      view.kernel_keeps_last = true;
+      break;
+    }
+    hand_over(buffer, generation);
   }
-  view.data = buffer_address(first) + offset;
-  view.size = size;
-  view.first_size = std::min(size, s_.size - offset);
+  view.size = held;
+  view.first_size = std::min(held, room);
   view.segments = static_cast<std::uint16_t>(n);
-  view.kernel_keeps_last = keep_last;
+  view.truncated = bundle == Bundle::no || left > 0;
   return view;
+}
+
+int BufferGroup::buffer_added_at(std::uint16_t position) const {
+  const std::uint16_t id = s_.slot_ids[position & s_.mask];
+  if (s_.buffers[id].kernel_owned && s_.buffers[id].ring_pos == position) return id;
+  // The slot was written again since (CQEs taken out of ring order): find the buffer itself.
+  for (unsigned i = 0; i < s_.count; ++i) {
+    if (s_.buffers[i].kernel_owned && s_.buffers[i].ring_pos == position) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 std::size_t BufferGroup::copy_out(const BufferView& view, void* out, std::size_t capacity) const {
@@ -517,7 +628,13 @@ unsigned BufferGroup::available_to_kernel() const {
     auto head = kernel_head();
     if (head) return static_cast<std::uint16_t>(s_.tail - head.value());
   }
-  return kernel_owned_count();
+  // No count from the kernel (legacy groups; rings before 6.8): a buffer the
+  // kernel owns may have been picked by a request whose CQE is not taken
+  // yet. Count only what came back since the last answer, so that a re-arm
+  // that met -ENOBUFS again is not answered rearm_now again.
+  const std::uint64_t since = s_.recycles - s_.recycles_at_answer;
+  const unsigned owned = kernel_owned_count();
+  return since < owned ? static_cast<unsigned>(since) : owned;
 }
 
 NoBuffersAction BufferGroup::on_no_buffers(const Cqe& cqe) {
@@ -525,14 +642,25 @@ NoBuffersAction BufferGroup::on_no_buffers(const Cqe& cqe) {
   return apply_no_buffers_policy(cqe.user_data);
 }
 
-NoBuffersAction BufferGroup::on_multishot_end(const Cqe& cqe) {
-  if (cqe.more() || (cqe.res != -ENOBUFS && cqe.res <= 0)) return NoBuffersAction::not_enobufs;
-  return apply_no_buffers_policy(cqe.user_data);
+NoBuffersAction BufferGroup::on_multishot_end(const Cqe& cqe, Bundle bundle) {
+  if (cqe.more()) return NoBuffersAction::not_enobufs;
+  if (cqe.res == -ENOBUFS) return apply_no_buffers_policy(cqe.user_data);
+  if (cqe.res <= 0) return NoBuffersAction::not_enobufs;
+  // Ended on data. Without a bundle that is never for want of buffers (the
+  // next receive would have failed with -ENOBUFS): a full CQ, or the
+  // total-length limit (io_uring/net.c, io_recv_finish). A bundle also ends
+  // when it took the last buffers (REQ_F_BL_EMPTY).
+  if (bundle == Bundle::yes && s_.ring && available_to_kernel() == 0) {
+    return apply_no_buffers_policy(cqe.user_data);
+  }
+  return NoBuffersAction::ended_with_data;
 }
 
 NoBuffersAction BufferGroup::apply_no_buffers_policy(std::uint64_t user_data) {
   if (s_.policy == NoBuffersPolicy::fail || !s_.ring) return NoBuffersAction::fail;
-  if (available_to_kernel() > 0) return NoBuffersAction::rearm_now;
+  const unsigned available = available_to_kernel();
+  s_.recycles_at_answer = s_.recycles;
+  if (available > 0) return NoBuffersAction::rearm_now;
   if (s_.parked.size() >= s_.max_parked) return NoBuffersAction::fail;
   s_.parked.push_back(user_data);
   s_.recycles_when_parked = s_.recycles;

@@ -23,10 +23,21 @@
 // request whose CQE you have not taken yet) or yours (taken, not recycled).
 // take() moves a buffer to you, recycle() back to the kernel; recycling a
 // buffer the kernel owns is refused (BufferError::kernel_owned) in every
-// build, so a buffer is never given to the kernel twice.
+// build, so a buffer is never given to the kernel twice, and so is a view
+// whose buffer has come round again since (BufferError::stale_view).
 //
-// Per-CQE calls (take, recycle, segment) are inline, allocation-free and
-// make no system call (on_no_buffers may ask the kernel for the ring head).
+// Bundles. A CQE does not say whether its request was a bundle
+// (IORING_RECVSEND_BUNDLE, prep_recv_bundle*): you say it, take(cqe,
+// Bundle::yes). Without it a CQE is one buffer, and a result larger than
+// the buffer (recv with MSG_TRUNC on a datagram socket returns the
+// datagram's full length) is cut to what the buffer holds, with
+// BufferView::truncated set (on an incremental ring the kernel moves on by
+// the whole result: the buffers it passed over come with the view).
+//
+// Per-CQE calls (take, recycle, segment) are allocation-free and make no
+// system call (on_no_buffers may ask the kernel for the ring head); they are
+// inline, except take()'s path for results larger than the buffer (bundles,
+// truncation), in buffer_group.cc.
 // Setup and teardown are in buffer_group.cc, which calls mmap/munmap for
 // buffer-ring memory only (IOU_PBUF_RING_MMAP rings, mapped from the ring
 // fd, and rings whose memory the library allocates).
@@ -39,15 +50,18 @@
 //     already picked a buffer may still write into it, and the group frees
 //     that memory once the kernel can pick no more (ring unregistered, or
 //     legacy buffers removed);
-//   - CQEs are taken in the order the ring posts them when bundles are used
-//     (a bundle's buffers are found from the ring slots they were read from);
+//   - bundles are taken with Bundle::yes, everything else without it; a
+//     bundle with MSG_TRUNC is not supported (its result does not say how
+//     many buffers the kernel used when the data was cut);
 //   - one thread at a time uses the group (like the Ring);
 //   - incremental rings are for sockets and pipes, where the kernel moves on
 //     by the bytes received; on a regular file it moves on by the length
 //     asked for, even on a short read, so read files with len 0 there;
 //   - on legacy groups, CQEs with the group's internal user_data
-//     (is_internal()) are passed to handle_internal(): they report a failed
-//     PROVIDE/REMOVE (with IORING_FEAT_CQE_SKIP, 5.17, successes post none).
+//     (is_internal()) are passed to handle_internal(): each recycle()'s
+//     PROVIDE_BUFFERS posts one (unless skip_success_cqes, which costs the
+//     ring IOSQE_IO_DRAIN, see BufferGroupOptions); the group takes its own
+//     off the CQ in create/close when they are first in it.
 #pragma once
 
 #include <cerrno>
@@ -75,9 +89,10 @@ enum class BufferError : std::uint8_t {
   unknown_id,        // the buffer id is not one of this group's: a CQE of another group?
   not_kernel_owned,  // take(): the CQE names a buffer you already hold (CQE taken twice, or another group's)
   kernel_owned,      // recycle(): the kernel owns this buffer (not taken yet, or recycled already)
+  stale_view,        // recycle(view): the view's buffer was recycled and handed out again since
   sq_full,           // recycle() on a legacy group: no free SQE for PROVIDE_BUFFERS; submit, then retry
-  size_mismatch,     // take(): more bytes than the buffer holds, on a group that cannot bundle
-  bundle_lost,       // take(): the ring slots of this bundle were refilled before its CQE was taken
+  bundle_lost,       // take(): some of the bundle's buffers were already handed out by another CQE;
+                     // the view holds the rest (recycle it), its bytes are not to be trusted
   closed,            // the group has been closed
 };
 const char* describe(BufferError error);
@@ -96,7 +111,14 @@ enum class NoBuffersAction : std::uint8_t {
   rearm_now,    // buffers came back since the kernel ran dry: submit the request again now
   parked,       // no buffer yet: the CQE's user_data is kept; rearm_parked() hands it back
                 // after your next recycle()
+  ended_with_data,  // on_multishot_end: the multishot ended on a data CQE, not for want of
+                    // buffers (the CQ was full, or it reached its total-length limit):
+                    // submit it again if you want more
 };
+
+// Whether a request may fill several buffers per CQE (IORING_RECVSEND_BUNDLE).
+// The CQE does not say; take() and on_multishot_end() need to be told.
+enum class Bundle : bool { no, yes };
 
 // Where a buffer ring's entries live.
 enum class RingMemory : std::uint8_t {
@@ -128,6 +150,13 @@ struct BufferGroupOptions {
   NoBuffersPolicy no_buffers = NoBuffersPolicy::fail;
   unsigned max_parked = 64;  // requests on_no_buffers() may park (reserved up front)
 
+  // Legacy groups: mark the group's PROVIDE/REMOVE_BUFFERS SQEs
+  // IOSQE_CQE_SKIP_SUCCESS (IORING_FEAT_CQE_SKIP, 5.17), so a recycle posts
+  // no CQE unless it fails. The kernel then refuses IOSQE_IO_DRAIN on this
+  // ring for good (io_init_req sets ctx->drain_disabled; drained SQEs fail
+  // with -EOPNOTSUPP), so this is off unless you ask.
+  bool skip_success_cqes = false;
+
   // user_data of the group's own SQEs (legacy groups): its low 17 bits must
   // be zero (they carry the buffer id). 0: 0xB0F5 << 48 | group_id << 20.
   std::uint64_t internal_user_data = 0;
@@ -136,13 +165,20 @@ struct BufferGroupOptions {
 // The bytes one CQE delivered. Valid until its buffers are recycled.
 struct BufferView {
   unsigned char* data = nullptr;  // first byte received (in buffer `id`)
-  std::uint32_t size = 0;         // bytes received, over every segment
+  std::uint32_t size = 0;         // bytes in the buffers, over every segment
   std::uint32_t first_size = 0;   // of those, the bytes in the first buffer
+  std::uint32_t generation = 0;   // which hand-over this is: recycle(view) refuses a stale view
   std::uint16_t id = 0;           // the first buffer's id
-  std::uint16_t segments = 0;     // buffers the bytes lie in: 1, several for a bundle, 0 without a buffer
+  // Buffers this CQE used: 1, several for a bundle, 0 without a buffer. On
+  // an incremental ring a truncated receive also moves the kernel past
+  // buffers it wrote nothing into; they are segments of no bytes.
+  std::uint16_t segments = 0;
   // Incremental rings (IORING_CQE_F_BUF_MORE): the last buffer has room left
   // and stays with the kernel; the next CQE naming it continues where this ended.
   bool kernel_keeps_last = false;
+  // cqe.result() is more than the buffers hold (recv with MSG_TRUNC on a
+  // datagram socket: the datagram's full length): `size` is what is in them.
+  bool truncated = false;
   BufferError error = BufferError::none;
 
   bool ok() const { return error == BufferError::none; }
@@ -159,11 +195,19 @@ class BufferGroup {
 
   // A buffer ring with options.buffer_count buffers, all given to the kernel.
   // Errors say what to do: group id in use (EEXIST), ring_entries not a
-  // power of two, misaligned ring memory (EINVAL), a kernel without buffer
-  // rings or without the requested mode (EINVAL; see allow_fallback).
+  // power of two, misaligned ring memory, RingMemory::kernel for a group id
+  // above 2047 (its mmap offset would reach into IORING_OFF_MMAP_MASK)
+  // (EINVAL), a kernel without buffer rings or without the requested mode
+  // (EINVAL; see allow_fallback, which also covers the two before).
   static Result<BufferGroup> create_ring(Ring& ring, const BufferGroupOptions& options);
   // A legacy group: one PROVIDE_BUFFERS SQE for all buffers, submitted (with
-  // anything else queued on the ring) before this returns.
+  // anything else queued on the ring) before this returns, which waits (up
+  // to a second) until the kernel has run it: after a request with
+  // IOSQE_IO_DRAIN the kernel runs it later, from its drain queue. Its CQE
+  // is taken off the CQ when nothing else is before it. Errors: the kernel's
+  // errno from that CQE; EBUSY when it has not run within the second (a
+  // drained request ahead of it still in flight) - the memory is then not
+  // freed, since the kernel may still take it.
   static Result<BufferGroup> create_provided(Ring& ring, const BufferGroupOptions& options);
 
   BufferGroup() = default;  // an empty group: valid() is false
@@ -180,9 +224,11 @@ class BufferGroup {
 
   // Takes the buffers back from the kernel (unregisters the ring, or removes
   // the legacy buffers: a REMOVE_BUFFERS SQE, submitted with whatever else is
-  // queued), then frees the memory the group allocated. If the kernel could
-  // not be made to let go, the memory is leaked rather than freed under it,
-  // and the error says so. Idempotent; the destructor calls it.
+  // queued and waited for as create_provided's PROVIDE; when its CQE cannot
+  // be taken off the CQ it still comes, with the internal user_data of a
+  // group that is gone), then frees the memory the group allocated. If the
+  // kernel could not be made to let go, the memory is leaked rather than
+  // freed under it, and the error says so. Idempotent; the destructor calls it.
   Status close();
   bool valid() const { return s_.ring != nullptr; }
 
@@ -190,9 +236,14 @@ class BufferGroup {
 
   // The bytes a CQE of a buffer-select request delivered, and which buffers
   // hold them. The buffers become yours (except one the kernel keeps, see
-  // BufferView::kernel_keeps_last). A CQE without a buffer gives a view with
-  // error no_buffer and no segments (check cqe.result() for the reason).
-  BufferView take(const Cqe& cqe) {
+  // BufferView::kernel_keeps_last). `bundle`: the request was a bundle
+  // (prep_recv_bundle*), so its bytes may run on into the following ring
+  // slots; otherwise the CQE used one buffer and a larger result is cut to
+  // it (truncated). A CQE without a buffer gives a view with error no_buffer
+  // and no segments (check cqe.result() for the reason); unknown_id,
+  // not_kernel_owned and closed give none either. bundle_lost still hands
+  // over what the kernel consumed: recycle the view.
+  BufferView take(const Cqe& cqe, Bundle bundle = Bundle::no) {
     BufferView view;
     const std::uint32_t flags = cqe.flags;
     if (!(flags & abi::IORING_CQE_F_BUFFER)) {
@@ -212,7 +263,8 @@ class BufferGroup {
     }
     const std::uint32_t size = cqe.res > 0 ? static_cast<std::uint32_t>(cqe.res) : 0;
     const std::uint32_t offset = buffer.consumed;
-    if (size > s_.size - offset) [[unlikely]] return take_bundle(cqe, view, size);
+    // More than the buffer's room: a bundle, or a truncated datagram.
+    if (size > s_.size - offset) [[unlikely]] return take_slow(view, size, bundle);
     view.data = s_.base + static_cast<std::size_t>(id) * s_.size + offset;
     view.size = size;
     view.first_size = size;
@@ -221,8 +273,7 @@ class BufferGroup {
       buffer.consumed = offset + size;  // the kernel continues after these bytes
       view.kernel_keeps_last = true;
     } else {
-      buffer.kernel_owned = 0;
-      ++s_.app_owned;
+      view.generation = hand_over(buffer, next_generation());
     }
     return view;
   }
@@ -245,26 +296,23 @@ class BufferGroup {
   }
 
   // Gives back every buffer the view handed to you (one tail store for a
-  // bundle). A view without buffers is fine (nothing to do).
+  // bundle), all or none. A view without buffers is fine (nothing to do).
+  // Refused with stale_view when a buffer of the view has been recycled and
+  // handed out again since (by a later CQE): that is the newer view's now.
   [[nodiscard]] BufferError recycle(const BufferView& view) {
     if (view.segments == 0) {
       return view.error == BufferError::no_buffer ? BufferError::none : view.error;
     }
     const unsigned n = view.returned();
-    if (n == 1 || !s_.ring_base) {
-      std::uint16_t id = view.id;
-      for (unsigned i = 0; i < n; ++i) {
-        if (id >= s_.count) return s_.ring ? BufferError::unknown_id : BufferError::closed;
-        const std::uint16_t next = s_.buffers[id].next;
-        if (BufferError error = recycle(id); error != BufferError::none) return error;
-        id = next;
-      }
-      return BufferError::none;
-    }
     std::uint16_t id = view.id;
     for (unsigned i = 0; i < n; ++i) {  // check all first: all or nothing
       if (BufferError error = check_recyclable(id); error != BufferError::none) return error;
+      if (s_.buffers[id].generation != view.generation) [[unlikely]] return BufferError::stale_view;
       id = s_.buffers[id].next;
+    }
+    if (n == 0) return BufferError::none;
+    if (!s_.ring_base) {  // legacy views hold one buffer
+      return provide_one(view.id) ? BufferError::none : BufferError::sq_full;
     }
     id = view.id;
     for (unsigned i = 0; i < n; ++i) {
@@ -282,9 +330,9 @@ class BufferGroup {
     if (k == 0) return view.bytes();
     std::uint16_t id = view.id;
     for (unsigned i = 0; i < k; ++i) id = s_.buffers[id].next;
-    const std::uint32_t before = view.first_size + (k - 1) * s_.size;
-    const std::uint32_t left = view.size - before;
-    return {buffer_address(id), left < s_.size ? left : s_.size};
+    const std::uint64_t before = view.first_size + static_cast<std::uint64_t>(k - 1) * s_.size;
+    const std::uint64_t left = view.size > before ? view.size - before : 0;
+    return {buffer_address(id), static_cast<std::size_t>(left < s_.size ? left : s_.size)};
   }
 
   // Calls fn(std::span<unsigned char>) for each segment, in order.
@@ -319,13 +367,22 @@ class BufferGroup {
   // ---- -ENOBUFS ------------------------------------------------------------
 
   // Applies the group's NoBuffersPolicy to a CQE that failed with -ENOBUFS
-  // (see NoBuffersAction); any other CQE gives not_enobufs.
+  // (see NoBuffersAction); any other CQE gives not_enobufs. Whether buffers
+  // came back is the kernel's own count on a buffer ring (tail minus its
+  // head, IORING_REGISTER_PBUF_STATUS, 6.8). A legacy group (or a ring where
+  // the kernel cannot say) counts the buffers recycled since its previous
+  // answer, so a buffer a request picked but whose CQE you have not taken
+  // yet can cost one re-arm that meets -ENOBUFS again; the next answer, with
+  // nothing recycled in between, is parked (or fail), never rearm_now again.
   NoBuffersAction on_no_buffers(const Cqe& cqe);
-  // For the CQE that ended a multishot request (no IORING_CQE_F_MORE). The
-  // kernel ends one for want of buffers in two ways: -ENOBUFS, or, for a
-  // bundle that emptied the group, with the data CQE itself (result > 0).
-  // Both get the policy; the end of the stream (0) and other errors do not.
-  NoBuffersAction on_multishot_end(const Cqe& cqe);
+  // For the CQE that ended a multishot request (no IORING_CQE_F_MORE):
+  // -ENOBUFS gets the policy; the end of the stream (0) and other errors
+  // are not_enobufs. A request also ends on a data CQE: when the CQ was full
+  // (io_req_post_cqe failed), or at its total-length limit (multishot RECV
+  // with sqe->optlen, 6.17): ended_with_data. A bundle (Bundle::yes) also
+  // ends on data when it took the last buffers of the ring: if the kernel
+  // has no buffer left when you ask, that is a shortage and gets the policy.
+  NoBuffersAction on_multishot_end(const Cqe& cqe, Bundle bundle = Bundle::no);
   // After you recycled: calls rearm(std::uint64_t user_data) for every request
   // parked since the last call, and returns how many. Does nothing until at
   // least one buffer has been recycled since the newest one was parked.
@@ -346,7 +403,8 @@ class BufferGroup {
     return s_.ring && (cqe.user_data & ~kInternalLowMask) == s_.internal_tag;
   }
   // A failed PROVIDE_BUFFERS for a recycled buffer gives the buffer back to
-  // you (recycle it again later). Returns the CQE's result (0 or -errno).
+  // you (recycle it again later). Returns 0 for a success (and for a CQE
+  // that is not the group's), else the CQE's -errno.
   int handle_internal(const Cqe& cqe);
 
   // ---- Description ---------------------------------------------------------
@@ -373,9 +431,10 @@ class BufferGroup {
   static constexpr std::uint64_t kInternalGroupOp = 0x10000;
 
   struct BufferState {
-    std::uint32_t consumed = 0;   // incremental rings: bytes the kernel has filled so far
-    std::uint16_t ring_pos = 0;   // ring rings: the tail value this buffer was added at
-    std::uint16_t next = 0;       // the following buffer of a bundle (set by take)
+    std::uint32_t consumed = 0;    // incremental rings: bytes the kernel has filled so far
+    std::uint32_t generation = 0;  // the hand-over that made it yours (BufferView::generation)
+    std::uint16_t ring_pos = 0;    // ring rings: the tail value this buffer was added at
+    std::uint16_t next = 0;        // the following buffer of a bundle (set by take)
     std::uint8_t kernel_owned = 0;
   };
 
@@ -386,6 +445,7 @@ class BufferGroup {
     std::uint32_t count = 0;
     std::uint32_t size = 0;
     std::uint32_t app_owned = 0;
+    std::uint32_t generation = 0;  // hand-overs so far
     std::uint16_t group_id = 0;
 
     // Buffer rings (ring_base null for legacy groups).
@@ -398,7 +458,7 @@ class BufferGroup {
     std::size_t ring_bytes = 0;
 
     // Legacy groups.
-    bool skip_success = false;  // IORING_FEAT_CQE_SKIP: our SQEs post CQEs only on failure
+    bool skip_success = false;  // skip_success_cqes (and IORING_FEAT_CQE_SKIP): CQEs only on failure
     std::uint64_t internal_tag = 0;
 
     // -ENOBUFS handling.
@@ -407,6 +467,7 @@ class BufferGroup {
     std::vector<std::uint64_t> parked;
     std::uint64_t recycles = 0;
     std::uint64_t recycles_when_parked = 0;
+    std::uint64_t recycles_at_answer = 0;  // at the last shortage answer (no kernel count)
 
     bool owns_buffer_memory = false;
     std::size_t buffer_bytes = 0;
@@ -420,6 +481,10 @@ class BufferGroup {
   Status init(Ring& ring, const BufferGroupOptions& options);
   Status register_ring(const BufferGroupOptions& options);
   Status provide_all();
+  // await_group_op's answers besides a CQE result (0, a count, -errno).
+  static constexpr int kOpRanUnread = 1 << 30;     // it ran; its CQE (if any) is still in the CQ
+  static constexpr int kOpPending = (1 << 30) + 1;  // not run within a second
+  int await_group_op(bool cq_was_empty, bool provide);
   void release_ring_memory();
   unsigned available_to_kernel() const;
   NoBuffersAction apply_no_buffers_policy(std::uint64_t user_data);
@@ -474,8 +539,18 @@ class BufferGroup {
     return true;
   }
 
-  // take() for a CQE whose bytes overflow its first buffer: a bundle.
-  BufferView take_bundle(const Cqe& cqe, BufferView view, std::uint32_t size);
+  std::uint32_t next_generation() { return ++s_.generation; }
+  std::uint32_t hand_over(BufferState& buffer, std::uint32_t generation) {
+    buffer.kernel_owned = 0;
+    buffer.generation = generation;
+    ++s_.app_owned;
+    return generation;
+  }
+
+  // take() when the result is more than the buffer's room (buffer_group.cc).
+  BufferView take_slow(BufferView view, std::uint32_t size, Bundle bundle);
+  // The kernel-owned buffer that was added to the ring at `position`, or -1.
+  int buffer_added_at(std::uint16_t position) const;
 
   State s_;
 };

@@ -44,7 +44,8 @@ inline Sqe& prep_remove_buffers(Sqe& sqe, unsigned count, std::uint16_t group) {
 // one receive that may fill several buffers of ring group `group`, taken in
 // ring order. `max_bytes` caps the total (0: as much as the buffers hold);
 // `flags` are recv(2) flags. The CQE result is the bytes received; its buffer
-// id is the first buffer used (BufferGroup::take works out the rest).
+// id is the first buffer used. The CQE does not say it is a bundle's: take it
+// with BufferGroup::take(cqe, Bundle::yes), which works out the rest.
 inline Sqe& prep_recv_bundle(Sqe& sqe, File file, unsigned max_bytes, int flags,
                              std::uint16_t group) {
   sqe.clear();
@@ -59,7 +60,8 @@ inline Sqe& prep_recv_bundle(Sqe& sqe, File file, unsigned max_bytes, int flags,
 // IORING_OP_RECV with IORING_RECV_MULTISHOT | IORING_RECVSEND_BUNDLE (6.10):
 // the bundle receive above, re-armed by the kernel after every completion;
 // each CQE carries IORING_CQE_F_MORE while more will follow. A CQE without
-// it (e.g. -ENOBUFS when the group ran dry) ends the request.
+// it ends the request: -ENOBUFS, or a data CQE when it took the last
+// buffers of the ring (BufferGroup::on_multishot_end(cqe, Bundle::yes)).
 inline Sqe& prep_recv_bundle_multishot(Sqe& sqe, File file, int flags, std::uint16_t group) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_RECV;

@@ -4,6 +4,7 @@
 // small file; the data-path tests are in buffer_io_test and buffer_recv_test.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,7 +15,9 @@
 #include <vector>
 
 #include "tests/buffers/buffers_support.h"
+#include "uring/prep_buffers.h"
 #include "uring/prep_file.h"
+#include "uring/prep_net.h"
 
 using namespace uring;
 using namespace uring::testing;
@@ -93,7 +96,7 @@ TEST_CASE("create_provided: a legacy group the kernel holds; close removes its b
   CHECK(group->ring_entries() == 0);
   CHECK(group->kernel_owned_count() == 4);
   CHECK_FALSE(group->kernel_head().ok());  // no ring head for a legacy group
-  CHECK(ring.cq_ready() == 0);             // success posted no CQE (IORING_FEAT_CQE_SKIP)
+  CHECK(ring.cq_ready() == 0);             // its PROVIDE's CQE was taken off the CQ
 
   // Exactly the 4 buffers are in the kernel: 4 reads get them, the 5th finds none.
   std::set<std::uint16_t> ids;
@@ -364,8 +367,8 @@ TEST_CASE("ownership: take makes a buffer yours, recycle gives it back, and neit
 TEST_CASE("describe() says what each BufferError means") {
   std::set<std::string> texts;
   for (BufferError error : {BufferError::none, BufferError::no_buffer, BufferError::unknown_id,
-                            BufferError::not_kernel_owned, BufferError::kernel_owned, BufferError::sq_full,
-                            BufferError::size_mismatch, BufferError::bundle_lost, BufferError::closed}) {
+                            BufferError::not_kernel_owned, BufferError::kernel_owned, BufferError::stale_view,
+                            BufferError::sq_full, BufferError::bundle_lost, BufferError::closed}) {
     const std::string text = describe(error);
     CHECK(text.size() > 5);
     texts.insert(text);
@@ -565,7 +568,7 @@ TEST_CASE("creating and destroying groups x200 leaves no fd and no mapping behin
   }
   CHECK(open_fd_count() == fds_before);
   CHECK(MappingSnapshot() == maps_before);
-  CHECK(ring.cq_ready() == 0);  // the legacy groups' PROVIDE/REMOVE posted nothing
+  CHECK(ring.cq_ready() == 0);  // the legacy groups took their PROVIDE/REMOVE CQEs off the CQ
 }
 
 TEST_CASE("buffers in caller memory: the kernel fills them, the group never frees them") {
@@ -589,4 +592,298 @@ TEST_CASE("buffers in caller memory: the kernel fills them, the group never free
     REQUIRE(ring.submit() >= 0);
     CHECK(group->close().ok());  // (ASan would see a free of `memory` here)
   }
+}
+
+namespace {
+
+// Selects from `group` until it runs dry: every buffer it holds comes out
+// once (10-byte reads of file `fd`, or, with `writer` >= 0, 10-byte receives
+// from socket `fd` of what is sent to `writer`), then -ENOBUFS. Gives them all
+// back and returns the ids seen.
+std::set<std::uint16_t> drain_group(Ring& ring, BufferGroup& group, int fd, int writer = -1) {
+  std::set<std::uint16_t> ids;
+  std::vector<BufferView> views;
+  for (unsigned i = 0; i <= group.buffer_count(); ++i) {
+    if (writer >= 0) {
+      REQUIRE(::send(writer, "0123456789", 10, MSG_NOSIGNAL) == 10);
+      prep_recv_buffer_select(next_sqe(ring), fd, 10, 0, group.group_id()).set_user_data(7000 + i);
+    } else {
+      prep_read_buffer_select(next_sqe(ring), fd, 10, i * 10, group.group_id()).set_user_data(7000 + i);
+    }
+    Cqe cqe;
+    do {
+      cqe = reap_one(ring);
+    } while (group.is_internal(cqe) && group.handle_internal(cqe) == 0);
+    REQUIRE(cqe.data() == 7000 + i);
+    if (cqe.result() == -ENOBUFS) break;
+    REQUIRE(cqe.result() == 10);
+    CHECK(ids.insert(cqe.buffer_id()).second);  // never one twice
+    views.push_back(group.take(cqe));
+    REQUIRE(views.back().ok());
+  }
+  CHECK(ids.size() == views.size());
+  for (const BufferView& view : views) REQUIRE(group.recycle(view) == BufferError::none);
+  REQUIRE(ring.submit() >= 0);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("take() on a legacy group, a datagram longer than the buffer (MSG_TRUNC): the buffer is handed over (issue 12, item 3)") {
+  Ring ring = make_ring();
+  PatternFile file;
+  {
+    auto group = BufferGroup::create_provided(ring, group_options(30, 4, 16));
+    REQUIRE_MESSAGE(group.ok(), group.error().message);
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds) == 0);
+    std::vector<unsigned char> sent(40, 0x5A);
+    REQUIRE(::send(fds[1], sent.data(), sent.size(), 0) == 40);
+    prep_recv_buffer_select(next_sqe(ring), fds[0], 0, MSG_TRUNC, 30).set_user_data(1);
+    const Cqe cqe = reap_one(ring);
+    REQUIRE(cqe.result() == 40);
+    REQUIRE(cqe.has_buffer());
+    BufferView view = group->take(cqe);
+    CHECK(view.ok());
+    CHECK(view.truncated);
+    CHECK(view.size == 16);
+    CHECK(view.segments == 1);
+    CHECK(view.id == cqe.buffer_id());
+    CHECK_FALSE(group->kernel_owns(cqe.buffer_id()));
+    CHECK(group->recycle(view) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+    CHECK(drain_group(ring, *group, file.fd) == std::set<std::uint16_t>{0, 1, 2, 3});
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+}
+
+TEST_CASE("take() of a bundle whose second buffer another CQE handed out: bundle_lost, and the rest is handed over (issue 12, item 3)") {
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_RECVSEND_BUNDLE));
+  Ring ring = make_ring();
+  {
+    auto group = BufferGroup::create_ring(ring, group_options(31, 4, 16));
+    REQUIRE_MESSAGE(group.ok(), group.error().message);
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    std::vector<unsigned char> sent(40, 0x33);
+    REQUIRE(::send(fds[1], sent.data(), sent.size(), 0) == 40);
+    prep_recv_bundle(next_sqe(ring), fds[0], 0, 0, 31).set_user_data(2);
+    const Cqe bundle = reap_one(ring);
+    REQUIRE(bundle.result() > 16);     // at least two buffers,
+    REQUIRE(bundle.buffer_id() == 0);  // 0 and 1 (and 2), in ring order
+    const unsigned used = static_cast<unsigned>(bundle.result() + 15) / 16;
+    char rest[64];
+    (void)::recv(fds[0], rest, sizeof rest, MSG_DONTWAIT);  // what the bundle left
+    // A CQE naming buffer 1 (taken twice, say) gets there first.
+    BufferView stolen = group->take(fake_buffer_cqe(1, 16));
+    REQUIRE(stolen.ok());
+    BufferView view = group->take(bundle, Bundle::yes);
+    CHECK(view.error == BufferError::bundle_lost);
+    CHECK(view.segments >= 1);  // at least the buffer the CQE names
+    CHECK(view.id == 0);
+    for (std::uint16_t id = 0; id < used; ++id) CHECK_FALSE(group->kernel_owns(id));  // all consumed
+    CHECK(group->recycle(view) == BufferError::none);
+    CHECK(group->recycle(stolen) == BufferError::none);
+    CHECK(group->kernel_owned_count() == 4);
+    CHECK(drain_group(ring, *group, fds[0], fds[1]) == std::set<std::uint16_t>{0, 1, 2, 3});
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+}
+
+TEST_CASE("kernel-mapped rings above group id 2047: refused up front with the reason, or library memory with allow_fallback (issue 12, item 4)") {
+  // io_uring/memmap.c maps IORING_OFF_PBUF_RING | bgid << IORING_OFF_PBUF_SHIFT
+  // and decodes the region from offset & IORING_OFF_MMAP_MASK (0xf8000000):
+  // from id 2048 on, the id's bits reach into the mask and the mmap finds nothing.
+  URING_REQUIRE(missing_since("IOU_PBUF_RING_MMAP", "6.4"));
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_PBUF_STATUS));  // the kernel's view of a group
+  static_assert(((abi::IORING_OFF_PBUF_RING | 2047ull << abi::IORING_OFF_PBUF_SHIFT) & abi::IORING_OFF_MMAP_MASK) ==
+                abi::IORING_OFF_PBUF_RING);
+  static_assert(((abi::IORING_OFF_PBUF_RING | 2048ull << abi::IORING_OFF_PBUF_SHIFT) & abi::IORING_OFF_MMAP_MASK) !=
+                abi::IORING_OFF_PBUF_RING);
+  Ring ring = make_ring();
+  PatternFile file;
+  // The kernel agrees: it registers group 2048 kernel-mapped, but will not map it.
+  {
+    abi::io_uring_buf_reg reg{};
+    reg.ring_entries = 4;
+    reg.bgid = 2048;
+    reg.flags = abi::IOU_PBUF_RING_MMAP;
+    REQUIRE(ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1) == 0);
+    void* mapped = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd(),
+                          static_cast<off_t>(abi::IORING_OFF_PBUF_RING | 2048ull << abi::IORING_OFF_PBUF_SHIFT));
+    CHECK(mapped == MAP_FAILED);
+    if (mapped != MAP_FAILED) ::munmap(mapped, 4096);
+    reg = abi::io_uring_buf_reg{};
+    reg.bgid = 2048;
+    REQUIRE(ring.register_raw(abi::IORING_UNREGISTER_PBUF_RING, &reg, 1) == 0);
+  }
+  for (unsigned id : {2048u, 4095u, 65535u}) {
+    CAPTURE(id);
+    BufferGroupOptions options = group_options(static_cast<std::uint16_t>(id), 4, 64);
+    options.ring_memory = RingMemory::kernel;
+    auto refused = BufferGroup::create_ring(ring, options);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.code() == EINVAL);
+    const std::string& message = refused.error().message;
+    CHECK_MESSAGE(contains(message, "0 .. 2047"), message);
+    CHECK_MESSAGE(contains(message, "IORING_OFF_MMAP_MASK"), message);
+    CHECK_MESSAGE(contains(message, "RingMemory::library"), message);
+    CHECK(kernel_group_status(ring, static_cast<std::uint16_t>(id)) == -ENOENT);  // nothing registered
+
+    options.allow_fallback = true;
+    auto fallback = BufferGroup::create_ring(ring, options);
+    REQUIRE_MESSAGE(fallback.ok(), fallback.error().message);
+    CHECK(fallback->kind() == BufferGroup::Kind::ring);
+    CHECK(fallback->ring_memory() == RingMemory::library);
+    CHECK_MESSAGE(contains(fallback->fallback_note(), "2047"), fallback->fallback_note());
+    CHECK(kernel_group_status(ring, static_cast<std::uint16_t>(id)) == 0);
+    // And it works.
+    Cqe cqe = read_one(ring, file.fd, 64, 128, static_cast<std::uint16_t>(id));
+    REQUIRE(cqe.result() == 64);
+    BufferView view = fallback->take(cqe);
+    REQUIRE(view.ok());
+    CHECK(std::memcmp(view.data, file.bytes.data() + 128, 64) == 0);
+    CHECK(fallback->recycle(view) == BufferError::none);
+  }
+  // 2047, the largest that fits, is kernel-mapped as asked.
+  BufferGroupOptions options = group_options(2047, 4, 64);
+  options.ring_memory = RingMemory::kernel;
+  auto largest = BufferGroup::create_ring(ring, options);
+  REQUIRE_MESSAGE(largest.ok(), largest.error().message);
+  CHECK(largest->ring_memory() == RingMemory::kernel);
+  CHECK(largest->fallback_note().empty());
+}
+
+TEST_CASE("a legacy group leaves IOSQE_IO_DRAIN working on its ring (issue 12, item 5)") {
+  // io_uring/io_uring.c, io_init_req(): one SQE with IOSQE_CQE_SKIP_SUCCESS
+  // sets ctx->drain_disabled for good, and every IOSQE_IO_DRAIN after it
+  // fails with -EOPNOTSUPP. The group's own SQEs must not do that.
+  Ring ring = make_ring();
+  PatternFile file;
+  auto group = BufferGroup::create_provided(ring, group_options(32, 2, 64));
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  Cqe cqe = read_one(ring, file.fd, 64, 0, 32);  // a recycle queues a PROVIDE_BUFFERS too
+  REQUIRE(cqe.result() == 64);
+  BufferView view = group->take(cqe);
+  REQUIRE(view.ok());
+  REQUIRE(group->recycle(view) == BufferError::none);
+  prep_nop(next_sqe(ring)).drain().set_user_data(77);
+  bool nop_seen = false;
+  for (int i = 0; i < 4 && !nop_seen; ++i) {
+    const Cqe next = reap_one(ring);
+    if (group->is_internal(next)) {
+      CHECK(group->handle_internal(next) == 0);
+      continue;
+    }
+    CHECK(next.data() == 77);
+    CHECK(next.result() == 0);  // not -EOPNOTSUPP
+    nop_seen = true;
+  }
+  CHECK(nop_seen);
+  CHECK(group->close().ok());
+  prep_nop(next_sqe(ring)).drain().set_user_data(78);
+  for (int i = 0; i < 4; ++i) {
+    const Cqe next = reap_one(ring);
+    if ((next.data() >> 48) == 0xB0F5) continue;  // the REMOVE_BUFFERS of close(), if it posted
+    CHECK(next.data() == 78);
+    CHECK(next.result() == 0);
+    break;
+  }
+}
+
+TEST_CASE("a legacy group created after a drained request works (issue 12, item 5)") {
+  // After an IOSQE_IO_DRAIN request the kernel runs the next SQE through its
+  // drain queue, off the submitting call (io_drain_req), so PROVIDE_BUFFERS
+  // has not run when io_uring_enter returns.
+  Ring ring = make_ring();
+  PatternFile file;
+  prep_nop(next_sqe(ring)).drain().set_user_data(1);
+  REQUIRE(ring.submit_and_wait(1) == 1);  // submitted and completed in one io_uring_enter
+  Cqe* done = ring.peek_cqe();
+  REQUIRE(done != nullptr);
+  CHECK(done->result() == 0);
+  ring.cqe_seen(done);
+  auto group = BufferGroup::create_provided(ring, group_options(33, 2, 64));
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  CHECK(group->kernel_owned_count() == 2);
+  CHECK(drain_group(ring, *group, file.fd) == std::set<std::uint16_t>{0, 1});
+}
+
+TEST_CASE("a legacy group behind a drained request still in flight: an error that says so, and nothing freed under the kernel (issue 12, item 5)") {
+  Ring ring = make_ring();
+  int pipe_fds[2];
+  REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+  char byte = 0;
+  prep_read(next_sqe(ring), pipe_fds[0], &byte, 1, 0).drain().set_user_data(1);  // waits for a byte
+  REQUIRE(ring.submit() == 1);
+  std::vector<unsigned char> memory(2 * 64);  // caller memory: the group may not free it
+  BufferGroupOptions options = group_options(34, 2, 64);
+  options.buffer_memory = memory.data();
+  auto group = BufferGroup::create_provided(ring, options);
+  REQUIRE_FALSE(group.ok());
+  const std::string& message = group.error().message;
+  CHECK_MESSAGE(contains(message, "IOSQE_IO_DRAIN"), message);
+  CHECK_MESSAGE(!contains(message, "out of memory"), message);
+  // Once the drained read completes, the PROVIDE runs after it.
+  REQUIRE(::write(pipe_fds[1], "x", 1) == 1);
+  std::vector<Cqe> cqes = reap(ring, 2);
+  CHECK(cqes[0].data() == 1);
+  CHECK(cqes[0].result() == 1);
+  CHECK((cqes[1].data() >> 48) == 0xB0F5);  // the group's PROVIDE_BUFFERS
+  CHECK(cqes[1].result() == 0);
+  prep_remove_buffers(next_sqe(ring), 2, 34);  // give the kernel's copy back before `memory` goes
+  CHECK(reap_one(ring).result() == 2);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
+TEST_CASE("a stale view, recycled after its buffer came round again, is refused (issue 12, item 6)") {
+  Ring ring = make_ring();
+  PatternFile file;
+  for (bool use_ring : {true, false}) {
+    CAPTURE(use_ring);
+    const std::uint16_t gid = use_ring ? 35 : 36;
+    auto made = use_ring ? BufferGroup::create_ring(ring, group_options(gid, 1, 64))
+                         : BufferGroup::create_provided(ring, group_options(gid, 1, 64));
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = made.value();
+    BufferView first = group.take(read_one(ring, file.fd, 64, 0, gid));
+    REQUIRE(first.ok());
+    REQUIRE(group.recycle(first) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+    BufferView second = group.take(read_one(ring, file.fd, 64, 64, gid));
+    REQUIRE(second.ok());
+    REQUIRE(second.id == first.id);  // the one buffer, taken again
+    CHECK(group.recycle(first) == BufferError::stale_view);  // its bytes are `second`'s now
+    CHECK_FALSE(group.kernel_owns(second.id));         // still yours
+    CHECK(std::memcmp(second.data, file.bytes.data() + 64, 64) == 0);
+    CHECK(ring.sq_pending() == 0);                     // no PROVIDE was queued for it
+    CHECK(group.recycle(second) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+    CHECK(group.kernel_owned_count() == 1);
+  }
+}
+
+TEST_CASE("skip_success_cqes: recycles post no CQE, and the ring loses IOSQE_IO_DRAIN, as documented (issue 12, item 5)") {
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_CQE_SKIP));
+  Ring ring = make_ring();
+  PatternFile file;
+  BufferGroupOptions options = group_options(37, 2, 64);
+  options.skip_success_cqes = true;
+  auto group = BufferGroup::create_provided(ring, options);
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  CHECK(ring.cq_ready() == 0);
+  Cqe cqe = read_one(ring, file.fd, 64, 0, 37);
+  REQUIRE(cqe.result() == 64);
+  BufferView view = group->take(cqe);
+  REQUIRE(group->recycle(view) == BufferError::none);
+  REQUIRE(ring.submit() == 1);
+  CHECK(ring.cq_ready() == 0);  // the PROVIDE posted nothing
+  prep_nop(next_sqe(ring)).drain().set_user_data(5);
+  const Cqe nop = reap_one(ring);
+  CHECK(nop.data() == 5);
+  CHECK(nop.result() == -EOPNOTSUPP);  // the kernel's price for CQE_SKIP_SUCCESS
+  CHECK(drain_group(ring, *group, file.fd) == std::set<std::uint16_t>{0, 1});
 }

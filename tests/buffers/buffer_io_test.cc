@@ -186,6 +186,10 @@ TEST_CASE("a 1 MiB file read through 8 buffers, each kind of group: every byte i
       }
       REQUIRE(ring.submit() >= 0);
       Cqe cqe = next_cqe(ring);
+      if (group.is_internal(cqe)) {  // a legacy recycle's PROVIDE_BUFFERS
+        REQUIRE(group.handle_internal(cqe) == 0);
+        continue;
+      }
       --in_flight;
       ++reads;
       REQUIRE(cqe.result() == 4096);

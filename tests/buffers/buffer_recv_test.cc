@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -145,7 +146,7 @@ TEST_CASE("multishot recv, 8 buffers, 1,000 messages: each once, in order, recyc
         ++cqes;
         if (cqe.result() > 0) {
           BufferView view = group.take(cqe);
-          REQUIRE_MESSAGE(view.ok(), describe(view.error));
+          REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
           REQUIRE(view.segments == 1);
           ledger.taken(group, view);
           REQUIRE(group.app_owned_count() == ledger.held());
@@ -167,7 +168,8 @@ TEST_CASE("multishot recv, 8 buffers, 1,000 messages: each once, in order, recyc
         if (!cqe.more()) {
           armed = false;
           const NoBuffersAction action = group.on_multishot_end(cqe);
-          if (action == NoBuffersAction::rearm_now) {
+          // ended_with_data: the CQ was full (legacy recycles post CQEs too).
+          if (action == NoBuffersAction::rearm_now || action == NoBuffersAction::ended_with_data) {
             arm();
             ++rearms;
           } else {
@@ -328,7 +330,7 @@ TEST_CASE("incremental ring with multishot recv: the stream arrives whole across
     const Cqe cqe = next_cqe(ring);
     if (cqe.result() > 0) {
       BufferView view = group->take(cqe);
-      REQUIRE_MESSAGE(view.ok(), describe(view.error));
+      REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
       REQUIRE(view.segments == 1);
       received.insert(received.end(), view.data, view.data + view.size);
       if (view.kernel_keeps_last) ++more_seen;
@@ -368,9 +370,10 @@ TEST_CASE("bundle recv: several buffers in one CQE, found in ring order even whe
       prep_recv_bundle(next_sqe(ring), sockets.reader, 0, 0, 53).set_user_data(lap);
       const Cqe cqe = reap(ring, 1)[0];
       REQUIRE(cqe.result() > 0);
-      BufferView view = group->take(cqe);
-      REQUIRE_MESSAGE(view.ok(), describe(view.error));
+      BufferView view = group->take(cqe, Bundle::yes);
+      REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
       CHECK(view.size == static_cast<std::uint32_t>(cqe.result()));
+      CHECK_FALSE(view.truncated);
       CHECK(view.segments == (view.size + 15) / 16);
       CHECK(view.returned() == view.segments);
       ledger.taken(*group, view);
@@ -429,8 +432,8 @@ TEST_CASE("multishot bundle recv: 20 KB through 8 x 64-byte buffers, byte for by
     const Cqe cqe = next_cqe(ring);
     REQUIRE(cqe.data() == 6);
     if (cqe.result() > 0) {
-      BufferView view = group->take(cqe);
-      REQUIRE_MESSAGE(view.ok(), describe(view.error));
+      BufferView view = group->take(cqe, Bundle::yes);
+      REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
       if (view.segments > 1) ++bundles;
       const std::size_t at = received.size();
       received.resize(at + view.size);
@@ -438,7 +441,10 @@ TEST_CASE("multishot bundle recv: 20 KB through 8 x 64-byte buffers, byte for by
       REQUIRE(group->recycle(view) == BufferError::none);
     }
     if (!cqe.more()) {
-      REQUIRE(group->on_multishot_end(cqe) == NoBuffersAction::rearm_now);
+      // The kernel ends a multishot bundle on data when it took the last buffers
+      // it could see; they are back (recycled above), so: re-arm.
+      const NoBuffersAction action = group->on_multishot_end(cqe, Bundle::yes);
+      REQUIRE((action == NoBuffersAction::rearm_now || action == NoBuffersAction::ended_with_data));
       arm();
       ++ends;
     }
@@ -473,8 +479,8 @@ TEST_CASE("incremental ring with bundles: a bundle starts inside a partly used b
       prep_recv_bundle(next_sqe(ring), sockets.reader, 0, 0, 55);
       const Cqe cqe = reap(ring, 1)[0];
       REQUIRE(cqe.result() > 0);
-      BufferView view = group->take(cqe);
-      REQUIRE_MESSAGE(view.ok(), describe(view.error));
+      BufferView view = group->take(cqe, Bundle::yes);
+      REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
       CHECK(view.kernel_keeps_last == cqe.buffer_more());
       const auto offset = view.data - group->buffer(view.id).data();
       if (view.segments > 1 && offset > 0) ++offset_bundles;
@@ -489,4 +495,325 @@ TEST_CASE("incremental ring with bundles: a bundle starts inside a partly used b
   }
   CHECK(received == sent);
   CHECK(offset_bundles > 0);
+}
+
+// ---- Truncated datagrams (MSG_TRUNC) -----------------------------------------
+
+namespace {
+
+// 40-byte datagram number `round`: every byte says which datagram it is from.
+std::vector<unsigned char> datagram(unsigned round) {
+  std::vector<unsigned char> bytes(40);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(round * 41 + i);
+  return bytes;
+}
+
+// How many entries the kernel still has in a buffer ring: what it can hand out.
+unsigned kernel_ring_entries(const BufferGroup& group) {
+  auto head = group.kernel_head();
+  REQUIRE_MESSAGE(head.ok(), head.error().message);
+  return static_cast<std::uint16_t>(group.ring_tail() - head.value());
+}
+
+}  // namespace
+
+TEST_CASE("recv with MSG_TRUNC through 4 buffers: one buffer per datagram, clamped, no id twice (issue 12, item 1)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_PBUF_STATUS));  // the kernel's count of ring entries
+  Ring ring = make_ring();
+  for (bool use_ring : {true, false}) {
+    CAPTURE(use_ring);
+    const std::uint16_t gid = use_ring ? 60 : 61;
+    auto made = use_ring ? BufferGroup::create_ring(ring, group_options(gid, 4, 16))
+                         : BufferGroup::create_provided(ring, group_options(gid, 4, 16));
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = made.value();
+    SocketPair sockets(SOCK_DGRAM);
+    std::vector<bool> with_us(4, false);  // by the kernel's own word: the ids its CQEs named
+    std::deque<BufferView> held;
+    for (unsigned round = 0; round < 16; ++round) {
+      CAPTURE(round);
+      const std::vector<unsigned char> sent = datagram(round);
+      send_all(sockets.writer, sent.data(), sent.size());
+      prep_recv_buffer_select(next_sqe(ring), sockets.reader, 0, MSG_TRUNC, gid).set_user_data(round);
+      Cqe cqe;
+      do {  // legacy groups: the recycles' PROVIDE_BUFFERS completions come first
+        cqe = reap_one(ring);
+      } while (group.is_internal(cqe) && group.handle_internal(cqe) == 0);
+      REQUIRE(cqe.data() == round);
+      REQUIRE(cqe.result() == 40);  // MSG_TRUNC: the datagram's real length
+      REQUIRE(cqe.has_buffer());
+      const std::uint16_t id = cqe.buffer_id();
+      REQUIRE(id < 4);
+      CHECK_FALSE(with_us[id]);  // never a buffer we have not given back
+      with_us[id] = true;
+      BufferView view = group.take(cqe);
+      REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
+      CHECK(view.id == id);
+      CHECK(view.segments == 1);  // the kernel used one buffer
+      CHECK(view.size == 16);     // what it holds of the 40 bytes
+      CHECK(view.truncated);
+      CHECK(std::memcmp(view.data, sent.data(), 16) == 0);
+      CHECK(group.app_owned_count() == held.size() + 1);
+      held.push_back(view);
+      if (held.size() == 2) {  // hold two, so the kernel has to pick among the other two
+        with_us[held.front().id] = false;
+        REQUIRE(group.recycle(held.front()) == BufferError::none);
+        held.pop_front();
+        REQUIRE(ring.submit() >= 0);
+      }
+      if (use_ring) CHECK(kernel_ring_entries(group) == 4 - held.size());
+    }
+    for (const BufferView& view : held) REQUIRE(group.recycle(view) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+    CHECK(group.kernel_owned_count() == 4);
+    if (use_ring) CHECK(kernel_ring_entries(group) == 4);  // four entries, not five
+    // The kernel hands out exactly four different buffers, then has none.
+    std::set<std::uint16_t> ids;
+    std::vector<BufferView> views;
+    for (unsigned i = 0; i < 5; ++i) {
+      send_all(sockets.writer, "0123456789", 10);
+      prep_recv_buffer_select(next_sqe(ring), sockets.reader, 0, 0, gid).set_user_data(100 + i);
+      Cqe cqe;
+      do {
+        cqe = reap_one(ring);
+      } while (group.is_internal(cqe) && group.handle_internal(cqe) == 0);
+      REQUIRE(cqe.data() == 100 + i);
+      if (i == 4) {
+        CHECK(cqe.result() == -ENOBUFS);
+        break;
+      }
+      REQUIRE(cqe.result() == 10);
+      ids.insert(cqe.buffer_id());
+      views.push_back(group.take(cqe));
+      REQUIRE(views.back().ok());
+    }
+    CHECK(ids.size() == 4);
+    for (const BufferView& view : views) REQUIRE(group.recycle(view) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+  }
+}
+
+TEST_CASE("incremental ring, recv with MSG_TRUNC: the buffers the kernel moves past come back, none twice (issue 12, item 1)") {
+  // io_uring/kbuf.c, io_kbuf_inc_commit(): an incremental ring is advanced by
+  // the CQE's result, so a datagram longer than the buffer's room moves the
+  // kernel past buffers it never wrote into (and partly into the next one).
+  URING_REQUIRE(missing_since("IOU_PBUF_RING_INC", "6.12"));
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_PBUF_STATUS));
+  Ring ring = make_ring();
+  BufferGroupOptions options = group_options(62, 4, 16);
+  options.incremental = true;
+  auto made = BufferGroup::create_ring(ring, options);
+  REQUIRE_MESSAGE(made.ok(), made.error().message);
+  BufferGroup& group = made.value();
+  REQUIRE(group.incremental());
+  SocketPair sockets(SOCK_DGRAM);
+  for (unsigned round = 0; round < 12; ++round) {
+    CAPTURE(round);
+    const std::vector<unsigned char> sent = datagram(round);
+    send_all(sockets.writer, sent.data(), sent.size());
+    prep_recv_buffer_select(next_sqe(ring), sockets.reader, 0, MSG_TRUNC, 62).set_user_data(round);
+    const Cqe cqe = reap_one(ring);
+    REQUIRE(cqe.result() == 40);
+    REQUIRE(cqe.has_buffer());
+    const std::uint16_t id = cqe.buffer_id();
+    const unsigned char* first = group.buffer(id).data();
+    BufferView view = group.take(cqe);
+    REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
+    CHECK(view.id == id);
+    // The bytes are the datagram's first ones, in the room the buffer had.
+    REQUIRE(view.size >= 1);
+    REQUIRE(view.size <= 16);
+    CHECK(view.data + view.size == first + 16);
+    CHECK(std::memcmp(view.data, sent.data(), view.size) == 0);
+    CHECK(view.truncated);
+    CHECK(view.segments >= 2);  // 40 bytes of room passed over: more than this buffer
+    std::size_t segment_bytes = 0;
+    group.for_each_segment(view, [&](std::span<unsigned char> part) { segment_bytes += part.size(); });
+    CHECK(segment_bytes == view.size);  // the buffers passed over hold nothing of it
+    // Whatever the kernel moved past is with us now: our count and the kernel's agree.
+    CHECK(kernel_ring_entries(group) == group.kernel_owned_count());
+    REQUIRE(group.recycle(view) == BufferError::none);
+    CHECK(kernel_ring_entries(group) == group.kernel_owned_count());
+    CHECK(group.app_owned_count() == 0);
+  }
+  CHECK(group.kernel_owned_count() == 4);
+}
+
+// ---- How a multishot ends (issue 12, item 6) -----------------------------------
+
+namespace {
+
+// Reaps until a CQE without IORING_CQE_F_MORE for user_data `tag`, taking and
+// recycling every buffer; returns that last CQE. Internal CQEs of a legacy
+// group go to handle_internal.
+Cqe reap_until_end(Ring& ring, BufferGroup& group, std::uint64_t tag, unsigned* data_cqes) {
+  for (int i = 0; i < 1000; ++i) {
+    const Cqe cqe = next_cqe(ring);
+    if (group.is_internal(cqe)) {
+      REQUIRE(group.handle_internal(cqe) == 0);
+      continue;
+    }
+    REQUIRE(cqe.data() == tag);
+    if (cqe.result() > 0) {
+      ++*data_cqes;
+      BufferView view = group.take(cqe);
+      REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
+      REQUIRE(group.recycle(view) == BufferError::none);
+      REQUIRE(ring.submit() >= 0);  // a legacy group's PROVIDE_BUFFERS
+    }
+    if (!cqe.more()) return cqe;
+  }
+  FAIL("the multishot never ended");
+  return Cqe{};
+}
+
+}  // namespace
+
+TEST_CASE("a multishot that ends with data because the CQ was full is no buffer shortage (issue 12, item 6)") {
+  // io_uring/net.c, io_recv_finish(): when io_req_post_cqe() finds the CQ
+  // full, the multishot ends, and its last data goes out without F_MORE.
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_NODROP));  // that last CQE waits in the overflow list
+  for (bool use_ring : {true, false}) {
+    CAPTURE(use_ring);
+    RingOptions options;
+    options.entries = 4;
+    options.cq_entries = 4;
+    auto made_ring = testing::create_ring(options);
+    REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
+    Ring& ring = made_ring.value();
+    auto made = use_ring ? BufferGroup::create_ring(ring, group_options(63, 16, 64))
+                         : BufferGroup::create_provided(ring, group_options(63, 16, 64));
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = made.value();  // policy fail: a shortage would be answered `fail`
+    SocketPair sockets(SOCK_DGRAM);
+    for (int i = 0; i < 10; ++i) send_all(sockets.writer, "hello", 5);  // more than the CQ holds
+    prep_recv_multishot(next_sqe(ring), sockets.reader, 0, 63).set_user_data(9);
+    REQUIRE(ring.submit() == 1);
+    unsigned data_cqes = 0;
+    const Cqe end = reap_until_end(ring, group, 9, &data_cqes);
+    REQUIRE(end.result() == 5);  // it ended on data, not -ENOBUFS
+    CHECK(data_cqes < 10);
+    CHECK(group.kernel_owned_count() == 16);  // and with every buffer in the kernel
+    CHECK(group.on_multishot_end(end) == NoBuffersAction::ended_with_data);
+    CHECK(group.parked_count() == 0);
+  }
+}
+
+TEST_CASE("a multishot that ends with data at its total-length cap is no buffer shortage (issue 12, item 6)") {
+  // io_uring/net.c: multishot RECV takes a total byte limit in sqe->optlen
+  // (IORING_RECV_MSHOT_LIM, internal) and ends with the data CQE that reaches it.
+  URING_REQUIRE(missing_since("the multishot recv total-length cap (sqe->optlen)", "6.17"));
+  Ring ring = make_ring();
+  auto made = BufferGroup::create_ring(ring, group_options(64, 16, 64));
+  REQUIRE_MESSAGE(made.ok(), made.error().message);
+  BufferGroup& group = made.value();
+  SocketPair sockets(SOCK_DGRAM);
+  for (int i = 0; i < 4; ++i) send_all(sockets.writer, "hello", 5);
+  prep_recv_multishot(next_sqe(ring), sockets.reader, 0, 64).set_user_data(9).optlen = 12;
+  unsigned data_cqes = 0;
+  const Cqe end = reap_until_end(ring, group, 9, &data_cqes);
+  REQUIRE(end.result() == 5);
+  CHECK(data_cqes == 3);  // 5 + 5 + 5 >= 12
+  CHECK(group.on_multishot_end(end) == NoBuffersAction::ended_with_data);
+}
+
+TEST_CASE("-ENOBUFS while another request's CQE, naming the last buffer, is not taken yet: parked, no spin (issue 12, item 6)") {
+  for (bool use_ring : {true, false}) {
+    CAPTURE(use_ring);
+    Ring ring = make_ring();
+    BufferGroupOptions options = group_options(65, 1, 64);
+    options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+    auto made = use_ring ? BufferGroup::create_ring(ring, options) : BufferGroup::create_provided(ring, options);
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = made.value();
+    SocketPair a, b;
+    auto recv_on = [&](SocketPair& pair, std::uint64_t tag) {
+      send_all(pair.writer, "ping", 4);
+      prep_recv_buffer_select(next_sqe(ring), pair.reader, 0, 0, 65).set_user_data(tag);
+    };
+    auto next_of = [&](std::uint64_t tag) {
+      for (;;) {
+        const Cqe cqe = next_cqe(ring);
+        if (group.is_internal(cqe)) {
+          REQUIRE(group.handle_internal(cqe) == 0);
+          continue;
+        }
+        REQUIRE(cqe.data() == tag);
+        return cqe;
+      }
+    };
+    recv_on(a, 1);
+    BufferView held = group.take(next_of(1));  // the only buffer is ours
+    REQUIRE(held.ok());
+    recv_on(a, 2);
+    const Cqe dry = next_of(2);
+    REQUIRE(dry.result() == -ENOBUFS);
+    // The buffer goes back and B's receive picks it at once; B's CQE is read, not taken yet.
+    REQUIRE(group.recycle(held) == BufferError::none);
+    recv_on(b, 3);
+    const Cqe b_cqe = next_of(3);
+    REQUIRE(b_cqe.result() == 4);
+    // A's -ENOBUFS: at most one re-arm that finds nothing, then parked.
+    NoBuffersAction action = group.on_no_buffers(dry);
+    unsigned rearms = 0;
+    while (action == NoBuffersAction::rearm_now && rearms < 5) {
+      ++rearms;
+      prep_recv_buffer_select(next_sqe(ring), a.reader, 0, 0, 65).set_user_data(2);
+      const Cqe again = next_of(2);
+      REQUIRE(again.result() == -ENOBUFS);  // the kernel is empty: B has the buffer
+      action = group.on_no_buffers(again);
+    }
+    CHECK(action == NoBuffersAction::parked);
+    CHECK(rearms <= 1);
+    if (use_ring) CHECK(rearms == 0);  // the ring's head says it at once
+    // B's CQE is taken and recycled: A is re-armed and gets the data.
+    BufferView b_view = group.take(b_cqe);
+    REQUIRE(b_view.ok());
+    REQUIRE(group.recycle(b_view) == BufferError::none);
+    unsigned rearmed = group.rearm_parked([&](std::uint64_t user_data) {
+      CHECK(user_data == 2);
+      prep_recv_buffer_select(next_sqe(ring), a.reader, 0, 0, 65).set_user_data(2);
+    });
+    CHECK(rearmed == 1);
+    const Cqe got = next_of(2);
+    CHECK(got.result() == 4);  // the ping that found no buffer
+    BufferView a_view = group.take(got);
+    REQUIRE(a_view.ok());
+    CHECK(std::memcmp(a_view.data, "ping", 4) == 0);
+    REQUIRE(group.recycle(a_view) == BufferError::none);
+    REQUIRE(ring.submit() >= 0);
+  }
+}
+
+TEST_CASE("a multishot bundle that took the last buffers ends on data: a shortage only while the ring is empty (issue 12, item 6)") {
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_RECVSEND_BUNDLE));
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_PBUF_STATUS));  // the kernel's count of ring entries
+  for (NoBuffersPolicy policy : {NoBuffersPolicy::fail, NoBuffersPolicy::recycle_and_retry}) {
+    CAPTURE(static_cast<int>(policy));
+    Ring ring = make_ring();
+    BufferGroupOptions options = group_options(66, 2, 16);
+    options.no_buffers = policy;
+    auto made = BufferGroup::create_ring(ring, options);
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = made.value();
+    SocketPair sockets;
+    std::vector<unsigned char> sent(100, 0x42);
+    send_all(sockets.writer, sent.data(), sent.size());
+    prep_recv_bundle_multishot(next_sqe(ring), sockets.reader, 0, 66).set_user_data(4);
+    const Cqe end = next_cqe(ring);
+    REQUIRE(end.result() == 32);  // both buffers, and then the ring was empty
+    REQUIRE_FALSE(end.more());
+    BufferView view = group.take(end, Bundle::yes);
+    REQUIRE(view.ok());
+    CHECK(view.segments == 2);
+    CHECK(kernel_ring_entries(group) == 0);
+    // Held, so the ring is empty: the policy answers.
+    const NoBuffersAction action = group.on_multishot_end(end, Bundle::yes);
+    CHECK(action == (policy == NoBuffersPolicy::fail ? NoBuffersAction::fail : NoBuffersAction::parked));
+    // Without Bundle::yes a data CQE never means a shortage.
+    CHECK(group.on_multishot_end(end) == NoBuffersAction::ended_with_data);
+    REQUIRE(group.recycle(view) == BufferError::none);
+    // Recycled: not short of buffers any more.
+    CHECK(group.on_multishot_end(end, Bundle::yes) == NoBuffersAction::ended_with_data);
+  }
 }

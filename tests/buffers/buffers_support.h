@@ -66,11 +66,18 @@ struct DataFile {
   int fd = -1;
 };
 
+// Whether a CQE is a legacy group's own PROVIDE/REMOVE_BUFFERS that succeeded
+// (default internal_user_data: 0xB0F5 in the top 16 bits).
+inline bool is_group_success(const Cqe& cqe) { return (cqe.user_data >> 48) == 0xB0F5 && cqe.res >= 0; }
+
 // One buffer-select read of `len` bytes at `offset` from `group`; returns its
-// CQE (user_data = offset).
+// CQE (user_data = offset), passing over legacy groups' successful PROVIDEs.
 inline Cqe read_one(Ring& ring, int fd, unsigned len, std::uint64_t offset, std::uint16_t group) {
   prep_read_buffer_select(next_sqe(ring), fd, len, offset, group).set_user_data(offset);
-  return reap(ring, 1)[0];
+  for (;;) {
+    const Cqe cqe = reap(ring, 1)[0];
+    if (!is_group_success(cqe)) return cqe;
+  }
 }
 
 // A connected AF_UNIX socket pair of `type`, closed on destruction.
