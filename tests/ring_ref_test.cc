@@ -1,6 +1,12 @@
 // RingRef: how BufferGroup, FileTable, BufferTable and Personality hold
 // their Ring (issue 12, item 2). It must follow the Ring through every move
 // and read null once the Ring is closed, in any order of destruction.
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -88,4 +94,41 @@ TEST_CASE("many RingRefs, moved and dropped in any order, keep the Ring's list w
   elsewhere.close();
   CHECK_FALSE(refs[2]);
   CHECK_FALSE(refs[6]);
+}
+
+// ---- The dependents: each follows its Ring through a move, and a Ring that
+// closed or died first gives them a clear error instead of undefined
+// behaviour. Before, each kept a Ring* (issue 12, item 2).
+
+TEST_CASE("a buffer ring group closed after its Ring moved unregisters from the moved ring") {
+  Ring ring = make_ring();
+  auto group = BufferGroup::create_ring(ring, {.group_id = 7, .buffer_count = 4, .buffer_size = 64});
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  Ring moved(std::move(ring));
+  Status closed = group->close();
+  CHECK_MESSAGE(closed.ok(), closed.error().message);
+  // The group id is free again on the ring that has it now.
+  auto again = BufferGroup::create_ring(moved, {.group_id = 7, .buffer_count = 4, .buffer_size = 64});
+  CHECK_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
+}
+
+TEST_CASE("a legacy group closed after its Ring moved removes its buffers through the moved ring") {
+  Ring ring = make_ring();
+  auto group = BufferGroup::create_provided(ring, {.group_id = 8, .buffer_count = 4, .buffer_size = 64});
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  Ring moved(std::move(ring));
+  Status closed = group->close();  // a REMOVE_BUFFERS SQE, through the ring that has the group now
+  CHECK_MESSAGE(closed.ok(), closed.error().message);
+  CHECK(moved.dependents() == 0);
+  // The buffers are gone from the kernel: a read that selects from group 8
+  // finds none (-ENOBUFS), instead of writing into the freed memory.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(::write(fds[1], "data", 4) == 4);
+  prep_read_buffer_select(*moved.get_sqe(), File(fds[0]), 64, 0, 8).set_user_data(80);
+  const Cqe cqe = testing::reap_one(moved);
+  CHECK(cqe.data() == 80u);
+  CHECK(cqe.result() == -ENOBUFS);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <new>
 #include <thread>
 
@@ -52,31 +51,12 @@ std::string hex(std::uint64_t value) {
 
 Error invalid(const std::string& message) { return Error{EINVAL, message}; }
 
-// Groups this library holds, per ring. The kernel accepts PROVIDE_BUFFERS
-// into a legacy group that already has buffers, and lets a buffer ring
-// replace a legacy group whose buffers are all out, so a clash between two
-// groups with one id is caught here.
-std::mutex registry_mutex;
-std::vector<std::pair<const Ring*, std::uint16_t>>& registry() {
-  static auto* groups = new std::vector<std::pair<const Ring*, std::uint16_t>>();  // never destroyed
-  return *groups;
-}
-
-bool claim(const Ring* ring, std::uint16_t group_id) {
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  auto& groups = registry();
-  const auto key = std::make_pair(ring, group_id);
-  if (std::find(groups.begin(), groups.end(), key) != groups.end()) return false;
-  groups.push_back(key);
-  return true;
-}
-
-void unclaim(const Ring* ring, std::uint16_t group_id) {
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  auto& groups = registry();
-  const auto it = std::find(groups.begin(), groups.end(), std::make_pair(ring, group_id));
-  if (it != groups.end()) groups.erase(it);
-}
+// The RingRef key of a group: the kernel accepts PROVIDE_BUFFERS into a
+// legacy group that already has buffers, and lets a buffer ring replace a
+// legacy group whose buffers are all out, so a clash between two groups with
+// one id is caught on the Ring's list of dependents.
+constexpr std::uint64_t kGroupKeyBase = 0xB0F5000000000000ull;
+std::uint64_t group_key(std::uint16_t group_id) { return kGroupKeyBase | group_id; }
 
 std::string kernel_mapped_id_limit(std::uint16_t group_id) {
   return "RingMemory::kernel: group id " + std::to_string(group_id) +
@@ -166,9 +146,10 @@ Status BufferGroup::check_common(const Ring& ring, const BufferGroupOptions& opt
 
 Status BufferGroup::init(Ring& ring, const BufferGroupOptions& options) {
   if (Status status = check_common(ring, options); !status) return status;
-  if (!claim(&ring, options.group_id)) return group_in_use(options.group_id, "held by another BufferGroup");
-  s_.claimed = true;
-  s_.ring = &ring;
+  if (ring.has_dependent(group_key(options.group_id))) {
+    return group_in_use(options.group_id, "held by another BufferGroup");
+  }
+  ring_ = RingRef(ring, group_key(options.group_id));
   s_.group_id = options.group_id;
   s_.count = options.buffer_count;
   s_.size = options.buffer_size;
@@ -269,7 +250,7 @@ Result<BufferGroup> BufferGroup::create_ring(Ring& ring, const BufferGroupOption
 }
 
 Status BufferGroup::register_ring(const BufferGroupOptions& options) {
-  Ring& ring = *s_.ring;
+  Ring& ring = *ring_.get();
   const unsigned entries = s_.mask + 1u;
   bool incremental = options.incremental;
   RingMemory memory = options.ring_memory;
@@ -379,7 +360,7 @@ Result<BufferGroup> BufferGroup::create_provided(Ring& ring, const BufferGroupOp
 }
 
 Status BufferGroup::provide_all() {
-  Ring& ring = *s_.ring;
+  Ring& ring = *ring_.get();
   // A buffer ring with this id (made outside this library) would fail the
   // PROVIDE with EINVAL; ask first where the kernel can tell (6.8).
   if (pbuf_status(ring, s_.group_id, nullptr) == 0) {
@@ -432,7 +413,7 @@ Status BufferGroup::provide_all() {
 }
 
 int BufferGroup::await_group_op(bool cq_was_empty, bool provide) {
-  Ring& ring = *s_.ring;
+  Ring& ring = *ring_.get();
   const std::uint64_t tag = s_.internal_tag | kInternalGroupOp;
   const auto deadline = std::chrono::steady_clock::now() + kGroupOpWait;
   // With the CQ empty before, only the group's own CQEs (this one, earlier
@@ -476,8 +457,15 @@ void BufferGroup::release_ring_memory() {
 }
 
 Status BufferGroup::close() {
-  if (!s_.ring) return ok_status();
-  Ring& ring = *s_.ring;
+  if (!ring_.get()) {
+    // Never opened, closed already, or its Ring closed first: the kernel
+    // dropped the group with the ring, so only the memory is left to free.
+    release_ring_memory();
+    if (s_.owns_buffer_memory) ::operator delete(s_.base, std::align_val_t(page_size()));
+    s_ = State{};
+    return ok_status();
+  }
+  Ring& ring = *ring_.get();
   Status status = ok_status();
   bool kernel_let_go = true;
   if (s_.kernel_has_group && ring.valid()) {
@@ -520,7 +508,7 @@ Status BufferGroup::close() {
   }
   release_ring_memory();
   if (s_.owns_buffer_memory && kernel_let_go) ::operator delete(s_.base, std::align_val_t(page_size()));
-  if (s_.claimed) unclaim(s_.ring, s_.group_id);
+  ring_.reset();
   s_ = State{};
   return status;
 }
@@ -612,10 +600,10 @@ std::size_t BufferGroup::copy_out(const BufferView& view, void* out, std::size_t
 }
 
 Result<std::uint16_t> BufferGroup::kernel_head() const {
-  if (!s_.ring) return Error{EBADF, "buffer group: closed"};
+  if (!ring_.get()) return Error{EBADF, "buffer group: closed"};
   if (!s_.ring_base) return invalid("kernel_head: group " + std::to_string(s_.group_id) + " is not a buffer ring");
   std::uint16_t head = 0;
-  const int ret = pbuf_status(*s_.ring, s_.group_id, &head);
+  const int ret = pbuf_status(*ring_.get(), s_.group_id, &head);
   if (ret == -EINVAL) {
     return invalid("IORING_REGISTER_PBUF_STATUS needs Linux 6.8; this kernel is " + kernel_release());
   }
@@ -650,14 +638,14 @@ NoBuffersAction BufferGroup::on_multishot_end(const Cqe& cqe, Bundle bundle) {
   // next receive would have failed with -ENOBUFS): a full CQ, or the
   // total-length limit (io_uring/net.c, io_recv_finish). A bundle also ends
   // when it took the last buffers (REQ_F_BL_EMPTY).
-  if (bundle == Bundle::yes && s_.ring && available_to_kernel() == 0) {
+  if (bundle == Bundle::yes && ring_.get() && available_to_kernel() == 0) {
     return apply_no_buffers_policy(cqe.user_data);
   }
   return NoBuffersAction::ended_with_data;
 }
 
 NoBuffersAction BufferGroup::apply_no_buffers_policy(std::uint64_t user_data) {
-  if (s_.policy == NoBuffersPolicy::fail || !s_.ring) return NoBuffersAction::fail;
+  if (s_.policy == NoBuffersPolicy::fail || !ring_.get()) return NoBuffersAction::fail;
   const unsigned available = available_to_kernel();
   s_.recycles_at_answer = s_.recycles;
   if (available > 0) return NoBuffersAction::rearm_now;

@@ -42,10 +42,13 @@
 // buffer-ring memory only (IOU_PBUF_RING_MMAP rings, mapped from the ring
 // fd, and rings whose memory the library allocates).
 //
+// The Ring: the group holds a RingRef (uring/ring.h), so the Ring may move
+// (the group follows it) and may close or be destroyed first: then the
+// kernel has dropped the group with the ring, the group's calls answer
+// BufferError::closed / EBADF, and close() only frees the memory.
+//
 // What the caller must guarantee:
-//   - the Ring outlives the group and does not move while it exists (the
-//     group keeps a pointer to it);
-//   - before the group is closed or destroyed, no request that selects from
+//   - before the group (or its Ring) is closed or destroyed, no request that selects from
 //     it is in flight (cancel them and reap their CQEs): a request that has
 //     already picked a buffer may still write into it, and the group frees
 //     that memory once the kernel can pick no more (ring unregistered, or
@@ -230,7 +233,7 @@ class BufferGroup {
   // kernel could not be made to let go, the memory is leaked rather than
   // freed under it, and the error says so. Idempotent; the destructor calls it.
   Status close();
-  bool valid() const { return s_.ring != nullptr; }
+  bool valid() const { return ring_.get() != nullptr; }
 
   // ---- Per CQE -------------------------------------------------------------
 
@@ -253,7 +256,7 @@ class BufferGroup {
     const auto id = static_cast<std::uint16_t>(flags >> abi::IORING_CQE_BUFFER_SHIFT);
     view.id = id;
     if (id >= s_.count) [[unlikely]] {
-      view.error = s_.ring ? BufferError::unknown_id : BufferError::closed;
+      view.error = ring_.get() ? BufferError::unknown_id : BufferError::closed;
       return view;
     }
     BufferState& buffer = s_.buffers[id];
@@ -400,7 +403,7 @@ class BufferGroup {
   // ---- The group's own CQEs (legacy groups) --------------------------------
 
   bool is_internal(const Cqe& cqe) const {
-    return s_.ring && (cqe.user_data & ~kInternalLowMask) == s_.internal_tag;
+    return ring_.get() && (cqe.user_data & ~kInternalLowMask) == s_.internal_tag;
   }
   // A failed PROVIDE_BUFFERS for a recycled buffer gives the buffer back to
   // you (recycle it again later). Returns 0 for a success (and for a CQE
@@ -424,7 +427,12 @@ class BufferGroup {
   // The ring's tail as published (buffers ever added, modulo 2^16).
   std::uint16_t ring_tail() const { return s_.tail; }
 
-  void swap(BufferGroup& other) noexcept { std::swap(s_, other.s_); }
+  void swap(BufferGroup& other) noexcept {
+    std::swap(s_, other.s_);
+    RingRef mine(std::move(ring_));
+    ring_ = std::move(other.ring_);
+    other.ring_ = std::move(mine);
+  }
 
  private:
   static constexpr std::uint64_t kInternalLowMask = 0x1FFFF;  // bit 16: whole-group op; 0..15: id
@@ -439,7 +447,6 @@ class BufferGroup {
   };
 
   struct State {
-    Ring* ring = nullptr;
     unsigned char* base = nullptr;  // buffer i at base + i * size
     std::unique_ptr<BufferState[]> buffers;
     std::uint32_t count = 0;
@@ -471,7 +478,6 @@ class BufferGroup {
 
     bool owns_buffer_memory = false;
     std::size_t buffer_bytes = 0;
-    bool claimed = false;          // holds (ring, group_id) in the process-wide list
     bool kernel_has_group = false;  // ring registered / buffers provided: close() must undo it
     std::string fallback_note;
   };
@@ -494,7 +500,7 @@ class BufferGroup {
   }
 
   BufferError check_recyclable(std::uint16_t id) const {
-    if (id >= s_.count) return s_.ring ? BufferError::unknown_id : BufferError::closed;
+    if (id >= s_.count) return ring_.get() ? BufferError::unknown_id : BufferError::closed;
     if (s_.buffers[id].kernel_owned) return BufferError::kernel_owned;
     return BufferError::none;
   }
@@ -527,7 +533,7 @@ class BufferGroup {
 
   // Legacy groups: one PROVIDE_BUFFERS SQE for buffer `id`. False if the SQ is full.
   bool provide_one(std::uint16_t id) {
-    Sqe* sqe = s_.ring->get_sqe();
+    Sqe* sqe = ring_.get()->get_sqe();
     if (!sqe) return false;
     prep_provide_buffers(*sqe, buffer_address(id), s_.size, 1, s_.group_id, id)
         .set_user_data(s_.internal_tag | id);
@@ -553,6 +559,10 @@ class BufferGroup {
   int buffer_added_at(std::uint16_t position) const;
 
   State s_;
+  // The Ring, followed through its moves; null once it closed (the kernel
+  // then dropped the group) or the group closed. Keyed by the group id, so a
+  // second BufferGroup with this id on this ring is refused.
+  RingRef ring_;
 };
 
 }  // namespace uring

@@ -389,6 +389,7 @@ void RingRef::link(Ring& ring) noexcept {
 }
 
 void RingRef::take(RingRef& other) noexcept {
+  key_ = other.key_;
   ring_ = other.ring_;
   prev_ = other.prev_;
   next_ = other.next_;
@@ -413,6 +414,7 @@ void RingRef::reset() noexcept {
   }
   ring_ = nullptr;
   prev_ = next_ = nullptr;
+  key_ = 0;
 }
 
 void Ring::close() {

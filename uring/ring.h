@@ -158,7 +158,9 @@ struct ResizeOptions {
 class RingRef {
  public:
   RingRef() = default;
-  explicit RingRef(Ring& ring) noexcept { link(ring); }
+  // `key` (not 0) names what the dependent holds of the ring, e.g. a buffer
+  // group id, so that Ring::has_dependent(key) can refuse a second holder.
+  explicit RingRef(Ring& ring, std::uint64_t key = 0) noexcept : key_(key) { link(ring); }
   RingRef(RingRef&& other) noexcept { take(other); }
   RingRef& operator=(RingRef&& other) noexcept {
     if (this != &other) {
@@ -182,6 +184,7 @@ class RingRef {
   Ring* ring_ = nullptr;
   RingRef* prev_ = nullptr;
   RingRef* next_ = nullptr;
+  std::uint64_t key_ = 0;
 };
 
 class Ring {
@@ -486,6 +489,13 @@ class Ring {
     unsigned n = 0;
     for (const RingRef* ref = s_.dependents; ref; ref = ref->next_) ++n;
     return n;
+  }
+  // Whether a RingRef with this (non-zero) key is linked to this ring.
+  bool has_dependent(std::uint64_t key) const {
+    for (const RingRef* ref = s_.dependents; ref; ref = ref->next_) {
+      if (ref->key_ == key) return true;
+    }
+    return false;
   }
 
  private:
