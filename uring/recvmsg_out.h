@@ -38,11 +38,21 @@ struct ControlMessage {
 
 class RecvmsgOut {
  public:
-  // `buffer`: the provided buffer the CQE named (Cqe::buffer_id()); `bytes`:
-  // the CQE's result; `namelen`/`controllen`: what the armed msghdr reserved.
-  static Result<RecvmsgOut> parse(const void* buffer, std::size_t bytes, socklen_t namelen,
+  // `buffer`: the provided buffer the CQE named (Cqe::buffer_id());
+  // `result`: the CQE's result, the bytes the kernel put in the buffer;
+  // `namelen`/`controllen`: what the armed msghdr reserved. A negative
+  // result is the request's error (-ENOBUFS, ...), not a message: refused
+  // with that errno as the error's code, the buffer untouched.
+  static Result<RecvmsgOut> parse(const void* buffer, std::int64_t result, socklen_t namelen,
                                   socklen_t controllen) {
     const std::size_t head = sizeof(abi::io_uring_recvmsg_out);
+    if (result < 0) {
+      const int code = result < -4095 ? EINVAL : static_cast<int>(-result);
+      return Error{code, "io_uring_recvmsg_out: the CQE's result " + std::to_string(result) + " (" +
+                             errno_name(code) + ") is the request's error, not a message: handle the error "
+                             "(BufferGroup::on_multishot_end for -ENOBUFS) instead of parsing"};
+    }
+    const std::size_t bytes = static_cast<std::size_t>(result);
     if (buffer == nullptr) return fail("null buffer");
     if (bytes < head) {
       return fail(std::to_string(bytes) + " bytes cannot hold the " + std::to_string(head) +
@@ -70,8 +80,8 @@ class RecvmsgOut {
     return out;
   }
 
-  static Result<RecvmsgOut> parse(const void* buffer, std::size_t bytes, const msghdr& armed) {
-    return parse(buffer, bytes, armed.msg_namelen, static_cast<socklen_t>(armed.msg_controllen));
+  static Result<RecvmsgOut> parse(const void* buffer, std::int64_t result, const msghdr& armed) {
+    return parse(buffer, result, armed.msg_namelen, static_cast<socklen_t>(armed.msg_controllen));
   }
 
   // The kernel's header, copied.

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "syscalls/syscalls.h"
 #include "uring/barrier.h"
@@ -512,16 +515,36 @@ Status clone_buffers(Ring& dst, const Ring& src, const CloneBuffersOptions& opti
     arg.src_fd = static_cast<std::uint32_t>(src.fd());
   }
   if (options.replace) arg.flags |= abi::IORING_REGISTER_DST_REPLACE;
+  if (options.count == 0 && (options.src_offset || options.dst_offset)) {
+    // The kernel takes count 0 as "all of the source's buffers", and refuses
+    // it with an offset (EINVAL): it does not know where "all" would end.
+    return Error{EINVAL, "clone_buffers: count 0 clones all of the source's buffers into the same slots, so the "
+                         "kernel refuses it with an offset; with src_offset " + std::to_string(options.src_offset) +
+                             " and dst_offset " + std::to_string(options.dst_offset) +
+                             " give the number of buffers to clone"};
+  }
   arg.src_off = options.src_offset;
   arg.dst_off = options.dst_offset;
   arg.nr = options.count;
   const int ret = dst.register_raw(abi::IORING_REGISTER_CLONE_BUFFERS, &arg, 1);
+  const std::string range = "src_offset " + std::to_string(options.src_offset) + " + count " +
+                            std::to_string(options.count);
   std::string hint;
   if (ret == -EBUSY) hint = "the destination ring already has registered buffers: pass replace = true";
   if (ret == -ENXIO) hint = "the source ring has no registered buffers";
   if (ret == -EEXIST) hint = "one of the rings is SINGLE_ISSUER and owned by another thread";
   if (ret == -EBADF) hint = "the source is not an open ring (a registered index is per thread)";
-  if (ret == -EOVERFLOW) hint = "offset plus count runs past the buffer tables";
+  if (ret == -EOVERFLOW) {
+    hint = options.count > 0xffffffffu - options.dst_offset
+               ? "dst_offset " + std::to_string(options.dst_offset) + " + count " + std::to_string(options.count) +
+                     " overflows 32 bits"
+               : range + " runs past the end of the source ring's buffer table";
+  }
+  if (ret == -EINVAL && register_op_missing(abi::IORING_REGISTER_CLONE_BUFFERS).empty()) {
+    hint = "count " + std::to_string(options.count) + " is more than the source ring's buffers, or dst_offset + "
+           "count is above 16384 (the most a table holds), or the rings' memory is accounted to different users "
+           "or processes (offsets and count need Linux 6.13)";
+  }
   return status_of(abi::IORING_REGISTER_CLONE_BUFFERS, ret, hint);
 }
 
@@ -655,22 +678,151 @@ Result<ZcrxQueue> register_zcrx_ifq(Ring& ring, const ZcrxQueueOptions& options)
 
 // ---- io-wq ----------------------------------------------------------------------------------
 
+namespace {
+
+// The CPUs that exist ("possible": /sys/devices/system/cpu/possible, a list
+// such as "0-3,8-11"), one flag per CPU; empty when it cannot be read.
+const std::vector<bool>& possible_cpus() {
+  static const std::vector<bool> cpus = [] {
+    std::vector<bool> flags;
+    FILE* file = std::fopen("/sys/devices/system/cpu/possible", "r");
+    if (file) {
+      char list[4096] = {};
+      const bool read = std::fgets(list, sizeof list, file) != nullptr;
+      std::fclose(file);
+      for (const char* cursor = list; read && *cursor && *cursor != '\n';) {
+        char* end = nullptr;
+        const unsigned long first = std::strtoul(cursor, &end, 10);
+        if (end == cursor) return std::vector<bool>();
+        unsigned long last = first;
+        cursor = end;
+        if (*cursor == '-') {
+          last = std::strtoul(cursor + 1, &end, 10);
+          if (end == cursor + 1) return std::vector<bool>();
+          cursor = end;
+        }
+        if (last >= 65536 || last < first) return std::vector<bool>();
+        if (flags.size() <= last) flags.resize(last + 1, false);
+        for (unsigned long cpu = first; cpu <= last; ++cpu) flags[cpu] = true;
+        if (*cursor == ',') ++cursor;
+      }
+    }
+    if (flags.empty()) {
+      const long configured = ::sysconf(_SC_NPROCESSORS_CONF);
+      if (configured > 0) flags.assign(static_cast<std::size_t>(configured), true);
+    }
+    return flags;
+  }();
+  return cpus;
+}
+
+// "0-1" or "0-3,8-11": the possible CPUs, for messages.
+std::string possible_cpus_text() {
+  const std::vector<bool>& cpus = possible_cpus();
+  std::string text;
+  for (std::size_t cpu = 0; cpu < cpus.size();) {
+    if (!cpus[cpu]) {
+      ++cpu;
+      continue;
+    }
+    std::size_t last = cpu;
+    while (last + 1 < cpus.size() && cpus[last + 1]) ++last;
+    if (!text.empty()) text += ",";
+    text += std::to_string(cpu) + (last > cpu ? "-" + std::to_string(last) : std::string());
+    cpu = last + 1;
+  }
+  return text;
+}
+
+// The limits of the io-wq the kernel picks for `ring` from this thread
+// ({0, 0}: none), read without changing any (a {0, 0} request only reads).
+Result<IowqMaxWorkers> read_iowq_limits(Ring& ring) {
+  std::uint32_t values[2] = {0, 0};
+  const int ret = ring.register_raw(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, values, 2);
+  if (ret < 0) return register_error(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, ret);
+  return IowqMaxWorkers{values[abi::IO_WQ_BOUND], values[abi::IO_WQ_UNBOUND]};
+}
+
+// Whose io-wq a call on `ring` reaches, for messages.
+std::string iowq_owner(const Ring& ring) {
+  return (ring.setup_flags() & abi::IORING_SETUP_SQPOLL) ? "the ring's SQPOLL thread" : "the calling thread";
+}
+
+std::string no_iowq_reason(const Ring& ring) {
+  if (ring.setup_flags() & abi::IORING_SETUP_SQPOLL) return "the ring's SQPOLL thread has no io-wq (it is not running)";
+  return "the calling thread has no io-wq: a thread gets one when it first submits to a ring or "
+         "registers a ring fd (as Ring::create does in its thread); io-wq workers belong to the thread that "
+         "submits, so call this from that thread";
+}
+
+}  // namespace
+
+Status register_iowq_affinity(Ring& ring, const cpu_set_t* cpus, std::size_t set_size) {
+  const char* what = "register_iowq_affinity: ";
+  if (cpus == nullptr || set_size == 0) return Error{EINVAL, std::string(what) + "no CPU set given"};
+  if (set_size > 0xffffffffu) {
+    return Error{EINVAL, std::string(what) + "a CPU set of " + std::to_string(set_size) + " bytes is too big"};
+  }
+  if (CPU_COUNT_S(set_size, cpus) == 0) {
+    return Error{EINVAL, std::string(what) + "the CPU set names no CPU; name at least one the thread may run on"};
+  }
+  // The kernel takes a CPU that does not exist without a word (it reads only
+  // its own mask size, and 6.18 checks nothing else); workers then run on
+  // every CPU, as if the call had not been made.
+  if (const std::vector<bool>& possible = possible_cpus(); !possible.empty()) {
+    for (std::size_t cpu = 0; cpu < set_size * 8; ++cpu) {
+      if (CPU_ISSET_S(cpu, set_size, cpus) && (cpu >= possible.size() || !possible[cpu])) {
+        return Error{EINVAL, std::string(what) + "CPU " + std::to_string(cpu) + " does not exist (this machine's CPUs: " +
+                                 possible_cpus_text() + ")"};
+      }
+    }
+  }
+  const int ret = ring.register_raw(abi::IORING_REGISTER_IOWQ_AFF, cpus, static_cast<unsigned>(set_size));
+  if (ret == -EINVAL && register_op_missing(abi::IORING_REGISTER_IOWQ_AFF).empty()) {
+    // No io-wq (io_wq_cpu_affinity), or, on kernels that check it, CPUs
+    // outside the thread's cpuset. Reading the worker limits tells them apart.
+    auto limits = read_iowq_limits(ring);
+    if (limits && limits->bounded == 0) return register_error(abi::IORING_REGISTER_IOWQ_AFF, ret, no_iowq_reason(ring));
+    return register_error(abi::IORING_REGISTER_IOWQ_AFF, ret,
+                          "the kernel refused the CPU set: it must be a subset of the CPUs " + iowq_owner(ring) +
+                              "'s cpuset allows");
+  }
+  return status_of(abi::IORING_REGISTER_IOWQ_AFF, ret);
+}
+
 Status register_iowq_affinity(Ring& ring, const cpu_set_t& cpus) {
-  const int ret = ring.register_raw(abi::IORING_REGISTER_IOWQ_AFF, &cpus, sizeof cpus);
-  return status_of(abi::IORING_REGISTER_IOWQ_AFF, ret,
-                   ret == -EINVAL ? "the CPU set must name at least one CPU this thread may run on"
-                                  : std::string());
+  return register_iowq_affinity(ring, &cpus, sizeof cpus);
 }
 
 Status unregister_iowq_affinity(Ring& ring) {
-  return status_of(abi::IORING_UNREGISTER_IOWQ_AFF, ring.register_raw(abi::IORING_UNREGISTER_IOWQ_AFF, nullptr, 0));
+  const int ret = ring.register_raw(abi::IORING_UNREGISTER_IOWQ_AFF, nullptr, 0);
+  if (ret == -EINVAL && register_op_missing(abi::IORING_UNREGISTER_IOWQ_AFF).empty()) {
+    return register_error(abi::IORING_UNREGISTER_IOWQ_AFF, ret, no_iowq_reason(ring));
+  }
+  return status_of(abi::IORING_UNREGISTER_IOWQ_AFF, ret);
 }
 
 Result<IowqMaxWorkers> set_iowq_max_workers(Ring& ring, IowqMaxWorkers limits) {
   std::uint32_t values[2] = {limits.bounded, limits.unbounded};
   const int ret = ring.register_raw(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, values, 2);
-  if (ret < 0) return register_error(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, ret);
-  return IowqMaxWorkers{values[abi::IO_WQ_BOUND], values[abi::IO_WQ_UNBOUND]};
+  if (ret < 0) {
+    return register_error(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, ret,
+                          ret == -EINVAL && register_op_missing(abi::IORING_REGISTER_IOWQ_MAX_WORKERS).empty()
+                              ? "a limit above 2147483647"
+                              : std::string());
+  }
+  const IowqMaxWorkers before{values[abi::IO_WQ_BOUND], values[abi::IO_WQ_UNBOUND]};
+  if (before.bounded == 0) {
+    // An io-wq always allows at least one bounded worker: {0, 0} is the
+    // kernel's answer for "no io-wq", not a limit.
+    std::string kept = limits.bounded || limits.unbounded
+                           ? "; the ring still recorded the new limits: it applies them to the io-wq of the threads "
+                             "that use it, and of a thread whose first io_uring use is this ring"
+                           : std::string();
+    return Error{ENXIO, "io_uring_register(IOWQ_MAX_WORKERS): " + no_iowq_reason(ring) +
+                            ", so there are no limits to report" + kept};
+  }
+  return before;
 }
 
 }  // namespace uring

@@ -19,6 +19,7 @@
 #include <sched.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -207,7 +208,11 @@ Status register_clock(Ring& ring, clockid_t clock);
 struct CloneBuffersOptions {
   unsigned src_offset = 0;  // first source buffer
   unsigned dst_offset = 0;  // first destination slot
-  unsigned count = 0;       // 0: all of the source's buffers
+  // 0: all of the source's buffers, into the same slots (then both offsets
+  // must be 0: the kernel refuses an offset with count 0, and so does
+  // clone_buffers, before the call). src_offset + count must stay inside
+  // the source's table (EOVERFLOW), dst_offset + count at most 16384.
+  unsigned count = 0;
   bool replace = false;     // IORING_REGISTER_DST_REPLACE: overwrite what `dst` has
   // Name `src` by its registered index (IORING_REGISTER_SRC_REGISTERED)
   // instead of its fd. Automatic for a ring without an fd; the index is
@@ -281,10 +286,21 @@ Result<ZcrxQueue> register_zcrx_ifq(Ring& ring, const ZcrxQueueOptions& options)
 // ---- io-wq (affinity 5.14, worker limits 5.15) ------------------------------
 
 // Pins the io-wq workers of the calling thread (of the SQPOLL thread, for an
-// SQPOLL ring) to `cpus`, a subset of the CPUs the thread may use. Workers
-// created after the call run there; existing ones keep their CPUs until
-// they exit (after a few idle seconds).
+// SQPOLL ring) to `cpus`. Workers created after the call run there;
+// existing ones keep their CPUs until they exit (after a few idle seconds).
+// The thread must have an io-wq: it gets one when it first submits to a
+// ring or registers a ring fd (Ring::create does, in the creating thread);
+// from a thread without one the error says so.
+//
+// `cpus` is a set of `set_size` bytes, as CPU_ALLOC(n) / CPU_ALLOC_SIZE(n)
+// make for machines with more CPUs than a cpu_set_t holds (1024). Refused
+// before the call: a set that names no CPU, or a CPU this machine does not
+// have (/sys/devices/system/cpu/possible): the kernel takes those without
+// a word, and its workers then run on every CPU.
+Status register_iowq_affinity(Ring& ring, const cpu_set_t* cpus, std::size_t set_size);
+// The same for a plain cpu_set_t (CPUs 0..1023).
 Status register_iowq_affinity(Ring& ring, const cpu_set_t& cpus);
+// Lets the workers run on every CPU of the thread's cpuset again.
 Status unregister_iowq_affinity(Ring& ring);
 
 // Worker limits per io-wq; 0 leaves a limit as it is.
@@ -294,8 +310,11 @@ struct IowqMaxWorkers {
 };
 // IORING_REGISTER_IOWQ_MAX_WORKERS: sets the limits of the calling thread's
 // io-wq (the SQPOLL thread's for an SQPOLL ring) and returns the ones
-// before. {0, 0} only reads them. The ring remembers the limits and applies
-// them to io-wqs of threads that use it later.
+// before. {0, 0} only reads them. The ring records the limits too: it sets
+// them on the io-wq of every other thread that has used it, and of a thread
+// whose first io_uring use is this ring. From a thread without an io-wq
+// (see register_iowq_affinity) there are no limits to return: ENXIO, whose
+// message says so (the limits were still recorded on the ring).
 Result<IowqMaxWorkers> set_iowq_max_workers(Ring& ring, IowqMaxWorkers limits);
 
 }  // namespace uring

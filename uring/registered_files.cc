@@ -1,8 +1,12 @@
 #include "uring/registered_files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "uring/prep_file.h"
 #include "uring/probe.h"
@@ -16,6 +20,12 @@ std::uint64_t pointer_value(const void* pointer) {
 }
 
 Error make_error(int code, const std::string& message) { return Error{code, message}; }
+
+// "slot 3" or "slots 3..5".
+std::string slots_text(unsigned first, unsigned last) {
+  return first == last ? "slot " + std::to_string(first)
+                       : "slots " + std::to_string(first) + ".." + std::to_string(last);
+}
 
 // The kernel's error plus what to do about it.
 Error explained(int ret, const std::string& what, const char* hint) {
@@ -43,7 +53,30 @@ Error file_error(int ret, const std::string& what) {
   }
 }
 
-Error buffer_error(int ret, const std::string& what) {
+// Why the kernel answered EFAULT for `buffers` (slot numbers from
+// `first_slot`): the checks io_uring/rsrc.c makes before it pins anything,
+// in its order; failing all of them, the memory itself could not be pinned.
+std::string buffer_fault(std::span<const iovec> buffers, unsigned first_slot) {
+  constexpr std::size_t kMaxBufferBytes = std::size_t{1} << 30;  // SZ_1G in io_buffer_validate
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    const std::string slot = "buffer " + std::to_string(first_slot + i);
+    const iovec& buffer = buffers[i];
+    if (buffer.iov_base == nullptr && buffer.iov_len != 0) {
+      return slot + " has " + std::to_string(buffer.iov_len) +
+             " bytes but no address; an empty slot is {nullptr, 0}";
+    }
+    if (buffer.iov_base != nullptr && buffer.iov_len == 0) {
+      return slot + " has an address but 0 bytes; an empty slot is {nullptr, 0}";
+    }
+    if (buffer.iov_len > kMaxBufferBytes) {
+      return slot + " is " + std::to_string(buffer.iov_len) +
+             " bytes; the kernel registers at most 1 GiB (1073741824 bytes) per buffer: split it into several";
+    }
+  }
+  return "a buffer is not mapped, writable memory of this process";
+}
+
+Error buffer_error(int ret, const std::string& what, std::span<const iovec> buffers = {}, unsigned first_slot = 0) {
   switch (-ret) {
     case EBUSY:
       return explained(ret, what, "this ring already has a buffer table; unregister it first");
@@ -52,15 +85,13 @@ Error buffer_error(int ret, const std::string& what) {
                        "registered buffers are pinned and count against RLIMIT_MEMLOCK (ulimit -l) "
                        "without CAP_IPC_LOCK; raise the limit or register less");
     case EFAULT:
-      return explained(ret, what, "a buffer is not mapped memory of this process");
+      return explained(ret, what, buffer_fault(buffers, first_slot).c_str());
     case EOPNOTSUPP:
       return explained(ret, what, "file-backed memory (other than shmem/hugetlbfs) cannot be registered");
     case EOVERFLOW:
       return explained(ret, what, "a buffer's address + length overflows");
     case EINVAL:
-      return explained(ret, what,
-                       "each buffer must be at most 1 GiB, at most 16384 buffers, and a tag needs a "
-                       "non-empty slot");
+      return explained(ret, what, "a table holds at most 16384 buffers, and a tag needs a non-empty slot");
     case ENXIO:
       return explained(ret, what, "this ring has no buffer table registered");
     default:
@@ -68,10 +99,23 @@ Error buffer_error(int ret, const std::string& what) {
   }
 }
 
+// Why the kernel could not put `fd` into a file slot (io_uring/rsrc.c
+// __io_sqe_files_update), asked without side effects: the -errno and what to do.
+std::pair<int, std::string> file_slot_failure(int fd) {
+  if (::fcntl(fd, F_GETFD) < 0) return {-EBADF, "fd " + std::to_string(fd) + " is not open"};
+  char target[64] = {};
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  if (::readlink(link.c_str(), target, sizeof target - 1) > 0 && std::string(target) == "anon_inode:[io_uring]") {
+    return {-EBADF, "fd " + std::to_string(fd) + " is an io_uring; rings cannot be registered as files"};
+  }
+  return {-ENOMEM, "the kernel could not allocate the slot's node"};
+}
+
 // Checks what the library can know about tags before asking the kernel.
+// Slot numbers in messages count from `first_slot`.
 template <class T, class IsEmpty>
 Status check_tags(std::span<const T> items, std::span<const std::uint64_t> tags, bool tags_api,
-                  IsEmpty is_empty, const char* what) {
+                  IsEmpty is_empty, const char* what, unsigned first_slot = 0) {
   if (tags.empty()) return ok_status();
   if (!tags_api) {
     return make_error(EINVAL, std::string(what) +
@@ -84,8 +128,9 @@ Status check_tags(std::span<const T> items, std::span<const std::uint64_t> tags,
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (tags[i] != 0 && is_empty(items[i])) {
-      return make_error(EINVAL, std::string(what) + ": slot " + std::to_string(i) +
-                                    " is empty but has a tag; only a file or buffer can carry a tag");
+      return make_error(EINVAL, std::string(what) + ": slot " + std::to_string(first_slot + i) + " is " +
+                                    is_empty(items[i]) + " but has a tag; only a file or buffer can carry a tag "
+                                    "(give that slot tag 0)");
     }
   }
   return ok_status();
@@ -95,8 +140,13 @@ bool uses_tags_api(const Ring& ring, RegisterApi api) {
   return api == RegisterApi::kAuto && ring.has_feature(abi::IORING_FEAT_RSRC_TAGS);
 }
 
-bool empty_fd(int fd) { return fd == -1; }
-bool empty_iovec(const iovec& iov) { return iov.iov_base == nullptr; }
+// What a slot holds that cannot carry a tag (nullptr: a file or buffer).
+const char* empty_fd(int fd) { return fd == -1 ? "empty" : nullptr; }
+// In an update, IORING_REGISTER_FILES_SKIP leaves the slot (and its tag) as it is.
+const char* empty_or_skipped_fd(int fd) {
+  return fd == abi::IORING_REGISTER_FILES_SKIP ? "IORING_REGISTER_FILES_SKIP (left as it is)" : empty_fd(fd);
+}
+const char* empty_iovec(const iovec& iov) { return iov.iov_base == nullptr ? "empty" : nullptr; }
 
 }  // namespace
 
@@ -107,6 +157,13 @@ Result<FileTable> FileTable::create(Ring& ring, std::span<const int> fds, std::s
   const char* what = "register files";
   if (fds.empty()) return make_error(EINVAL, "register files: the table needs at least one slot");
   const bool tags_api = uses_tags_api(ring, api);
+  for (std::size_t i = 0; i < fds.size(); ++i) {
+    if (fds[i] == abi::IORING_REGISTER_FILES_SKIP) {
+      return make_error(EINVAL, "register files: slot " + std::to_string(i) +
+                                    " is IORING_REGISTER_FILES_SKIP, which only update() understands; "
+                                    "use -1 for an empty slot");
+    }
+  }
   if (Status ok = check_tags(fds, tags, tags_api, empty_fd, what); !ok) return ok.error();
   const unsigned count = static_cast<unsigned>(fds.size());
   int ret;
@@ -174,7 +231,7 @@ Result<unsigned> FileTable::update(unsigned offset, std::span<const int> fds,
                                   std::to_string(size_) + " slots");
   }
   const bool tags_api = uses_tags_api(*ring_, api_);
-  if (Status ok = check_tags(fds, tags, tags_api, empty_fd, what); !ok) return ok.error();
+  if (Status ok = check_tags(fds, tags, tags_api, empty_or_skipped_fd, what, offset); !ok) return ok.error();
   const unsigned count = static_cast<unsigned>(fds.size());
   int ret;
   if (tags_api) {
@@ -190,10 +247,26 @@ Result<unsigned> FileTable::update(unsigned offset, std::span<const int> fds,
     up.data = pointer_value(fds.data());
     ret = ring_->register_raw(abi::IORING_REGISTER_FILES_UPDATE, &up, count);
   }
-  if (ret < 0) {
-    return file_error(ret, std::string("io_uring_register(") + (tags_api ? "FILES_UPDATE2" : "FILES_UPDATE") +
-                               ", slots " + std::to_string(offset) + ".." +
-                               std::to_string(offset + count - 1) + ")");
+  const std::string call = std::string("io_uring_register(") + (tags_api ? "FILES_UPDATE2" : "FILES_UPDATE") +
+                           ", slots " + std::to_string(offset) + ".." + std::to_string(offset + count - 1) + ")";
+  if (ret == -EBADF) {
+    // Nothing was updated: the first slot's fd failed, after the kernel had emptied that slot.
+    const auto [code, why] = file_slot_failure(fds[0]);
+    if (code == -EBADF) return explained(ret, call, (why + "; slot " + std::to_string(offset) + " is now empty").c_str());
+  }
+  if (ret < 0) return file_error(ret, call);
+  if (static_cast<unsigned>(ret) < count) {
+    // The kernel stops at the first slot it cannot fill and reports only the
+    // slots before it as a success, after it has emptied the failing slot.
+    const unsigned failed = offset + static_cast<unsigned>(ret);
+    const int fd = fds[static_cast<unsigned>(ret)];
+    const auto [code, why] = file_slot_failure(fd);
+    std::string message = std::string(what) + ": " + slots_text(offset, failed - 1) + " updated, then slot " +
+                          std::to_string(failed) + " (fd " + std::to_string(fd) + ") failed: " +
+                          error_from_errno(code, call).message + ": " + why + "; slot " + std::to_string(failed) +
+                          " is now empty";
+    if (failed + 1 < offset + count) message += " and " + slots_text(failed + 1, offset + count - 1) + " unchanged";
+    return make_error(-code, message);
   }
   return static_cast<unsigned>(ret);
 }
@@ -251,7 +324,8 @@ Result<BufferTable> BufferTable::create(Ring& ring, std::span<const iovec> buffe
   }
   if (ret < 0) {
     return buffer_error(ret, std::string("io_uring_register(") + (tags_api ? "BUFFERS2" : "BUFFERS") + ", " +
-                                 std::to_string(count) + " buffers)");
+                                 std::to_string(count) + " buffers)",
+                        buffers);
   }
   return BufferTable(&ring, std::vector<iovec>(buffers.begin(), buffers.end()));
 }
@@ -317,20 +391,46 @@ Result<unsigned> BufferTable::update(unsigned offset, std::span<const iovec> buf
                       "kernel is " +
                           kernel_release() + "; unregister and register again instead");
   }
-  if (Status ok = check_tags(buffers, tags, true, empty_iovec, what); !ok) return ok.error();
+  if (Status ok = check_tags(buffers, tags, true, empty_iovec, what, offset); !ok) return ok.error();
   abi::io_uring_rsrc_update2 up{};
   up.offset = offset;
   up.data = pointer_value(buffers.data());
   up.tags = tags.empty() ? 0 : pointer_value(tags.data());
   up.nr = static_cast<std::uint32_t>(buffers.size());
   const int ret = ring_->register_raw(abi::IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof up);
-  if (ret < 0) {
-    return buffer_error(ret, "io_uring_register(BUFFERS_UPDATE, slots " + std::to_string(offset) + ".." +
-                                 std::to_string(offset + buffers.size() - 1) + ")");
-  }
-  // The kernel stops at the first slot it cannot update; the rest keep their old buffers.
+  const std::string call = "io_uring_register(BUFFERS_UPDATE, slots " + std::to_string(offset) + ".." +
+                           std::to_string(offset + buffers.size() - 1) + ")";
+  if (ret < 0) return buffer_error(ret, call, buffers.first(1), offset);
+  // The kernel stops at the first slot it cannot update and reports only
+  // the slots before it; that slot and the rest keep their old buffers.
   for (int i = 0; i < ret; ++i)
     buffers_[offset + static_cast<unsigned>(i)] = buffers[static_cast<unsigned>(i)];
+  if (static_cast<std::size_t>(ret) < buffers.size()) {
+    const unsigned failed = offset + static_cast<unsigned>(ret);
+    const unsigned last = offset + static_cast<unsigned>(buffers.size()) - 1;
+    // Ask again for that slot alone, to learn why: it fails the same way
+    // before it changes anything (the kernel validates and pins first).
+    abi::io_uring_rsrc_update2 again{};
+    again.offset = failed;
+    again.data = pointer_value(&buffers[static_cast<unsigned>(ret)]);
+    again.tags = tags.empty() ? 0 : pointer_value(&tags[static_cast<unsigned>(ret)]);
+    again.nr = 1;
+    const int why = ring_->register_raw(abi::IORING_REGISTER_BUFFERS_UPDATE, &again, sizeof again);
+    std::string message = std::string(what) + ": " + slots_text(offset, failed - 1) + " updated, then slot " +
+                          std::to_string(failed) + " failed";
+    int code = EAGAIN;
+    if (why < 0) {
+      const Error cause = buffer_error(why, call, buffers.subspan(static_cast<unsigned>(ret), 1), failed);
+      code = cause.code;
+      message += ": " + cause.message + "; " + slots_text(failed, last) + " keep their old buffers";
+    } else {
+      // It went in this time (memory came back meanwhile).
+      buffers_[failed] = buffers[static_cast<unsigned>(ret)];
+      message += " and went in on a second try";
+      if (failed < last) message += "; " + slots_text(failed + 1, last) + " keep their old buffers: update them again";
+    }
+    return make_error(code, message);
+  }
   return static_cast<unsigned>(ret);
 }
 

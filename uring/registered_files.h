@@ -56,7 +56,8 @@ enum class RegisterApi { kAuto, kLegacy };
 
 class FileTable {
  public:
-  // Registers `fds` as slots 0..n-1 (an fd of -1 leaves its slot empty).
+  // Registers `fds` as slots 0..n-1 (an fd of -1 leaves its slot empty;
+  // IORING_REGISTER_FILES_SKIP is refused: it means something only to update()).
   // `tags` is empty or has one tag per fd (0 = untagged; empty slots must be 0).
   static Result<FileTable> create(Ring& ring, std::span<const int> fds,
                                   std::span<const std::uint64_t> tags = {},
@@ -78,8 +79,12 @@ class FileTable {
   bool contains(FixedFile file) const { return registered() && file.index < size_; }
 
   // Puts fds[i] into slot offset + i (-1 empties the slot,
-  // abi::IORING_REGISTER_FILES_SKIP leaves it as it is), with optional tags.
-  // Returns the number of slots updated.
+  // abi::IORING_REGISTER_FILES_SKIP leaves it and its tag as they are), with
+  // optional tags (an empty or skipped slot takes tag 0). Returns the number
+  // of slots updated: all of them. The kernel stops at the first fd it
+  // cannot register (not open, or a ring) after emptying that slot: then
+  // the result is an error (EBADF, ...) whose message says which slots
+  // were updated, which slot is now empty and which are unchanged.
   Result<unsigned> update(unsigned offset, std::span<const int> fds,
                           std::span<const std::uint64_t> tags = {});
 
@@ -101,7 +106,9 @@ class BufferTable {
  public:
   // Registers each iovec as a buffer (slot i = buffers[i]); the memory is
   // pinned until it is unregistered and counts against RLIMIT_MEMLOCK unless
-  // the process has CAP_IPC_LOCK. An iovec {nullptr, 0} is an empty slot.
+  // the process has CAP_IPC_LOCK. An iovec {nullptr, 0} is an empty slot; a
+  // buffer is at most 1 GiB (the kernel's limit: EFAULT, with a message
+  // naming the buffer).
   // `tags` is empty or has one tag per buffer (0 = untagged).
   static Result<BufferTable> create(Ring& ring, std::span<const iovec> buffers,
                                     std::span<const std::uint64_t> tags = {},
@@ -123,7 +130,10 @@ class BufferTable {
 
   // Replaces slots offset.. with `buffers` ({nullptr, 0} empties a slot),
   // with optional tags (IORING_REGISTER_BUFFERS_UPDATE, Linux 5.13). Returns
-  // the number of slots updated.
+  // the number of slots updated: all of them. The kernel stops at the first
+  // buffer it cannot register: then the result is the error for that buffer
+  // (EFAULT, ENOMEM, ...), whose message says which slots were updated; that
+  // slot and the ones after it keep their old buffers (buffer() tracks it).
   Result<unsigned> update(unsigned offset, std::span<const iovec> buffers,
                           std::span<const std::uint64_t> tags = {});
 

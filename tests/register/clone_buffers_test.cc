@@ -132,3 +132,53 @@ TEST_CASE("clone_buffers: what cannot be cloned says why") {
   REQUIRE_FALSE(from_closed.ok());
   CHECK(from_closed.error().message.find("closed") != std::string::npos);
 }
+
+TEST_CASE("clone_buffers: count 0 with an offset, and ranges past the source, say what to change (issue 12, item 8)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_CLONE_BUFFERS));
+  URING_REQUIRE(missing_since("IORING_REGISTER_CLONE_BUFFERS offsets and count", "6.13"));
+  Ring src = make_ring(Via::fd);
+  Ring dst = make_ring(Via::fd);
+  SourceBuffers buffers;
+  REQUIRE(src.register_raw(abi::IORING_REGISTER_BUFFERS, buffers.iovecs, kBuffers) == 0);
+
+  // count 0 is "all of them", which the kernel refuses with an offset.
+  CloneBuffersOptions rest;
+  rest.src_offset = 1;
+  Status all_from_one = clone_buffers(dst, src, rest);
+  REQUIRE_FALSE(all_from_one.ok());
+  CHECK(all_from_one.code() == EINVAL);
+  INFO(all_from_one.error().message);
+  CHECK(all_from_one.error().message.find("count 0 clones all of the source's buffers") != std::string::npos);
+  CHECK(all_from_one.error().message.find("give the number of buffers to clone") != std::string::npos);
+
+  // src_offset + count past the source's 4 buffers: EOVERFLOW.
+  CloneBuffersOptions past;
+  past.src_offset = 3;
+  past.count = 2;
+  Status beyond = clone_buffers(dst, src, past);
+  REQUIRE_FALSE(beyond.ok());
+  CHECK(beyond.code() == EOVERFLOW);
+  INFO(beyond.error().message);
+  CHECK(beyond.error().message.find("src_offset 3 + count 2 runs past the end of the source ring's buffer table") !=
+        std::string::npos);
+
+  // More than the source has, and past the 16384 slots a table holds: EINVAL.
+  CloneBuffersOptions too_many;
+  too_many.count = kBuffers + 1;
+  Status more = clone_buffers(dst, src, too_many);
+  REQUIRE_FALSE(more.ok());
+  CHECK(more.code() == EINVAL);
+  INFO(more.error().message);
+  CHECK(more.error().message.find("count 5 is more than the source ring's buffers") != std::string::npos);
+  CloneBuffersOptions high;
+  high.dst_offset = 16383;
+  high.count = 2;
+  Status slots = clone_buffers(dst, src, high);
+  REQUIRE_FALSE(slots.ok());
+  CHECK(slots.code() == EINVAL);
+  CHECK(slots.error().message.find("16384") != std::string::npos);
+
+  // None of it changed the destination: a whole clone still works.
+  Status whole = clone_buffers(dst, src);
+  REQUIRE_MESSAGE(whole.ok(), whole.error().message);
+}

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -233,4 +234,139 @@ TEST_CASE("iowq affinity: new workers run on the registered CPUs; unregister res
       for (const std::string& list : lists) CHECK(list != std::to_string(last));  // the whole allowed set again
     });
   }
+}
+
+namespace {
+
+// The CPUs this thread may use, and the last of them.
+int last_allowed_cpu() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  REQUIRE(::sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  int last = -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) last = cpu;
+  }
+  REQUIRE(last >= 0);
+  return last;
+}
+
+// A CPU number this machine does not have (one past the configured ones).
+int missing_cpu_number() {
+  const long configured = ::sysconf(_SC_NPROCESSORS_CONF);
+  REQUIRE(configured > 0);
+  return static_cast<int>(configured);
+}
+
+// A CPU_ALLOC'd set for `cpus` CPUs, freed with it.
+struct AllocatedCpuSet {
+  explicit AllocatedCpuSet(int cpus) : set(CPU_ALLOC(cpus)), bytes(CPU_ALLOC_SIZE(cpus)) {
+    REQUIRE(set != nullptr);
+    CPU_ZERO_S(bytes, set);
+  }
+  ~AllocatedCpuSet() { CPU_FREE(set); }
+  cpu_set_t* set;
+  std::size_t bytes;
+};
+
+}  // namespace
+
+TEST_CASE("iowq: from a thread with no io-wq, affinity and worker limits say so, not \"CPU set\" or {0, 0} (issue 12, item 8)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_IOWQ_MAX_WORKERS));
+  // The ring's own thread has an io-wq: Ring::create registered the ring fd there.
+  Ring ring = make_ring(Via::fd);
+  REQUIRE(ring.registered_index() >= 0);
+  auto own = set_iowq_max_workers(ring, {});
+  REQUIRE_MESSAGE(own.ok(), own.error().message);
+  REQUIRE(own->bounded > 0);
+  const int cpu = last_allowed_cpu();
+  run_in_thread([&] {
+    // A fresh thread that never submitted: no io-wq.
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    Status pinned = register_iowq_affinity(ring, one);
+    REQUIRE_FALSE(pinned.ok());
+    CHECK(pinned.code() == EINVAL);
+    INFO(pinned.error().message);
+    CHECK(pinned.error().message.find("the calling thread has no io-wq") != std::string::npos);
+    CHECK(pinned.error().message.find("CPU set") == std::string::npos);
+    Status unpinned = unregister_iowq_affinity(ring);
+    REQUIRE_FALSE(unpinned.ok());
+    CHECK(unpinned.error().message.find("the calling thread has no io-wq") != std::string::npos);
+
+    auto read = set_iowq_max_workers(ring, {});
+    REQUIRE_FALSE(read.ok());  // not {0, 0} as if those were its limits
+    CHECK(read.code() == ENXIO);
+    CHECK(read.error().message.find("the calling thread has no io-wq") != std::string::npos);
+    auto set = set_iowq_max_workers(ring, {.bounded = 3, .unbounded = 5});
+    REQUIRE_FALSE(set.ok());
+    CHECK(set.code() == ENXIO);
+    INFO(set.error().message);
+    CHECK(set.error().message.find("still recorded the new limits") != std::string::npos);
+  });
+  // As the message says, the ring recorded them: the ring's thread has them now...
+  auto after = set_iowq_max_workers(ring, {});
+  REQUIRE_MESSAGE(after.ok(), after.error().message);
+  CHECK(after->bounded == 3);
+  CHECK(after->unbounded == 5);
+  // ...and so does a thread whose first io_uring use is this ring.
+  run_in_thread([&] {
+    nop_round_trip(ring, 1, /*async=*/true);
+    auto first_use = set_iowq_max_workers(ring, {});
+    REQUIRE_MESSAGE(first_use.ok(), first_use.error().message);
+    CHECK(first_use->bounded == 3);
+    CHECK(first_use->unbounded == 5);
+  });
+}
+
+TEST_CASE("iowq affinity takes a CPU_ALLOC'd set of any size, and refuses CPUs the kernel would drop (issue 12, item 8)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_IOWQ_AFF));
+  URING_REQUIRE(missing_cpus(2));  // a worker pinned to one CPU is told apart from one free to use all
+  const int last = last_allowed_cpu();
+  constexpr int kCpus = 2048;  // twice what a cpu_set_t holds
+  run_in_thread([&] {
+    const WorkerWatch watch;
+    Ring ring = make_ring(Via::fd);
+    AllocatedCpuSet cpus(kCpus);
+    CPU_SET_S(static_cast<std::size_t>(last), cpus.bytes, cpus.set);
+    Status pinned = register_iowq_affinity(ring, cpus.set, cpus.bytes);
+    REQUIRE_MESSAGE(pinned.ok(), pinned.error().message);
+    REQUIRE(peak_workers_under_load(ring, watch) >= 1);
+    const std::vector<std::string> lists = worker_cpu_lists(watch);
+    REQUIRE_FALSE(lists.empty());
+    for (const std::string& list : lists) CHECK(list == std::to_string(last));
+
+    // A CPU the machine does not have, even in a set this big, is refused by name.
+    AllocatedCpuSet far(kCpus);
+    CPU_SET_S(1500, far.bytes, far.set);
+    Status dropped = register_iowq_affinity(ring, far.set, far.bytes);
+    REQUIRE_FALSE(dropped.ok());
+    CHECK(dropped.code() == EINVAL);
+    INFO(dropped.error().message);
+    CHECK(dropped.error().message.find("CPU 1500 does not exist") != std::string::npos);
+    AllocatedCpuSet none(kCpus);
+    Status empty = register_iowq_affinity(ring, none.set, none.bytes);
+    REQUIRE_FALSE(empty.ok());
+    CHECK(empty.error().message.find("names no CPU") != std::string::npos);
+  });
+}
+
+TEST_CASE("iowq affinity: a CPU the machine lacks is refused, not taken and silently ignored (issue 12, item 8)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_IOWQ_AFF));
+  const int missing = missing_cpu_number();
+  URING_REQUIRE(missing < CPU_SETSIZE ? std::string() : "this machine has every CPU a cpu_set_t can name");
+  run_in_thread([&] {
+    const WorkerWatch watch;
+    Ring ring = make_ring(Via::fd);
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    CPU_SET(missing, &cpus);
+    // 6.18 accepts it, and its workers then run on every CPU (as if never pinned).
+    Status pinned = register_iowq_affinity(ring, cpus);
+    REQUIRE_FALSE(pinned.ok());
+    CHECK(pinned.code() == EINVAL);
+    INFO(pinned.error().message);
+    CHECK(pinned.error().message.find("CPU " + std::to_string(missing) + " does not exist") != std::string::npos);
+  });
 }

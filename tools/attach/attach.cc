@@ -7,6 +7,10 @@
 //   attach [--rings 4] [--seconds 1] [--batch 16] [--idle-ms 50]
 //          [--async-every 0] [--no-sqpoll]
 //
+// Bad input (an unknown option, a value that is not a whole number in
+// range) prints what was wrong and the usage, and exits with status 2;
+// --help prints the usage and exits 0.
+//
 // Each ring has its own thread submitting NOPs in batches and reaping them.
 // With SQPOLL (the default) unattached rings get a poller thread each
 // (iou-sqp-*); attached ones share the first ring's. --async-every K
@@ -16,7 +20,9 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,12 +45,46 @@ struct Args {
   bool sqpoll = true;
 };
 
-[[noreturn]] void usage(const std::string& message) {
-  std::fprintf(stderr,
-               "attach: %s\nusage: attach [--rings N] [--seconds S] [--batch B] [--idle-ms MS] "
-               "[--async-every K] [--no-sqpoll]\n",
-               message.c_str());
+constexpr const char* kUsage =
+    "usage: attach [--rings N] [--seconds S] [--batch B] [--idle-ms MS] [--async-every K] [--no-sqpoll]\n"
+    "  --rings N        rings, one thread each (1..64, default 4)\n"
+    "  --seconds S      how long each run lasts (0 < S <= 60, default 1)\n"
+    "  --batch B        NOPs per submit (1..1024, default 16)\n"
+    "  --idle-ms MS     SQPOLL idle time before the poller sleeps (default 50)\n"
+    "  --async-every K  send every K-th NOP through io-wq (0: none, the default)\n"
+    "  --no-sqpoll      rings without SQPOLL (attaching then changes nothing)\n";
+
+// Bad input: what was wrong, the usage, exit status 2.
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "attach: %s\n%s", message.c_str(), kUsage);
   std::exit(2);
+}
+
+// The whole of `text` as a decimal unsigned number in [low, high], else a usage error.
+unsigned parse_unsigned(const std::string& option, const std::string& text, unsigned long low, unsigned long high) {
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long value = std::strtoul(text.c_str(), &end, 10);
+  const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || *end != '\0' || errno == ERANGE || value < low || value > high) {
+    usage_error(option + " takes a whole number from " + std::to_string(low) + " to " + std::to_string(high) +
+                ", not \"" + text + "\"");
+  }
+  return static_cast<unsigned>(value);
+}
+
+// The whole of `text` as a finite number in (low, high], else a usage error.
+double parse_seconds(const std::string& option, const std::string& text, double low, double high) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end == text.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(value) ||
+      !(value > low && value <= high)) {
+    char range[64];
+    std::snprintf(range, sizeof range, "(%g, %g]", low, high);
+    usage_error(option + " takes a number of seconds in " + range + ", not \"" + text + "\"");
+  }
+  return value;
 }
 
 Args parse(int argc, char** argv) {
@@ -52,30 +92,28 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
+      if (i + 1 >= argc) usage_error(arg + " needs a value");
       return argv[++i];
     };
     if (arg == "--rings") {
-      args.rings = static_cast<unsigned>(std::stoul(value()));
+      args.rings = parse_unsigned(arg, value(), 1, 64);
     } else if (arg == "--seconds") {
-      args.seconds = std::stod(value());
+      args.seconds = parse_seconds(arg, value(), 0, 60);
     } else if (arg == "--batch") {
-      args.batch = static_cast<unsigned>(std::stoul(value()));
+      args.batch = parse_unsigned(arg, value(), 1, 1024);
     } else if (arg == "--idle-ms") {
-      args.idle_ms = static_cast<unsigned>(std::stoul(value()));
+      args.idle_ms = parse_unsigned(arg, value(), 0, 0xffffffffUL);
     } else if (arg == "--async-every") {
-      args.async_every = static_cast<unsigned>(std::stoul(value()));
+      args.async_every = parse_unsigned(arg, value(), 0, 0xffffffffUL);
     } else if (arg == "--no-sqpoll") {
       args.sqpoll = false;
     } else if (arg == "--help" || arg == "-h") {
-      usage("what ATTACH_WQ buys, measured");
+      std::printf("attach: what ATTACH_WQ buys, measured\n%s", kUsage);
+      std::exit(0);
     } else {
-      usage("unknown option " + arg);
+      usage_error("unknown option \"" + arg + "\"");
     }
   }
-  if (args.rings == 0 || args.rings > 64) usage("--rings must be 1..64");
-  if (args.seconds <= 0 || args.seconds > 60) usage("--seconds must be in (0, 60]");
-  if (args.batch == 0 || args.batch > 1024) usage("--batch must be 1..1024");
   return args;
 }
 
