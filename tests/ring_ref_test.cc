@@ -132,3 +132,57 @@ TEST_CASE("a legacy group closed after its Ring moved removes its buffers throug
   ::close(fds[0]);
   ::close(fds[1]);
 }
+
+TEST_CASE("dependents of a Ring that closed or died first report a closed ring and are destroyed safely") {
+  auto ring = std::make_unique<Ring>(make_ring());
+  auto group = BufferGroup::create_ring(*ring, {.group_id = 9, .buffer_count = 2, .buffer_size = 64});
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  auto files = FileTable::create_sparse(*ring, 4);
+  REQUIRE_MESSAGE(files.ok(), files.error().message);
+  static char memory[4096];
+  const iovec region{memory, sizeof memory};
+  auto buffers = BufferTable::create(*ring, {&region, 1});
+  REQUIRE_MESSAGE(buffers.ok(), buffers.error().message);
+  auto personality = Personality::create(*ring);
+  REQUIRE_MESSAGE(personality.ok(), personality.error().message);
+  CHECK(ring->dependents() == 4);
+  ring.reset();  // the Ring is gone; each dependent must know it (ASan: no use after free)
+  CHECK_FALSE(group->valid());
+  CHECK_FALSE(files->registered());
+  CHECK_FALSE(buffers->registered());
+  CHECK_FALSE(personality->valid());
+  const int fd = -1;
+  auto updated = files->update(0, {&fd, 1});
+  REQUIRE_FALSE(updated.ok());
+  CHECK(updated.code() == ENXIO);
+  CHECK(updated.error().message.find("Ring closed") != std::string::npos);
+  CHECK(group->close().ok());  // nothing left to unregister: the kernel dropped it with the ring
+}
+
+TEST_CASE("registered tables and personalities follow their Ring through a move") {
+  std::optional<Ring> ring(make_ring());
+  static char memory[4096];
+  const iovec region{memory, sizeof memory};
+  auto files = FileTable::create_sparse(*ring, 4);
+  REQUIRE_MESSAGE(files.ok(), files.error().message);
+  auto buffers = BufferTable::create(*ring, {&region, 1});
+  REQUIRE_MESSAGE(buffers.ok(), buffers.error().message);
+  auto personality = Personality::create(*ring);
+  REQUIRE_MESSAGE(personality.ok(), personality.error().message);
+  const std::uint16_t id = personality->id();
+  Ring moved(std::move(*ring));
+  ring.reset();  // the object they were made with is gone; the ring lives on in `moved`
+  CHECK(files->registered());
+  CHECK(buffers->registered());
+  CHECK(personality->valid());
+  files = FileTable();  // each unregisters from the ring that has it now
+  buffers = BufferTable();
+  personality = Personality();
+  auto files_again = FileTable::create_sparse(moved, 4);  // EBUSY if the first were still registered
+  CHECK_MESSAGE(files_again.ok(), (files_again.ok() ? "" : files_again.error().message));
+  auto buffers_again = BufferTable::create(moved, {&region, 1});
+  CHECK_MESSAGE(buffers_again.ok(), (buffers_again.ok() ? "" : buffers_again.error().message));
+  prep_nop(*moved.get_sqe()).set_user_data(1).set_personality(id);
+  const Cqe cqe = testing::reap_one(moved);
+  CHECK(cqe.result() == -EINVAL);  // the personality is unregistered
+}

@@ -199,22 +199,21 @@ Status unregister_personality(Ring& ring, std::uint16_t id) {
 Result<Personality> Personality::create(Ring& ring) {
   auto id = register_personality(ring);
   if (!id) return id.error();
-  return Personality(&ring, *id);
+  return Personality(ring, *id);
 }
 
 Personality& Personality::operator=(Personality&& other) noexcept {
   if (this != &other) {
     reset();
-    ring_ = other.ring_;
+    ring_ = std::move(other.ring_);
     id_ = other.id_;
-    other.ring_ = nullptr;
   }
   return *this;
 }
 
 void Personality::reset() {
-  if (ring_ && ring_->valid()) (void)unregister_personality(*ring_, id_);
-  ring_ = nullptr;
+  if (Ring* ring = ring_.get(); ring && ring->valid()) (void)unregister_personality(*ring, id_);
+  ring_.reset();
 }
 
 // ---- Restrictions ---------------------------------------------------------------

@@ -75,25 +75,27 @@ bool eventfd_enabled(const Ring& ring);
 Result<std::uint16_t> register_personality(Ring& ring);
 Status unregister_personality(Ring& ring, std::uint16_t id);
 
-// A registered personality that unregisters itself. The Ring must outlive it.
+// A registered personality that unregisters itself. It holds its Ring through
+// a RingRef: the Ring may move (it follows) or close first (then the kernel
+// dropped the personality with the ring, and valid() is false).
 class Personality {
  public:
   static Result<Personality> create(Ring& ring);
   Personality() = default;
-  Personality(Personality&& other) noexcept : ring_(other.ring_), id_(other.id_) { other.ring_ = nullptr; }
+  Personality(Personality&& other) noexcept : ring_(std::move(other.ring_)), id_(other.id_) {}
   Personality& operator=(Personality&& other) noexcept;
   Personality(const Personality&) = delete;
   Personality& operator=(const Personality&) = delete;
   ~Personality() { reset(); }
 
   std::uint16_t id() const { return id_; }
-  bool valid() const { return ring_ != nullptr; }
+  bool valid() const { return ring_.get() != nullptr; }
   // Unregisters now (errors are ignored: the ring may be gone already).
   void reset();
 
  private:
-  Personality(Ring* ring, std::uint16_t id) : ring_(ring), id_(id) {}
-  Ring* ring_ = nullptr;
+  Personality(Ring& ring, std::uint16_t id) : ring_(ring), id_(id) {}
+  RingRef ring_;
   std::uint16_t id_ = 0;
 };
 

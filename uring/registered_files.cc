@@ -180,7 +180,7 @@ Result<FileTable> FileTable::create(Ring& ring, std::span<const int> fds, std::s
     return file_error(ret, std::string("io_uring_register(") + (tags_api ? "FILES2" : "FILES") + ", " +
                                std::to_string(count) + " slots)");
   }
-  return FileTable(&ring, count, api);
+  return FileTable(ring, count, api);
 }
 
 Result<FileTable> FileTable::create_sparse(Ring& ring, unsigned slots, RegisterApi api) {
@@ -197,21 +197,20 @@ Result<FileTable> FileTable::create_sparse(Ring& ring, unsigned slots, RegisterA
   if (ret < 0) {
     return file_error(ret, "io_uring_register(FILES2, SPARSE, " + std::to_string(slots) + " slots)");
   }
-  return FileTable(&ring, slots, api);
+  return FileTable(ring, slots, api);
 }
 
-FileTable::FileTable(FileTable&& other) noexcept : ring_(other.ring_), size_(other.size_), api_(other.api_) {
-  other.ring_ = nullptr;
+FileTable::FileTable(FileTable&& other) noexcept
+    : ring_(std::move(other.ring_)), size_(other.size_), api_(other.api_) {
   other.size_ = 0;
 }
 
 FileTable& FileTable::operator=(FileTable&& other) noexcept {
   if (this != &other) {
     (void)unregister();
-    ring_ = other.ring_;
+    ring_ = std::move(other.ring_);
     size_ = other.size_;
     api_ = other.api_;
-    other.ring_ = nullptr;
     other.size_ = 0;
   }
   return *this;
@@ -223,14 +222,14 @@ Result<unsigned> FileTable::update(unsigned offset, std::span<const int> fds,
                                    std::span<const std::uint64_t> tags) {
   const char* what = "update files";
   if (!ring_)
-    return make_error(ENXIO, "update files: this FileTable is not registered (unregistered or moved from)");
+    return make_error(ENXIO, "update files: this FileTable is not registered (unregistered, moved from, or its Ring closed)");
   if (fds.empty()) return 0u;
   if (offset > size_ || fds.size() > size_ - offset) {
     return make_error(EINVAL, "update files: slots " + std::to_string(offset) + ".." +
                                   std::to_string(offset + fds.size() - 1) + " run past the table's " +
                                   std::to_string(size_) + " slots");
   }
-  const bool tags_api = uses_tags_api(*ring_, api_);
+  const bool tags_api = uses_tags_api(*ring_.get(), api_);
   if (Status ok = check_tags(fds, tags, tags_api, empty_or_skipped_fd, what, offset); !ok) return ok.error();
   const unsigned count = static_cast<unsigned>(fds.size());
   int ret;
@@ -240,12 +239,12 @@ Result<unsigned> FileTable::update(unsigned offset, std::span<const int> fds,
     up.data = pointer_value(fds.data());
     up.tags = tags.empty() ? 0 : pointer_value(tags.data());
     up.nr = count;
-    ret = ring_->register_raw(abi::IORING_REGISTER_FILES_UPDATE2, &up, sizeof up);
+    ret = ring_.get()->register_raw(abi::IORING_REGISTER_FILES_UPDATE2, &up, sizeof up);
   } else {
     abi::io_uring_rsrc_update up{};
     up.offset = offset;
     up.data = pointer_value(fds.data());
-    ret = ring_->register_raw(abi::IORING_REGISTER_FILES_UPDATE, &up, count);
+    ret = ring_.get()->register_raw(abi::IORING_REGISTER_FILES_UPDATE, &up, count);
   }
   const std::string call = std::string("io_uring_register(") + (tags_api ? "FILES_UPDATE2" : "FILES_UPDATE") +
                            ", slots " + std::to_string(offset) + ".." + std::to_string(offset + count - 1) + ")";
@@ -272,7 +271,7 @@ Result<unsigned> FileTable::update(unsigned offset, std::span<const int> fds,
 }
 
 Status FileTable::set_alloc_range(unsigned offset, unsigned count) {
-  if (!ring_) return make_error(ENXIO, "file alloc range: this FileTable is not registered");
+  if (!ring_) return make_error(ENXIO, "file alloc range: this FileTable is not registered (or its Ring closed)");
   if (offset > size_ || count > size_ - offset) {
     return make_error(EINVAL, "file alloc range: [" + std::to_string(offset) + ", " +
                                   std::to_string(offset + std::uint64_t{count}) +
@@ -281,7 +280,7 @@ Status FileTable::set_alloc_range(unsigned offset, unsigned count) {
   abi::io_uring_file_index_range range{};
   range.off = offset;
   range.len = count;
-  const int ret = ring_->register_raw(abi::IORING_REGISTER_FILE_ALLOC_RANGE, &range, 0);
+  const int ret = ring_.get()->register_raw(abi::IORING_REGISTER_FILE_ALLOC_RANGE, &range, 0);
   if (ret < 0) {
     const char* hint = nullptr;
     if (ret == -EINVAL && kernel_version_code() > 0 && kernel_version_code() < version_code("6.0")) {
@@ -294,10 +293,10 @@ Status FileTable::set_alloc_range(unsigned offset, unsigned count) {
 }
 
 Status FileTable::unregister() {
-  if (!ring_) return ok_status();
-  Ring* ring = ring_;
-  ring_ = nullptr;
+  Ring* ring = ring_.get();
+  ring_.reset();
   size_ = 0;
+  if (!ring) return ok_status();  // never registered, or its Ring closed (the kernel dropped the table)
   const int ret = ring->register_raw(abi::IORING_UNREGISTER_FILES, nullptr, 0);
   if (ret < 0) return file_error(ret, "io_uring_register(UNREGISTER_FILES)");
   return ok_status();
@@ -327,7 +326,7 @@ Result<BufferTable> BufferTable::create(Ring& ring, std::span<const iovec> buffe
                                  std::to_string(count) + " buffers)",
                         buffers);
   }
-  return BufferTable(&ring, std::vector<iovec>(buffers.begin(), buffers.end()));
+  return BufferTable(ring, std::vector<iovec>(buffers.begin(), buffers.end()));
 }
 
 Result<BufferTable> BufferTable::create_sparse(Ring& ring, unsigned slots) {
@@ -345,21 +344,19 @@ Result<BufferTable> BufferTable::create_sparse(Ring& ring, unsigned slots) {
   if (ret < 0) {
     return buffer_error(ret, "io_uring_register(BUFFERS2, SPARSE, " + std::to_string(slots) + " slots)");
   }
-  return BufferTable(&ring, std::vector<iovec>(slots, iovec{nullptr, 0}));
+  return BufferTable(ring, std::vector<iovec>(slots, iovec{nullptr, 0}));
 }
 
 BufferTable::BufferTable(BufferTable&& other) noexcept
-    : ring_(other.ring_), buffers_(std::move(other.buffers_)) {
-  other.ring_ = nullptr;
+    : ring_(std::move(other.ring_)), buffers_(std::move(other.buffers_)) {
   other.buffers_.clear();
 }
 
 BufferTable& BufferTable::operator=(BufferTable&& other) noexcept {
   if (this != &other) {
     (void)unregister();
-    ring_ = other.ring_;
+    ring_ = std::move(other.ring_);
     buffers_ = std::move(other.buffers_);
-    other.ring_ = nullptr;
     other.buffers_.clear();
   }
   return *this;
@@ -377,7 +374,7 @@ Result<unsigned> BufferTable::update(unsigned offset, std::span<const iovec> buf
   const char* what = "update buffers";
   if (!ring_)
     return make_error(ENXIO,
-                      "update buffers: this BufferTable is not registered (unregistered or moved from)");
+                      "update buffers: this BufferTable is not registered (unregistered, moved from, or its Ring closed)");
   if (buffers.empty()) return 0u;
   const unsigned size = this->size();
   if (offset > size || buffers.size() > size - offset) {
@@ -385,7 +382,7 @@ Result<unsigned> BufferTable::update(unsigned offset, std::span<const iovec> buf
                                   std::to_string(offset + buffers.size() - 1) + " run past the table's " +
                                   std::to_string(size) + " slots");
   }
-  if (!ring_->has_feature(abi::IORING_FEAT_RSRC_TAGS)) {
+  if (!ring_.get()->has_feature(abi::IORING_FEAT_RSRC_TAGS)) {
     return make_error(EOPNOTSUPP,
                       "update buffers: IORING_REGISTER_BUFFERS_UPDATE needs Linux 5.13; this "
                       "kernel is " +
@@ -397,7 +394,7 @@ Result<unsigned> BufferTable::update(unsigned offset, std::span<const iovec> buf
   up.data = pointer_value(buffers.data());
   up.tags = tags.empty() ? 0 : pointer_value(tags.data());
   up.nr = static_cast<std::uint32_t>(buffers.size());
-  const int ret = ring_->register_raw(abi::IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof up);
+  const int ret = ring_.get()->register_raw(abi::IORING_REGISTER_BUFFERS_UPDATE, &up, sizeof up);
   const std::string call = "io_uring_register(BUFFERS_UPDATE, slots " + std::to_string(offset) + ".." +
                            std::to_string(offset + buffers.size() - 1) + ")";
   if (ret < 0) return buffer_error(ret, call, buffers.first(1), offset);
@@ -415,7 +412,7 @@ Result<unsigned> BufferTable::update(unsigned offset, std::span<const iovec> buf
     again.data = pointer_value(&buffers[static_cast<unsigned>(ret)]);
     again.tags = tags.empty() ? 0 : pointer_value(&tags[static_cast<unsigned>(ret)]);
     again.nr = 1;
-    const int why = ring_->register_raw(abi::IORING_REGISTER_BUFFERS_UPDATE, &again, sizeof again);
+    const int why = ring_.get()->register_raw(abi::IORING_REGISTER_BUFFERS_UPDATE, &again, sizeof again);
     std::string message = std::string(what) + ": " + slots_text(offset, failed - 1) + " updated, then slot " +
                           std::to_string(failed) + " failed";
     int code = EAGAIN;
@@ -435,10 +432,10 @@ Result<unsigned> BufferTable::update(unsigned offset, std::span<const iovec> buf
 }
 
 Status BufferTable::unregister() {
-  if (!ring_) return ok_status();
-  Ring* ring = ring_;
-  ring_ = nullptr;
+  Ring* ring = ring_.get();
+  ring_.reset();
   buffers_.clear();
+  if (!ring) return ok_status();  // never registered, or its Ring closed (the kernel dropped the table)
   const int ret = ring->register_raw(abi::IORING_UNREGISTER_BUFFERS, nullptr, 0);
   if (ret < 0) return buffer_error(ret, "io_uring_register(UNREGISTER_BUFFERS)");
   return ok_status();
@@ -478,8 +475,8 @@ Status BufferTable::check_iovecs(FixedBuffer index, const iovec* iovecs, unsigne
 }
 
 Result<Sqe*> BufferTable::take_sqe() {
-  if (!ring_) return make_error(ENXIO, "fixed I/O: this BufferTable is not registered");
-  Sqe* sqe = ring_->get_sqe();
+  if (!ring_) return make_error(ENXIO, "fixed I/O: this BufferTable is not registered (or its Ring closed)");
+  Sqe* sqe = ring_.get()->get_sqe();
   if (!sqe) return make_error(EBUSY, "fixed I/O: the SQ is full; submit before queueing more");
   return sqe;
 }

@@ -11,12 +11,12 @@
 //   if (!sqe) { /* the range is not inside buffer 0: nothing was queued */ }
 //   else (*sqe)->set_user_data(1);
 //
-// Lifetime: a table keeps a pointer to its Ring. Destroy (or unregister) the
-// table before the Ring, and do not move the Ring while a table refers to it
-// (a moved-from Ring is empty: the table's calls would fail with EBADF, and
-// the kernel drops the registration when the ring closes anyway). Tables
-// themselves move safely: the moved-from table is empty and its destructor
-// does nothing.
+// Lifetime: a table holds its Ring through a RingRef (uring/ring.h): the
+// Ring may move (the table follows it) and may close or be destroyed first
+// (the kernel drops the registration with the ring; the table then reads
+// as not registered, its calls fail with ENXIO, and its destructor does
+// nothing). Tables themselves move safely: the moved-from table is empty
+// and its destructor does nothing.
 //
 // A ring has at most one file table and one buffer table at a time (a
 // second registration fails with EBUSY).
@@ -43,11 +43,11 @@
 
 #include "syscalls/abi.h"
 #include "uring/result.h"
+#include "uring/ring.h"
 #include "uring/sqe.h"
 
 namespace uring {
 
-class Ring;
 
 // Which registration calls a table uses. kAuto picks the tagged ones
 // (FILES2/BUFFERS2, Linux 5.13) when the ring has IORING_FEAT_RSRC_TAGS;
@@ -73,7 +73,7 @@ class FileTable {
   FileTable& operator=(const FileTable&) = delete;
   ~FileTable();  // unregisters
 
-  bool registered() const { return ring_ != nullptr; }
+  bool registered() const { return ring_.get() != nullptr; }
   unsigned size() const { return size_; }
   // True when `file` names a slot of this table (it may still be empty).
   bool contains(FixedFile file) const { return registered() && file.index < size_; }
@@ -96,8 +96,8 @@ class FileTable {
   Status unregister();
 
  private:
-  FileTable(Ring* ring, unsigned size, RegisterApi api) : ring_(ring), size_(size), api_(api) {}
-  Ring* ring_ = nullptr;
+  FileTable(Ring& ring, unsigned size, RegisterApi api) : ring_(ring), size_(size), api_(api) {}
+  RingRef ring_;  // follows the Ring's moves; null once it closed
   unsigned size_ = 0;
   RegisterApi api_ = RegisterApi::kAuto;
 };
@@ -123,7 +123,7 @@ class BufferTable {
   BufferTable& operator=(const BufferTable&) = delete;
   ~BufferTable();  // unregisters
 
-  bool registered() const { return ring_ != nullptr; }
+  bool registered() const { return ring_.get() != nullptr; }
   unsigned size() const { return static_cast<unsigned>(buffers_.size()); }
   // The memory registered in a slot ({nullptr, 0}: empty or out of range).
   iovec buffer(FixedBuffer index) const;
@@ -158,7 +158,7 @@ class BufferTable {
                             FixedBuffer index);
 
  private:
-  BufferTable(Ring* ring, std::vector<iovec> buffers) : ring_(ring), buffers_(std::move(buffers)) {}
+  BufferTable(Ring& ring, std::vector<iovec> buffers) : ring_(ring), buffers_(std::move(buffers)) {}
   Status check_iovecs(FixedBuffer index, const iovec* iovecs, unsigned count) const;
   Result<Sqe*> take_sqe();
   // Refuses a bad range before taking an SQE (so nothing is queued), then
@@ -166,7 +166,7 @@ class BufferTable {
   template <class Build>
   Result<Sqe*> queue_checked(const Status& range, Build&& build);
 
-  Ring* ring_ = nullptr;
+  RingRef ring_;  // follows the Ring's moves; null once it closed
   std::vector<iovec> buffers_;  // what each slot holds, as far as this table was told
 };
 
