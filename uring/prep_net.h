@@ -115,19 +115,22 @@ inline Sqe& prep_accept_multishot_direct(Sqe& sqe, File file, sockaddr* addr, so
 
 // ---- Sending and receiving ------------------------------------------------
 // `flags` are MSG_* flags (MSG_NOSIGNAL is always added by the kernel).
+// Lengths are a SocketLength (uring/sqe.h): 0..INT_MAX, a constant checked at
+// compile time, a run-time size through SocketLength::checked(n) or
+// SocketLength::at_most(n) -- never narrowed behind your back.
 // `ioprio` arguments take IORING_RECVSEND_POLL_FIRST where offered.
 
 // IORING_OP_SEND (5.6): send(); result = bytes sent.
-inline Sqe& prep_send(Sqe& sqe, File file, const void* buf, std::size_t len, int flags) {
+inline Sqe& prep_send(Sqe& sqe, File file, const void* buf, SocketLength len, int flags) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SEND, file);
   sqe.addr = prep_net_detail::address_of(buf);
-  sqe.len = static_cast<std::uint32_t>(len);
+  sqe.len = len.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
   return sqe;
 }
 
 // IORING_OP_SEND with a destination (6.1): sendto(); result = bytes sent.
-inline Sqe& prep_sendto(Sqe& sqe, File file, const void* buf, std::size_t len, int flags,
+inline Sqe& prep_sendto(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
                         const sockaddr* dest, socklen_t destlen) {
   prep_send(sqe, file, buf, len, flags);
   sqe.addr2 = prep_net_detail::address_of(dest);
@@ -136,10 +139,10 @@ inline Sqe& prep_sendto(Sqe& sqe, File file, const void* buf, std::size_t len, i
 }
 
 // IORING_OP_RECV (5.6): recv(); result = bytes received, 0 at end of stream.
-inline Sqe& prep_recv(Sqe& sqe, File file, void* buf, std::size_t len, int flags) {
+inline Sqe& prep_recv(Sqe& sqe, File file, void* buf, SocketLength len, int flags) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECV, file);
   sqe.addr = prep_net_detail::address_of(buf);
-  sqe.len = static_cast<std::uint32_t>(len);
+  sqe.len = len.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
   return sqe;
 }
@@ -147,9 +150,9 @@ inline Sqe& prep_recv(Sqe& sqe, File file, void* buf, std::size_t len, int flags
 // IORING_OP_RECV into a provided buffer of `group` (5.7): result = bytes,
 // Cqe::buffer_id() names the buffer. `len` caps the bytes taken (0: the
 // buffer's size). No buffer pointer: the kernel picks one.
-inline Sqe& prep_recv_buffer_select(Sqe& sqe, File file, unsigned len, int flags, std::uint16_t group) {
+inline Sqe& prep_recv_buffer_select(Sqe& sqe, File file, SocketLength len, int flags, std::uint16_t group) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECV, file);
-  sqe.len = len;
+  sqe.len = len.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
   return sqe.buffer_select(group);
 }
@@ -201,11 +204,11 @@ inline Sqe& prep_recvmsg_multishot(Sqe& sqe, File file, msghdr* msg, int flags, 
 // is refused (-EINVAL).
 
 // IORING_OP_SEND_ZC (6.0): result = bytes sent.
-inline Sqe& prep_send_zc(Sqe& sqe, File file, const void* buf, std::size_t len, int flags,
+inline Sqe& prep_send_zc(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
                          std::uint16_t zc_flags = 0) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SEND_ZC, file);
   sqe.addr = prep_net_detail::address_of(buf);
-  sqe.len = static_cast<std::uint32_t>(len);
+  sqe.len = len.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
   sqe.ioprio = zc_flags;
   return sqe;
@@ -213,7 +216,7 @@ inline Sqe& prep_send_zc(Sqe& sqe, File file, const void* buf, std::size_t len, 
 
 // IORING_OP_SEND_ZC from a registered buffer (6.0): `buf` must lie inside
 // registered buffer `buffer` (else the CQE says -EFAULT); result = bytes sent.
-inline Sqe& prep_send_zc_fixed(Sqe& sqe, File file, const void* buf, std::size_t len, int flags,
+inline Sqe& prep_send_zc_fixed(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
                                FixedBuffer buffer, std::uint16_t zc_flags = 0) {
   prep_send_zc(sqe, file, buf, len, flags,
                static_cast<std::uint16_t>(zc_flags | abi::IORING_RECVSEND_FIXED_BUF));
@@ -222,7 +225,7 @@ inline Sqe& prep_send_zc_fixed(Sqe& sqe, File file, const void* buf, std::size_t
 }
 
 // IORING_OP_SEND_ZC with a destination (6.0): sendto(); result = bytes sent.
-inline Sqe& prep_sendto_zc(Sqe& sqe, File file, const void* buf, std::size_t len, int flags,
+inline Sqe& prep_sendto_zc(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
                            const sockaddr* dest, socklen_t destlen, std::uint16_t zc_flags = 0) {
   prep_send_zc(sqe, file, buf, len, flags, zc_flags);
   sqe.addr2 = prep_net_detail::address_of(dest);

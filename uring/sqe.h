@@ -8,6 +8,8 @@
 
 #include <concepts>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -75,10 +77,102 @@ class File {
   bool fixed_;
 };
 
+// The most buffers a registered buffer table can have on any kernel
+// (IORING_MAX_REG_BUFFERS, io_uring/rsrc.h). sqe->buf_index is 16 bits: an
+// index written there unchecked would wrap (65536 + n naming buffer n).
+inline constexpr std::uint32_t kMaxRegisteredBuffers = 1U << 14;
+
+namespace detail {
+
+// Not constexpr and never defined: reaching it in a constant expression is
+// the compile error for an index or length that cannot fit.
+void registered_buffer_index_must_be_below_kMaxRegisteredBuffers();
+void socket_length_must_be_at_most_kMaxSocketLength();
+
+// Stops the program: a run-time value was passed where the caller promised
+// it fits (see FixedBuffer). Says what to use instead.
+[[noreturn]] inline void refuse_argument(const char* what, unsigned long long value, const char* instead) {
+  std::fprintf(stderr, "uring: %s %llu can never be valid; %s\n", what, value, instead);
+  std::abort();
+}
+
+template <std::integral T>
+constexpr bool is_buffer_index(T index) {
+  return std::cmp_greater_equal(index, 0) && std::cmp_less(index, kMaxRegisteredBuffers);
+}
+
+}  // namespace detail
+
 // A registered buffer (IORING_REGISTER_BUFFERS) by index, for *_FIXED ops.
+//   FixedBuffer(3)                a constant: an index >= kMaxRegisteredBuffers does not compile
+//   FixedBuffer::checked(n)       a run-time number that may be out of range: std::nullopt if it is
+//   FixedBuffer(i), i unsigned    a run-time index the caller knows is in range (a loop over a
+//                                 table): one that is not stops the program with a message
+//                                 naming FixedBuffer::checked, instead of naming another buffer
 struct FixedBuffer {
-  constexpr explicit FixedBuffer(unsigned slot) : index(slot) {}
-  unsigned index;
+  template <std::integral T>
+    requires(!std::same_as<T, unsigned>)
+  consteval explicit FixedBuffer(T constant) : index(0) {
+    if (!detail::is_buffer_index(constant)) detail::registered_buffer_index_must_be_below_kMaxRegisteredBuffers();
+    index = static_cast<unsigned>(constant);
+  }
+  constexpr explicit FixedBuffer(unsigned index_in_range) : index(index_in_range) {
+    if (!detail::is_buffer_index(index_in_range)) {
+      detail::refuse_argument("uring::FixedBuffer index", index_in_range,
+                              "registered buffers are numbered below 16384 (IORING_MAX_REG_BUFFERS); use "
+                              "uring::FixedBuffer::checked(n) for a number that may be out of range");
+    }
+  }
+  template <std::integral T>
+  static constexpr std::optional<FixedBuffer> checked(T index) {
+    if (!detail::is_buffer_index(index)) return std::nullopt;
+    return FixedBuffer(static_cast<unsigned>(index));
+  }
+  unsigned index;  // < kMaxRegisteredBuffers, so it fits sqe->buf_index
+};
+
+// The bytes one send or receive may ask for: 0..kMaxSocketLength. The kernel
+// keeps a send/recv length in an int (io_sr_msg::len), so 2^31..2^32-1 would
+// fail with -EINVAL and a size_t above 4 GiB would be cut modulo 2^32 (5 GiB + 10
+// becoming 1 GiB + 10). Each request moves at most MAX_RW_COUNT (0x7ffff000)
+// bytes, as send(2) and recv(2) do: a longer one completes short.
+//   16, sizeof buf                a constant: one above kMaxSocketLength does not compile
+//   a std::uint8_t/std::uint16_t  always fits: converts at run time
+//   SocketLength::checked(n)      any other run-time value: std::nullopt when it does not fit
+//   SocketLength::at_most(n)      any other run-time value, clamped to kMaxSocketLength: for
+//                                 streams, where a short transfer is normal anyway
+inline constexpr std::uint32_t kMaxSocketLength = 0x7fffffff;  // INT_MAX
+
+class SocketLength {
+ public:
+  template <std::integral T>
+    requires(!(std::unsigned_integral<T> && sizeof(T) <= 2))
+  consteval SocketLength(T constant) : bytes_(0) {  // NOLINT: a constant converts
+    if (!fits(constant)) detail::socket_length_must_be_at_most_kMaxSocketLength();
+    bytes_ = static_cast<std::uint32_t>(constant);
+  }
+  template <std::unsigned_integral T>
+    requires(sizeof(T) <= 2)
+  constexpr SocketLength(T bytes) : bytes_(bytes) {}  // NOLINT: always fits
+
+  template <std::integral T>
+  static constexpr std::optional<SocketLength> checked(T bytes) {
+    if (!fits(bytes)) return std::nullopt;
+    return SocketLength(static_cast<std::uint32_t>(bytes), detail::Checked{});
+  }
+  static constexpr SocketLength at_most(std::uint64_t bytes) {
+    return SocketLength(bytes < kMaxSocketLength ? static_cast<std::uint32_t>(bytes) : kMaxSocketLength,
+                        detail::Checked{});
+  }
+  constexpr std::uint32_t value() const { return bytes_; }
+
+ private:
+  template <std::integral T>
+  static constexpr bool fits(T bytes) {
+    return std::cmp_greater_equal(bytes, 0) && std::cmp_less_equal(bytes, kMaxSocketLength);
+  }
+  constexpr SocketLength(std::uint32_t bytes, detail::Checked) : bytes_(bytes) {}
+  std::uint32_t bytes_;
 };
 
 // Where an op that creates a file (OPENAT, ACCEPT, SOCKET, PIPE, MSG_RING's

@@ -84,7 +84,7 @@ TEST_CASE("MSG_RING passes a fixed file to another ring, usable there") {
 
   // The target sends through its new slot; the bytes come out of the peer.
   const auto bytes = pattern(4000, 8);
-  prep_send(next_sqe(target), FixedFile(2), bytes.data(), bytes.size(), 0).set_user_data(2);
+  prep_send(next_sqe(target), FixedFile(2), bytes.data(), length_of(bytes.size()), 0).set_user_data(2);
   CHECK(reap_one(target).result() == static_cast<int>(bytes.size()));
   CHECK(recv_exact(server.get(), bytes.size()) == bytes);
 
@@ -108,7 +108,7 @@ TEST_CASE("MSG_RING passes a fixed file to another ring, usable there") {
   CHECK(reap_one(target).data() == 0x5004);
   CHECK(target.cq_ready() == 0);
   const auto more = pattern(100, 9);
-  prep_send(next_sqe(target), FixedFile(6), more.data(), more.size(), 0).set_user_data(5);
+  prep_send(next_sqe(target), FixedFile(6), more.data(), length_of(more.size()), 0).set_user_data(5);
   CHECK(reap_one(target).result() == static_cast<int>(more.size()));
   CHECK(recv_exact(server.get(), more.size()) == more);
 

@@ -87,6 +87,14 @@ using testing::next_sqe;
 using testing::reap;
 using testing::reap_one;
 
+// A run-time byte count as a SocketLength (uring/sqe.h). The tests' sizes
+// always fit; one that did not would fail the test here, not be narrowed.
+inline SocketLength length_of(std::size_t bytes) {
+  const std::optional<SocketLength> length = SocketLength::checked(bytes);
+  REQUIRE_MESSAGE(length.has_value(), bytes << " bytes do not fit a socket request");
+  return *length;
+}
+
 // Submits what is pending and returns a CQE if one arrives within `wait`.
 inline std::optional<Cqe> reap_within(Ring& ring, std::chrono::milliseconds wait) {
   REQUIRE(ring.submit() >= 0);

@@ -74,16 +74,16 @@ TEST_CASE("socket, bind, listen, accept and connect through the ring exchange ex
   const auto reply = pattern(3333, 12);
   std::vector<unsigned char> got_request(request.size());
   std::vector<unsigned char> got_reply(reply.size());
-  prep_send(next_sqe(ring), client.get(), request.data(), request.size(), MSG_WAITALL).set_user_data(7);
-  prep_recv(next_sqe(ring), server.get(), got_request.data(), got_request.size(), MSG_WAITALL)
+  prep_send(next_sqe(ring), client.get(), request.data(), length_of(request.size()), MSG_WAITALL).set_user_data(7);
+  prep_recv(next_sqe(ring), server.get(), got_request.data(), length_of(got_request.size()), MSG_WAITALL)
       .set_user_data(8);
   auto first = reap(ring, 2);
   CHECK(only(first, 7).result() == static_cast<int>(request.size()));
   CHECK(only(first, 8).result() == static_cast<int>(request.size()));
   CHECK(got_request == request);
 
-  prep_send(next_sqe(ring), server.get(), reply.data(), reply.size(), 0).set_user_data(9);
-  prep_recv(next_sqe(ring), client.get(), got_reply.data(), got_reply.size(), MSG_WAITALL).set_user_data(10);
+  prep_send(next_sqe(ring), server.get(), reply.data(), length_of(reply.size()), 0).set_user_data(9);
+  prep_recv(next_sqe(ring), client.get(), got_reply.data(), length_of(got_reply.size()), MSG_WAITALL).set_user_data(10);
   auto second = reap(ring, 2);
   CHECK(only(second, 9).result() == static_cast<int>(reply.size()));
   CHECK(only(second, 10).result() == static_cast<int>(reply.size()));
@@ -226,13 +226,13 @@ TEST_CASE("direct accept and direct socket fill fixed-file slots, not the fd tab
 
   // Each direct socket is usable through its slot.
   const auto bytes_a = pattern(5000, 1);
-  prep_send(next_sqe(ring), FixedFile(3), bytes_a.data(), bytes_a.size(), 0).set_user_data(5);
+  prep_send(next_sqe(ring), FixedFile(3), bytes_a.data(), length_of(bytes_a.size()), 0).set_user_data(5);
   CHECK(reap_one(ring).result() == static_cast<int>(bytes_a.size()));
   CHECK(recv_exact(client_a.get(), bytes_a.size()) == bytes_a);
   const auto bytes_b = pattern(77, 2);
   send_all(client_b.get(), bytes_b.data(), bytes_b.size());
   std::vector<unsigned char> got_b(bytes_b.size());
-  prep_recv(next_sqe(ring), FixedFile::checked(slot_b).value(), got_b.data(), got_b.size(), MSG_WAITALL)
+  prep_recv(next_sqe(ring), FixedFile::checked(slot_b).value(), got_b.data(), length_of(got_b.size()), MSG_WAITALL)
       .set_user_data(6);
   CHECK(reap_one(ring).result() == static_cast<int>(bytes_b.size()));
   CHECK(got_b == bytes_b);
@@ -254,7 +254,7 @@ TEST_CASE("direct accept and direct socket fill fixed-file slots, not the fd tab
   Fd server_e(accept_retrying(listener.get()));
   bound_blocking_calls(server_e.get());
   const auto bytes_e = pattern(999, 5);
-  prep_send(next_sqe(ring), FixedFile(12), bytes_e.data(), bytes_e.size(), 0).set_user_data(10);
+  prep_send(next_sqe(ring), FixedFile(12), bytes_e.data(), length_of(bytes_e.size()), 0).set_user_data(10);
   CHECK(reap_one(ring).result() == static_cast<int>(bytes_e.size()));
   CHECK(recv_exact(server_e.get(), bytes_e.size()) == bytes_e);
 

@@ -86,7 +86,7 @@ TEST_CASE("REPORT_USAGE says in the notification whether the data was copied") {
   URING_REQUIRE_OP(probe, abi::IORING_OP_SEND_ZC);
   auto [client, server] = tcp_pair();
   const auto data = pattern(20000, 7);
-  prep_send_zc(next_sqe(ring), client.get(), data.data(), data.size(), 0, abi::IORING_SEND_ZC_REPORT_USAGE)
+  prep_send_zc(next_sqe(ring), client.get(), data.data(), length_of(data.size()), 0, abi::IORING_SEND_ZC_REPORT_USAGE)
       .set_user_data(1);
   REQUIRE(ring.submit() == 1);
   CHECK(recv_exact(server.get(), data.size()) == data);
@@ -162,7 +162,7 @@ TEST_CASE("send_zc from a registered buffer, and to an unconnected UDP socket") 
   Fd receiver = udp_socket(&receiver_addr);
   Fd sender = udp_socket(&sender_addr);
   const auto datagram = pattern(700, 44);
-  prep_sendto_zc(next_sqe(ring), sender.get(), datagram.data(), datagram.size(), 0,
+  prep_sendto_zc(next_sqe(ring), sender.get(), datagram.data(), length_of(datagram.size()), 0,
                  as_sockaddr(receiver_addr), sizeof receiver_addr)
       .set_user_data(3);
   auto udp = split(reap(ring, 2));

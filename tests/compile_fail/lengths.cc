@@ -1,0 +1,52 @@
+// Lengths and registered-buffer indexes that do not fit their SQE field must
+// not compile (issue 12, item 11): a run-time size goes through
+// SocketLength::checked / at_most, a constant is checked where it is written.
+// case 1: 'data' is not a constant expression
+// case 2: 'n' is not a constant expression
+// case 3: 'data' is not a constant expression
+// case 4: 'data' is not a constant expression
+// case 5: socket_length_must_be_at_most_kMaxSocketLength
+// case 6: socket_length_must_be_at_most_kMaxSocketLength
+// case 7: 'n' is not a constant expression
+// case 8: registered_buffer_index_must_be_below_kMaxRegisteredBuffers
+// case 9: 'signed_index' is not a constant expression
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <string>
+
+#include "uring/uring.h"
+
+using namespace uring;
+
+void build(Sqe& sqe, int fd, const std::string& data, unsigned n, char* buf, const sockaddr* to, int signed_index) {
+  (void)data, (void)n, (void)buf, (void)to, (void)signed_index;
+#if URING_CASE == 0
+  prep_send(sqe, fd, data.data(), SocketLength::at_most(data.size()), 0);
+  prep_recv(sqe, fd, buf, SocketLength::checked(n).value(), 0);
+  prep_send_zc(sqe, fd, data.data(), SocketLength::at_most(data.size()), 0);
+  prep_sendto(sqe, fd, data.data(), SocketLength::at_most(data.size()), 0, to, sizeof(sockaddr));
+  prep_send(sqe, fd, buf, 0x7fffffff, 0);
+  prep_recv_buffer_select(sqe, fd, 4096, 0, 1);
+  prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(16383));
+  prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer::checked(signed_index).value());
+#elif URING_CASE == 1
+  prep_send(sqe, fd, data.data(), data.size(), 0);  // a run-time size_t, maybe above 4 GiB
+#elif URING_CASE == 2
+  prep_recv(sqe, fd, buf, n, 0);  // a run-time unsigned: 2^31.. would fail with -EINVAL
+#elif URING_CASE == 3
+  prep_send_zc(sqe, fd, data.data(), data.size(), 0);
+#elif URING_CASE == 4
+  prep_sendto(sqe, fd, data.data(), data.size(), 0, to, sizeof(sockaddr));
+#elif URING_CASE == 5
+  prep_send(sqe, fd, buf, (std::size_t{5} << 30) + 10, 0);  // used to become 1 GiB + 10
+#elif URING_CASE == 6
+  prep_recv(sqe, fd, buf, 0x80000000u, 0);  // used to reach the kernel and fail with -EINVAL
+#elif URING_CASE == 7
+  prep_recv_buffer_select(sqe, fd, n, 0, 1);
+#elif URING_CASE == 8
+  prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(65536 + 3));  // used to name buffer 3
+#elif URING_CASE == 9
+  prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(signed_index));  // may be negative or too big
+#endif
+}
