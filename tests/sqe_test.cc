@@ -194,3 +194,79 @@ TEST_CASE("FixedBuffer: run-time indexes are checked; one that cannot fit stops 
   CHECK(message.find("65539") != std::string::npos);
   CHECK(message.find("FixedBuffer::checked") != std::string::npos);
 }
+
+// ---- Type safety of builders (issue 12, item 12) ---------------------------
+// Each `!` below used to compile. A requires-expression inside a concept
+// turns "does not compile" into false, so these are checked in every build;
+// the positive forms next to them show that each concept can be true.
+
+namespace {
+
+// The file argument of prep_read: only an int is an fd.
+template <class FileArg>
+concept read_takes_as_file = requires(Sqe& sqe, FileArg file, char* buf) {
+  prep_read(sqe, file, buf, 16u, std::uint64_t{0});
+};
+
+// What may follow a builder in a chain.
+template <class S>
+concept read_fixed_then_buffer_select = requires(S& sqe, char* buf, FixedBuffer index) {
+  prep_read_fixed(sqe, 3, buf, 16u, std::uint64_t{0}, index).buffer_select(std::uint16_t{1});
+};
+template <class S>
+concept recv_then_buffer_select = requires(S& sqe, char* buf) {
+  prep_recv(sqe, 3, buf, SocketLength::at_most(16), 0).buffer_select(std::uint16_t{1});
+};
+template <class S>
+concept openat_then_set_file = requires(S& sqe) { prep_openat(sqe, 3, "f", 0, 0).set_file(File(4)); };
+template <class S>
+concept openat_then_set_direct_slot = requires(S& sqe, DirectSlot slot) {
+  prep_openat(sqe, 3, "f", 0, 0).set_direct_slot(slot);
+};
+template <class S>
+concept read_then_request_setters = requires(S& sqe, char* buf) {
+  prep_read(sqe, 3, buf, 16u, std::uint64_t{0}).set_user_data(std::uint64_t{1}).link().drain();
+};
+template <class S>
+concept raw_sqe_buffer_select = requires(S& sqe) { sqe.buffer_select(std::uint16_t{1}); };
+
+}  // namespace
+
+static_assert(read_takes_as_file<int>);
+static_assert(read_takes_as_file<FixedFile>);
+static_assert(read_takes_as_file<File>);
+static_assert(!read_takes_as_file<unsigned>, "a slot number (unsigned) is not an fd");
+static_assert(!read_takes_as_file<decltype(FixedFile(3).index)>, "FixedFile(3).index is not an fd");
+static_assert(!read_takes_as_file<bool>, "true is not an fd");
+static_assert(!read_takes_as_file<long>);
+static_assert(!read_takes_as_file<std::size_t>);
+static_assert(!std::is_convertible_v<unsigned, File>);
+static_assert(!std::is_constructible_v<File, bool>);
+
+static_assert(!read_fixed_then_buffer_select<Sqe>, "buffer_select after prep_read_fixed would overwrite buf_index");
+static_assert(!recv_then_buffer_select<Sqe>, "buffer_select after prep_recv(buf) would drop buf");
+static_assert(!openat_then_set_file<Sqe>, "OPENAT's fd is the directory, not a target file");
+static_assert(!openat_then_set_direct_slot<Sqe>, "the direct form is prep_openat_direct");
+static_assert(read_then_request_setters<Sqe>);
+static_assert(raw_sqe_buffer_select<Sqe>, "the builders themselves still set the group on the raw Sqe");
+
+static_assert(!std::is_constructible_v<FixedFile, bool>);
+static_assert(!std::is_constructible_v<DirectSlot, bool>);
+static_assert(!std::is_constructible_v<FixedBuffer, bool>);
+static_assert(!std::is_convertible_v<bool, SocketLength>);
+static_assert(std::is_same_v<decltype(prep_read(std::declval<Sqe&>(), 3, nullptr, 1u, 0)), Prepared&>);
+
+TEST_CASE("a builder's result offers only the per-request setters, and they keep the builder's fields") {
+  char buf[16];
+  Sqe sqe;
+  Prepared& prepared = prep_read_fixed(sqe, FixedFile(2), buf, sizeof buf, 7, FixedBuffer(5))
+                           .set_user_data(std::uint64_t{99})
+                           .link()
+                           .set_personality(3);
+  CHECK(&prepared == &sqe);
+  CHECK(sqe.buf_index == 5);
+  CHECK(sqe.fd == 2);
+  CHECK(sqe.flags == (abi::IOSQE_FIXED_FILE | abi::IOSQE_IO_LINK));
+  CHECK(sqe.user_data == 99);
+  CHECK(sqe.personality == 3);
+}

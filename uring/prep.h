@@ -33,7 +33,7 @@ inline Sqe& prep_nop(Sqe& sqe) {
 
 // IORING_OP_NOP with IORING_NOP_INJECT_RESULT (6.10): completes with `result`
 // (use a negative errno to simulate a failure, e.g. to test link chains).
-inline Sqe& prep_nop_inject_result(Sqe& sqe, std::int32_t result) {
+inline Prepared& prep_nop_inject_result(Sqe& sqe, std::int32_t result) {
   prep_nop(sqe);
   sqe.nop_flags = abi::IORING_NOP_INJECT_RESULT;
   sqe.len = static_cast<std::uint32_t>(result);
@@ -43,7 +43,7 @@ inline Sqe& prep_nop_inject_result(Sqe& sqe, std::int32_t result) {
 // IORING_OP_NOP with IORING_NOP_CQE32 (6.18): a 32-byte CQE whose two extra
 // words are `extra1` and `extra2` (Cqe::extra(0), extra(1)). Needs a ring set
 // up with CQE32 (or CQE_MIXED); otherwise the kernel fails it with -EINVAL.
-inline Sqe& prep_nop_cqe32(Sqe& sqe, std::uint64_t extra1, std::uint64_t extra2) {
+inline Prepared& prep_nop_cqe32(Sqe& sqe, std::uint64_t extra1, std::uint64_t extra2) {
   prep_nop(sqe);
   sqe.nop_flags = abi::IORING_NOP_CQE32;
   sqe.off = extra1;
@@ -60,7 +60,7 @@ inline Sqe& prep_nop_cqe32(Sqe& sqe, std::uint64_t extra1, std::uint64_t extra2)
 inline constexpr std::size_t kUringCmd128Bytes = 80;
 
 // IORING_OP_NOP128 (6.19): a NOP in a 128-byte SQE; result 0.
-inline Sqe& prep_nop128(Sqe& sqe) {
+inline Prepared& prep_nop128(Sqe& sqe) {
   std::memset(static_cast<abi::io_uring_sqe*>(&sqe), 0, 2 * sizeof(abi::io_uring_sqe));
   sqe.opcode = abi::IORING_OP_NOP128;
   return sqe;
@@ -69,7 +69,7 @@ inline Sqe& prep_nop128(Sqe& sqe) {
 // IORING_OP_URING_CMD128 (6.19): driver command `cmd_op` on `file` (a socket,
 // an NVMe char device, ...), with up to kUringCmd128Bytes of command data:
 // write them to sqe.cmd after this call. Result: the command's.
-inline Sqe& prep_uring_cmd128(Sqe& sqe, File file, std::uint32_t cmd_op) {
+inline Prepared& prep_uring_cmd128(Sqe& sqe, File file, std::uint32_t cmd_op) {
   std::memset(static_cast<abi::io_uring_sqe*>(&sqe), 0, 2 * sizeof(abi::io_uring_sqe));
   sqe.opcode = abi::IORING_OP_URING_CMD128;
   sqe.set_file(file);

@@ -43,7 +43,7 @@ constexpr std::uint32_t poll_mask_for_kernel(std::uint32_t mask) {
 // POLLHUP are always reported.
 
 // IORING_OP_POLL_ADD (5.1): one-shot poll; result = the ready events mask.
-inline Sqe& prep_poll_add(Sqe& sqe, File file, unsigned poll_mask) {
+inline Prepared& prep_poll_add(Sqe& sqe, File file, unsigned poll_mask) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_POLL_ADD;
   sqe.set_file(file);
@@ -53,7 +53,7 @@ inline Sqe& prep_poll_add(Sqe& sqe, File file, unsigned poll_mask) {
 
 // IORING_OP_POLL_ADD with IORING_POLL_ADD_MULTI (5.13): one CQE per wake-up
 // (edge-triggered), each with Cqe::more(), until removed or failed.
-inline Sqe& prep_poll_multishot(Sqe& sqe, File file, unsigned poll_mask) {
+inline Prepared& prep_poll_multishot(Sqe& sqe, File file, unsigned poll_mask) {
   prep_poll_add(sqe, file, poll_mask);
   sqe.len = abi::IORING_POLL_ADD_MULTI;
   return sqe;
@@ -61,7 +61,7 @@ inline Sqe& prep_poll_multishot(Sqe& sqe, File file, unsigned poll_mask) {
 
 // IORING_OP_POLL_REMOVE (5.1): removes the poll whose user_data is `target`
 // (it completes with -ECANCELED); result = 0, or -ENOENT if there is none.
-inline Sqe& prep_poll_remove(Sqe& sqe, std::uint64_t target) {
+inline Prepared& prep_poll_remove(Sqe& sqe, std::uint64_t target) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_POLL_REMOVE;
   sqe.addr = target;
@@ -77,7 +77,7 @@ struct PollUpdate {
 
 // IORING_OP_POLL_REMOVE with IORING_POLL_UPDATE_* (5.13): updates the armed
 // poll `target` in place; result = 0, or -ENOENT if there is none.
-inline Sqe& prep_poll_update(Sqe& sqe, std::uint64_t target, const PollUpdate& update) {
+inline Prepared& prep_poll_update(Sqe& sqe, std::uint64_t target, const PollUpdate& update) {
   prep_poll_remove(sqe, target);
   std::uint32_t flags = 0;
   if (update.user_data) {
@@ -94,7 +94,7 @@ inline Sqe& prep_poll_update(Sqe& sqe, std::uint64_t target, const PollUpdate& u
 
 // IORING_OP_EPOLL_CTL (5.6): epoll_ctl(epfd, op, fd, event); result = 0.
 // The epoll fd cannot be a fixed file.
-inline Sqe& prep_epoll_ctl(Sqe& sqe, int epfd, int fd, int op, epoll_event* event) {
+inline Prepared& prep_epoll_ctl(Sqe& sqe, int epfd, int fd, int op, epoll_event* event) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_EPOLL_CTL;
   sqe.fd = epfd;
@@ -106,7 +106,7 @@ inline Sqe& prep_epoll_ctl(Sqe& sqe, int epfd, int fd, int op, epoll_event* even
 
 // IORING_OP_EPOLL_WAIT (6.15): waits for at least one ready event;
 // result = the number of events stored in `events`.
-inline Sqe& prep_epoll_wait(Sqe& sqe, File epfd, epoll_event* events, unsigned maxevents) {
+inline Prepared& prep_epoll_wait(Sqe& sqe, File epfd, epoll_event* events, unsigned maxevents) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_EPOLL_WAIT;
   sqe.set_file(epfd);
@@ -123,7 +123,7 @@ inline Sqe& prep_epoll_wait(Sqe& sqe, File epfd, epoll_event* events, unsigned m
 
 // IORING_OP_TIMEOUT (5.4): result = -ETIME when `ts` passes, or 0 once
 // `count` other CQEs were posted (count 0: time only). -EFAULT for a null ts.
-inline Sqe& prep_timeout(Sqe& sqe, const abi::kernel_timespec* ts, unsigned count = 0,
+inline Prepared& prep_timeout(Sqe& sqe, const abi::kernel_timespec* ts, unsigned count = 0,
                          std::uint32_t flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_TIMEOUT;
@@ -137,7 +137,7 @@ inline Sqe& prep_timeout(Sqe& sqe, const abi::kernel_timespec* ts, unsigned coun
 // IORING_OP_TIMEOUT with IORING_TIMEOUT_MULTISHOT (6.4): -ETIME every `ts`
 // (relative only), `repeats` times (0: until removed); Cqe::more() on all
 // but the last.
-inline Sqe& prep_timeout_multishot(Sqe& sqe, const abi::kernel_timespec* ts, unsigned repeats,
+inline Prepared& prep_timeout_multishot(Sqe& sqe, const abi::kernel_timespec* ts, unsigned repeats,
                                    std::uint32_t flags = 0) {
   return prep_timeout(sqe, ts, repeats, flags | abi::IORING_TIMEOUT_MULTISHOT);
 }
@@ -145,7 +145,7 @@ inline Sqe& prep_timeout_multishot(Sqe& sqe, const abi::kernel_timespec* ts, uns
 // IORING_OP_TIMEOUT_REMOVE (5.5): removes the timeout whose user_data is
 // `target` (it completes with -ECANCELED); result = 0, -ENOENT (none), or
 // -EALREADY (it is firing right now).
-inline Sqe& prep_timeout_remove(Sqe& sqe, std::uint64_t target) {
+inline Prepared& prep_timeout_remove(Sqe& sqe, std::uint64_t target) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_TIMEOUT_REMOVE;
   sqe.addr = target;
@@ -154,7 +154,7 @@ inline Sqe& prep_timeout_remove(Sqe& sqe, std::uint64_t target) {
 
 // IORING_OP_TIMEOUT_REMOVE with IORING_TIMEOUT_UPDATE (5.11): re-arms timeout
 // `target` with `ts` (flags: ABS, one clock); result = 0 or -ENOENT.
-inline Sqe& prep_timeout_update(Sqe& sqe, std::uint64_t target, const abi::kernel_timespec* ts,
+inline Prepared& prep_timeout_update(Sqe& sqe, std::uint64_t target, const abi::kernel_timespec* ts,
                                 std::uint32_t flags = 0) {
   prep_timeout_remove(sqe, target);
   sqe.addr2 = prep_event_detail::address_of(ts);
@@ -165,7 +165,7 @@ inline Sqe& prep_timeout_update(Sqe& sqe, std::uint64_t target, const abi::kerne
 // IORING_OP_TIMEOUT_REMOVE with IORING_LINK_TIMEOUT_UPDATE (5.15): re-arms
 // the linked timeout `target`; result = 0 or -ENOENT. (The kernel takes the
 // update path only with IORING_TIMEOUT_UPDATE set as well.)
-inline Sqe& prep_link_timeout_update(Sqe& sqe, std::uint64_t target, const abi::kernel_timespec* ts,
+inline Prepared& prep_link_timeout_update(Sqe& sqe, std::uint64_t target, const abi::kernel_timespec* ts,
                                      std::uint32_t flags = 0) {
   return prep_timeout_update(sqe, target, ts, flags | abi::IORING_LINK_TIMEOUT_UPDATE);
 }
@@ -174,7 +174,7 @@ inline Sqe& prep_link_timeout_update(Sqe& sqe, std::uint64_t target, const abi::
 // `ts` passes first, that request is cancelled (-ECANCELED, or -EINTR if it
 // was already running) and this one completes with -ETIME; if the request
 // finishes first, this one completes with -ECANCELED.
-inline Sqe& prep_link_timeout(Sqe& sqe, const abi::kernel_timespec* ts, std::uint32_t flags = 0) {
+inline Prepared& prep_link_timeout(Sqe& sqe, const abi::kernel_timespec* ts, std::uint32_t flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_LINK_TIMEOUT;
   sqe.addr = prep_event_detail::address_of(ts);
@@ -192,7 +192,7 @@ inline Sqe& prep_link_timeout(Sqe& sqe, const abi::kernel_timespec* ts, std::uin
 
 // IORING_OP_ASYNC_CANCEL (5.5): the request whose user_data is `target`.
 // `flags`: IORING_ASYNC_CANCEL_ALL (5.19) to cancel every request with it.
-inline Sqe& prep_cancel(Sqe& sqe, std::uint64_t target, std::uint32_t flags = 0) {
+inline Prepared& prep_cancel(Sqe& sqe, std::uint64_t target, std::uint32_t flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_ASYNC_CANCEL;
   sqe.addr = target;
@@ -204,7 +204,7 @@ inline Sqe& prep_cancel(Sqe& sqe, std::uint64_t target, std::uint32_t flags = 0)
 // `file`. The kernel matches the open file itself, so a FixedFile slot and
 // a plain fd for the same file match the same requests.
 // `flags`: IORING_ASYNC_CANCEL_ALL.
-inline Sqe& prep_cancel_fd(Sqe& sqe, File file, std::uint32_t flags = 0) {
+inline Prepared& prep_cancel_fd(Sqe& sqe, File file, std::uint32_t flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_ASYNC_CANCEL;
   sqe.fd = file.value();
@@ -215,12 +215,12 @@ inline Sqe& prep_cancel_fd(Sqe& sqe, File file, std::uint32_t flags = 0) {
 
 // IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_ANY (5.19): every pending
 // request of the ring; result = how many.
-inline Sqe& prep_cancel_any(Sqe& sqe) { return prep_cancel(sqe, 0, abi::IORING_ASYNC_CANCEL_ANY); }
+inline Prepared& prep_cancel_any(Sqe& sqe) { return prep_cancel(sqe, 0, abi::IORING_ASYNC_CANCEL_ANY); }
 
 // IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_OP (6.6): requests with
 // this opcode. `flags`: IORING_ASYNC_CANCEL_ALL; IORING_ASYNC_CANCEL_USERDATA
 // (also match `target`), IORING_ASYNC_CANCEL_FD is not combinable here.
-inline Sqe& prep_cancel_op(Sqe& sqe, unsigned opcode, std::uint32_t flags = 0, std::uint64_t target = 0) {
+inline Prepared& prep_cancel_op(Sqe& sqe, unsigned opcode, std::uint32_t flags = 0, std::uint64_t target = 0) {
   prep_cancel(sqe, target, flags | abi::IORING_ASYNC_CANCEL_OP);
   sqe.len = opcode;
   return sqe;
@@ -233,7 +233,7 @@ inline Sqe& prep_cancel_op(Sqe& sqe, unsigned opcode, std::uint32_t flags = 0, s
 // IORING_OP_MSG_RING, IORING_MSG_DATA (5.18): posts a CQE {user_data,
 // result} in the target ring; result here = 0 (-EBADFD: not a ring;
 // -EOVERFLOW: the target's CQ is full).
-inline Sqe& prep_msg_ring(Sqe& sqe, int target_ring_fd, std::int32_t result, std::uint64_t user_data) {
+inline Prepared& prep_msg_ring(Sqe& sqe, int target_ring_fd, std::int32_t result, std::uint64_t user_data) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_MSG_RING;
   sqe.fd = target_ring_fd;
@@ -245,7 +245,7 @@ inline Sqe& prep_msg_ring(Sqe& sqe, int target_ring_fd, std::int32_t result, std
 
 // IORING_OP_MSG_RING with IORING_MSG_RING_FLAGS_PASS (6.3): as prep_msg_ring,
 // and the target CQE's flags are `cqe_flags`.
-inline Sqe& prep_msg_ring_cqe_flags(Sqe& sqe, int target_ring_fd, std::int32_t result,
+inline Prepared& prep_msg_ring_cqe_flags(Sqe& sqe, int target_ring_fd, std::int32_t result,
                                     std::uint64_t user_data, std::uint32_t cqe_flags) {
   prep_msg_ring(sqe, target_ring_fd, result, user_data);
   sqe.msg_ring_flags = abi::IORING_MSG_RING_FLAGS_PASS;
@@ -257,7 +257,7 @@ inline Sqe& prep_msg_ring_cqe_flags(Sqe& sqe, int target_ring_fd, std::int32_t r
 // file `source` into the target ring's file table at `target_slot`; the
 // target gets a CQE {user_data, 0 or the chosen slot} unless `post_cqe` is
 // false (IORING_MSG_RING_CQE_SKIP, 6.1). Result here: the same 0 or slot.
-inline Sqe& prep_msg_ring_send_fd(Sqe& sqe, int target_ring_fd, FixedFile source, DirectSlot target_slot,
+inline Prepared& prep_msg_ring_send_fd(Sqe& sqe, int target_ring_fd, FixedFile source, DirectSlot target_slot,
                                   std::uint64_t user_data, bool post_cqe = true) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_MSG_RING;
@@ -297,7 +297,7 @@ inline FutexWaitv futex_waitv_entry(const std::uint32_t* futex, std::uint32_t ex
 
 // IORING_OP_FUTEX_WAIT (6.7): sleeps while *futex == expected until woken
 // with a matching `mask`; result = 0 when woken, -EAGAIN if *futex differed.
-inline Sqe& prep_futex_wait(Sqe& sqe, std::uint32_t* futex, std::uint32_t expected,
+inline Prepared& prep_futex_wait(Sqe& sqe, std::uint32_t* futex, std::uint32_t expected,
                             std::uint64_t mask = futex2::match_any,
                             std::uint32_t flags = futex2::default_flags) {
   sqe.clear();
@@ -311,7 +311,7 @@ inline Sqe& prep_futex_wait(Sqe& sqe, std::uint32_t* futex, std::uint32_t expect
 
 // IORING_OP_FUTEX_WAKE (6.7): wakes up to `count` waiters on `futex` whose
 // mask matches; result = the number woken.
-inline Sqe& prep_futex_wake(Sqe& sqe, std::uint32_t* futex, std::uint64_t count,
+inline Prepared& prep_futex_wake(Sqe& sqe, std::uint32_t* futex, std::uint64_t count,
                             std::uint64_t mask = futex2::match_any,
                             std::uint32_t flags = futex2::default_flags) {
   sqe.clear();
@@ -325,7 +325,7 @@ inline Sqe& prep_futex_wake(Sqe& sqe, std::uint32_t* futex, std::uint64_t count,
 
 // IORING_OP_FUTEX_WAITV (6.7): waits on `count` futexes (at most 128) at once;
 // result = the index of the entry that was woken, -EAGAIN if a value differed.
-inline Sqe& prep_futex_waitv(Sqe& sqe, FutexWaitv* entries, unsigned count) {
+inline Prepared& prep_futex_waitv(Sqe& sqe, FutexWaitv* entries, unsigned count) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FUTEX_WAITV;
   sqe.addr = prep_event_detail::address_of(entries);
@@ -335,7 +335,7 @@ inline Sqe& prep_futex_waitv(Sqe& sqe, FutexWaitv* entries, unsigned count) {
 
 // IORING_OP_WAITID (6.7): waitid(idtype, id, info, options); result = 0 with
 // *info filled as waitid(2) fills it (si_pid, si_status, si_code, ...).
-inline Sqe& prep_waitid(Sqe& sqe, idtype_t idtype, id_t id, siginfo_t* info, int options) {
+inline Prepared& prep_waitid(Sqe& sqe, idtype_t idtype, id_t id, siginfo_t* info, int options) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_WAITID;
   sqe.len = static_cast<std::uint32_t>(idtype);
@@ -359,7 +359,7 @@ struct NopOptions {
 // IORING_OP_NOP with flags: result = 0 (or the injected result). A failed
 // lookup marks the request failed, so linked requests after it are
 // cancelled; the result still shows the injected value (0 by default).
-inline Sqe& prep_nop_with(Sqe& sqe, const NopOptions& options) {
+inline Prepared& prep_nop_with(Sqe& sqe, const NopOptions& options) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_NOP;
   std::uint32_t flags = 0;

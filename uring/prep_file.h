@@ -42,7 +42,7 @@ inline std::uint64_t user_pointer(const void* pointer) {
 
 // The shared layout of the read/write family: file, buffer (or iovec array),
 // length (or iovec count), file offset.
-inline Sqe& prep_rw(Sqe& sqe, std::uint8_t opcode, File file, std::uint64_t addr, std::uint32_t len,
+inline Prepared& prep_rw(Sqe& sqe, std::uint8_t opcode, File file, std::uint64_t addr, std::uint32_t len,
                     std::uint64_t offset) {
   sqe.clear();
   sqe.opcode = opcode;
@@ -59,12 +59,12 @@ inline Sqe& prep_rw(Sqe& sqe, std::uint8_t opcode, File file, std::uint64_t addr
 
 // IORING_OP_READ (5.6): read up to `len` bytes at `offset` (kCurrentPosition:
 // the file position). CQE result: bytes read (0 at end of file) or -errno.
-inline Sqe& prep_read(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset) {
+inline Prepared& prep_read(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset) {
   return detail::prep_rw(sqe, abi::IORING_OP_READ, file, detail::user_pointer(buf), len, offset);
 }
 
 // IORING_OP_READ with preadv2(2) flags (RWF_NOWAIT, RWF_HIPRI, ...). CQE as prep_read.
-inline Sqe& prep_read(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset, int rw_flags) {
+inline Prepared& prep_read(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset, int rw_flags) {
   prep_read(sqe, file, buf, len, offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
   return sqe;
@@ -72,12 +72,12 @@ inline Sqe& prep_read(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_
 
 // IORING_OP_WRITE (5.6): write `len` bytes at `offset` (kCurrentPosition: the
 // file position). CQE result: bytes written or -errno.
-inline Sqe& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset) {
+inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset) {
   return detail::prep_rw(sqe, abi::IORING_OP_WRITE, file, detail::user_pointer(buf), len, offset);
 }
 
 // IORING_OP_WRITE with pwritev2(2) flags (RWF_DSYNC, RWF_APPEND, ...). CQE as prep_write.
-inline Sqe& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset,
+inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset,
                        int rw_flags) {
   prep_write(sqe, file, buf, len, offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
@@ -86,7 +86,7 @@ inline Sqe& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, std::
 
 // IORING_OP_READV (5.1): read into `count` iovecs at `offset`, with preadv2(2)
 // flags. CQE result: bytes read or -errno.
-inline Sqe& prep_readv(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
+inline Prepared& prep_readv(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
                        int rw_flags = 0) {
   detail::prep_rw(sqe, abi::IORING_OP_READV, file, detail::user_pointer(iovecs), count, offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
@@ -95,7 +95,7 @@ inline Sqe& prep_readv(Sqe& sqe, File file, const iovec* iovecs, unsigned count,
 
 // IORING_OP_WRITEV (5.1): write `count` iovecs at `offset`, with pwritev2(2)
 // flags. CQE result: bytes written or -errno.
-inline Sqe& prep_writev(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
+inline Prepared& prep_writev(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
                         int rw_flags = 0) {
   detail::prep_rw(sqe, abi::IORING_OP_WRITEV, file, detail::user_pointer(iovecs), count, offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
@@ -106,7 +106,7 @@ inline Sqe& prep_writev(Sqe& sqe, File file, const iovec* iovecs, unsigned count
 // buffer the kernel picks from provided-buffer group `group`. CQE result:
 // bytes read or -errno (-ENOBUFS: the group was empty); Cqe::buffer_id() says
 // which buffer holds them.
-inline Sqe& prep_read_buffer_select(Sqe& sqe, File file, unsigned len, std::uint64_t offset,
+inline Prepared& prep_read_buffer_select(Sqe& sqe, File file, unsigned len, std::uint64_t offset,
                                     std::uint16_t group) {
   detail::prep_rw(sqe, abi::IORING_OP_READ, file, 0, len, offset);
   return sqe.buffer_select(group);
@@ -116,7 +116,7 @@ inline Sqe& prep_read_buffer_select(Sqe& sqe, File file, unsigned len, std::uint
 // registered buffer `buffer` (BufferTable::read_fixed checks that before
 // submission). CQE result: bytes read or -errno (-EFAULT: index or range
 // outside the registered buffers).
-inline Sqe& prep_read_fixed(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset,
+inline Prepared& prep_read_fixed(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset,
                             FixedBuffer buffer) {
   detail::prep_rw(sqe, abi::IORING_OP_READ_FIXED, file, detail::user_pointer(buf), len, offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
@@ -125,7 +125,7 @@ inline Sqe& prep_read_fixed(Sqe& sqe, File file, void* buf, unsigned len, std::u
 
 // IORING_OP_WRITE_FIXED (5.1): write [buf, buf + len) from inside registered
 // buffer `buffer`. CQE result: bytes written or -errno (-EFAULT as above).
-inline Sqe& prep_write_fixed(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset,
+inline Prepared& prep_write_fixed(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset,
                              FixedBuffer buffer) {
   detail::prep_rw(sqe, abi::IORING_OP_WRITE_FIXED, file, detail::user_pointer(buf), len, offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
@@ -134,7 +134,7 @@ inline Sqe& prep_write_fixed(Sqe& sqe, File file, const void* buf, unsigned len,
 
 // IORING_OP_READV_FIXED (6.15): read into `count` iovecs that all lie inside
 // registered buffer `buffer`. CQE result: bytes read or -errno.
-inline Sqe& prep_readv_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
+inline Prepared& prep_readv_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
                              FixedBuffer buffer, int rw_flags = 0) {
   detail::prep_rw(sqe, abi::IORING_OP_READV_FIXED, file, detail::user_pointer(iovecs), count, offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
@@ -144,7 +144,7 @@ inline Sqe& prep_readv_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned 
 
 // IORING_OP_WRITEV_FIXED (6.15): write `count` iovecs that all lie inside
 // registered buffer `buffer`. CQE result: bytes written or -errno.
-inline Sqe& prep_writev_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
+inline Prepared& prep_writev_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
                               FixedBuffer buffer, int rw_flags = 0) {
   detail::prep_rw(sqe, abi::IORING_OP_WRITEV_FIXED, file, detail::user_pointer(iovecs), count, offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
@@ -158,7 +158,7 @@ inline Sqe& prep_writev_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned
 // size; Linux 6.7..6.18 accept nothing else (-EINVAL). Each CQE: bytes read with
 // Cqe::buffer_id(); Cqe::more() false on the last one (0 = end of file,
 // -ENOBUFS = no buffer left: provide more and re-arm, -EBADFD = not pollable).
-inline Sqe& prep_read_multishot(Sqe& sqe, File file, unsigned len, std::uint64_t offset,
+inline Prepared& prep_read_multishot(Sqe& sqe, File file, unsigned len, std::uint64_t offset,
                                 std::uint16_t group) {
   detail::prep_rw(sqe, abi::IORING_OP_READ_MULTISHOT, file, 0, len, offset);
   return sqe.buffer_select(group);
@@ -168,7 +168,7 @@ inline Sqe& prep_read_multishot(Sqe& sqe, File file, unsigned len, std::uint64_t
 
 // IORING_OP_FSYNC (5.1): fsync(2), or fdatasync(2) with IORING_FSYNC_DATASYNC
 // in `flags`. CQE result: 0 or -errno.
-inline Sqe& prep_fsync(Sqe& sqe, File file, std::uint32_t flags = 0) {
+inline Prepared& prep_fsync(Sqe& sqe, File file, std::uint32_t flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FSYNC;
   sqe.set_file(file);
@@ -178,7 +178,7 @@ inline Sqe& prep_fsync(Sqe& sqe, File file, std::uint32_t flags = 0) {
 
 // IORING_OP_FSYNC limited to [offset, offset + len) (vfs_fsync_range; len 0 =
 // to the end). CQE result: 0 or -errno.
-inline Sqe& prep_fsync_range(Sqe& sqe, File file, std::uint64_t offset, std::uint32_t len,
+inline Prepared& prep_fsync_range(Sqe& sqe, File file, std::uint64_t offset, std::uint32_t len,
                              std::uint32_t flags = 0) {
   prep_fsync(sqe, file, flags);
   sqe.off = offset;
@@ -188,7 +188,7 @@ inline Sqe& prep_fsync_range(Sqe& sqe, File file, std::uint64_t offset, std::uin
 
 // IORING_OP_SYNC_FILE_RANGE (5.2): sync_file_range(2) with SYNC_FILE_RANGE_*
 // flags. CQE result: 0 or -errno.
-inline Sqe& prep_sync_file_range(Sqe& sqe, File file, std::uint64_t offset, std::uint32_t len,
+inline Prepared& prep_sync_file_range(Sqe& sqe, File file, std::uint64_t offset, std::uint32_t len,
                                  unsigned flags) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SYNC_FILE_RANGE;
@@ -202,7 +202,7 @@ inline Sqe& prep_sync_file_range(Sqe& sqe, File file, std::uint64_t offset, std:
 // IORING_OP_FALLOCATE (5.6): fallocate(2) with FALLOC_FL_* `mode` (the kernel
 // takes the length from sqe->addr and the mode from sqe->len). CQE result: 0
 // or -errno.
-inline Sqe& prep_fallocate(Sqe& sqe, File file, int mode, std::uint64_t offset, std::uint64_t len) {
+inline Prepared& prep_fallocate(Sqe& sqe, File file, int mode, std::uint64_t offset, std::uint64_t len) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FALLOCATE;
   sqe.set_file(file);
@@ -213,7 +213,7 @@ inline Sqe& prep_fallocate(Sqe& sqe, File file, int mode, std::uint64_t offset, 
 }
 
 // IORING_OP_FTRUNCATE (6.9): ftruncate(2) to `length` bytes. CQE result: 0 or -errno.
-inline Sqe& prep_ftruncate(Sqe& sqe, File file, std::uint64_t length) {
+inline Prepared& prep_ftruncate(Sqe& sqe, File file, std::uint64_t length) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FTRUNCATE;
   sqe.set_file(file);
@@ -224,7 +224,7 @@ inline Sqe& prep_ftruncate(Sqe& sqe, File file, std::uint64_t length) {
 // IORING_OP_FADVISE (5.6): posix_fadvise(2) with POSIX_FADV_* `advice`. A
 // length above 4 GiB goes in the 64-bit field Linux 6.11 added. CQE result: 0
 // or -errno.
-inline Sqe& prep_fadvise(Sqe& sqe, File file, std::uint64_t offset, std::uint64_t len, int advice) {
+inline Prepared& prep_fadvise(Sqe& sqe, File file, std::uint64_t offset, std::uint64_t len, int advice) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FADVISE;
   sqe.set_file(file);
@@ -241,7 +241,7 @@ inline Sqe& prep_fadvise(Sqe& sqe, File file, std::uint64_t offset, std::uint64_
 // IORING_OP_MADVISE (5.6): madvise(2) on [addr, addr + len) of this process
 // with MADV_* `advice`. A length above 4 GiB goes in the 64-bit field Linux
 // 6.11 added. CQE result: 0 or -errno.
-inline Sqe& prep_madvise(Sqe& sqe, void* addr, std::uint64_t len, int advice) {
+inline Prepared& prep_madvise(Sqe& sqe, void* addr, std::uint64_t len, int advice) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_MADVISE;
   sqe.addr = detail::user_pointer(addr);
@@ -257,7 +257,7 @@ inline Sqe& prep_madvise(Sqe& sqe, void* addr, std::uint64_t len, int advice) {
 // ---- Open, close, stat -------------------------------------------------------
 
 // IORING_OP_OPENAT (5.6): openat(2). CQE result: the new fd or -errno.
-inline Sqe& prep_openat(Sqe& sqe, int dir_fd, const char* path, int flags, mode_t mode) {
+inline Prepared& prep_openat(Sqe& sqe, int dir_fd, const char* path, int flags, mode_t mode) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_OPENAT;
   sqe.fd = dir_fd;
@@ -271,14 +271,15 @@ inline Sqe& prep_openat(Sqe& sqe, int dir_fd, const char* path, int flags, mode_
 // of the registered file table instead of the fd table (O_CLOEXEC is refused
 // with -EINVAL: slots have no exec semantics). CQE result: 0 for a given slot,
 // the chosen slot for DirectSlot::any(), or -errno (-ENFILE: no free slot).
-inline Sqe& prep_openat_direct(Sqe& sqe, int dir_fd, const char* path, int flags, mode_t mode,
+inline Prepared& prep_openat_direct(Sqe& sqe, int dir_fd, const char* path, int flags, mode_t mode,
                                DirectSlot slot) {
-  return prep_openat(sqe, dir_fd, path, flags, mode).set_direct_slot(slot);
+  prep_openat(sqe, dir_fd, path, flags, mode);
+  return sqe.set_direct_slot(slot);
 }
 
 // IORING_OP_OPENAT2 (5.6): openat2(2) with `*how` (flags, mode, RESOLVE_*).
 // CQE result: the new fd or -errno.
-inline Sqe& prep_openat2(Sqe& sqe, int dir_fd, const char* path, const abi::open_how* how) {
+inline Prepared& prep_openat2(Sqe& sqe, int dir_fd, const char* path, const abi::open_how* how) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_OPENAT2;
   sqe.fd = dir_fd;
@@ -289,13 +290,14 @@ inline Sqe& prep_openat2(Sqe& sqe, int dir_fd, const char* path, const abi::open
 }
 
 // IORING_OP_OPENAT2 into a direct descriptor (5.15). CQE result as prep_openat_direct.
-inline Sqe& prep_openat2_direct(Sqe& sqe, int dir_fd, const char* path, const abi::open_how* how,
+inline Prepared& prep_openat2_direct(Sqe& sqe, int dir_fd, const char* path, const abi::open_how* how,
                                 DirectSlot slot) {
-  return prep_openat2(sqe, dir_fd, path, how).set_direct_slot(slot);
+  prep_openat2(sqe, dir_fd, path, how);
+  return sqe.set_direct_slot(slot);
 }
 
 // IORING_OP_CLOSE (5.6): close(2) a normal fd. CQE result: 0 or -errno.
-inline Sqe& prep_close(Sqe& sqe, int fd) {
+inline Prepared& prep_close(Sqe& sqe, int fd) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_CLOSE;
   sqe.fd = fd;
@@ -304,7 +306,7 @@ inline Sqe& prep_close(Sqe& sqe, int fd) {
 
 // IORING_OP_CLOSE of a registered-file slot (5.15): empties the slot. CQE
 // result: 0 or -errno (-EBADF: the slot was empty, -EINVAL: past the table).
-inline Sqe& prep_close(Sqe& sqe, FixedFile file) {
+inline Prepared& prep_close(Sqe& sqe, FixedFile file) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_CLOSE;
   sqe.file_index = file.index + 1;
@@ -313,7 +315,7 @@ inline Sqe& prep_close(Sqe& sqe, FixedFile file) {
 
 // IORING_OP_STATX (5.6): statx(2) into `*out` (AT_* flags, STATX_* mask).
 // CQE result: 0 or -errno.
-inline Sqe& prep_statx(Sqe& sqe, int dir_fd, const char* path, int flags, unsigned mask, struct statx* out) {
+inline Prepared& prep_statx(Sqe& sqe, int dir_fd, const char* path, int flags, unsigned mask, struct statx* out) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_STATX;
   sqe.fd = dir_fd;
@@ -327,7 +329,7 @@ inline Sqe& prep_statx(Sqe& sqe, int dir_fd, const char* path, int flags, unsign
 // ---- Directory entries ---------------------------------------------------------
 
 // IORING_OP_RENAMEAT (5.11): renameat2(2) with RENAME_* flags. CQE result: 0 or -errno.
-inline Sqe& prep_renameat(Sqe& sqe, int old_dir_fd, const char* old_path, int new_dir_fd,
+inline Prepared& prep_renameat(Sqe& sqe, int old_dir_fd, const char* old_path, int new_dir_fd,
                           const char* new_path, unsigned flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_RENAMEAT;
@@ -341,7 +343,7 @@ inline Sqe& prep_renameat(Sqe& sqe, int old_dir_fd, const char* old_path, int ne
 
 // IORING_OP_UNLINKAT (5.11): unlinkat(2); AT_REMOVEDIR removes an empty
 // directory. CQE result: 0 or -errno.
-inline Sqe& prep_unlinkat(Sqe& sqe, int dir_fd, const char* path, int flags = 0) {
+inline Prepared& prep_unlinkat(Sqe& sqe, int dir_fd, const char* path, int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_UNLINKAT;
   sqe.fd = dir_fd;
@@ -351,7 +353,7 @@ inline Sqe& prep_unlinkat(Sqe& sqe, int dir_fd, const char* path, int flags = 0)
 }
 
 // IORING_OP_MKDIRAT (5.15): mkdirat(2). CQE result: 0 or -errno.
-inline Sqe& prep_mkdirat(Sqe& sqe, int dir_fd, const char* path, mode_t mode) {
+inline Prepared& prep_mkdirat(Sqe& sqe, int dir_fd, const char* path, mode_t mode) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_MKDIRAT;
   sqe.fd = dir_fd;
@@ -362,7 +364,7 @@ inline Sqe& prep_mkdirat(Sqe& sqe, int dir_fd, const char* path, mode_t mode) {
 
 // IORING_OP_SYMLINKAT (5.15): symlinkat(2): `link_path` (relative to
 // `new_dir_fd`) will point at `target`. CQE result: 0 or -errno.
-inline Sqe& prep_symlinkat(Sqe& sqe, const char* target, int new_dir_fd, const char* link_path) {
+inline Prepared& prep_symlinkat(Sqe& sqe, const char* target, int new_dir_fd, const char* link_path) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SYMLINKAT;
   sqe.fd = new_dir_fd;
@@ -373,7 +375,7 @@ inline Sqe& prep_symlinkat(Sqe& sqe, const char* target, int new_dir_fd, const c
 
 // IORING_OP_LINKAT (5.15): linkat(2) (AT_SYMLINK_FOLLOW, AT_EMPTY_PATH). CQE
 // result: 0 or -errno.
-inline Sqe& prep_linkat(Sqe& sqe, int old_dir_fd, const char* old_path, int new_dir_fd, const char* new_path,
+inline Prepared& prep_linkat(Sqe& sqe, int old_dir_fd, const char* old_path, int new_dir_fd, const char* new_path,
                         int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_LINKAT;
@@ -389,7 +391,7 @@ inline Sqe& prep_linkat(Sqe& sqe, int old_dir_fd, const char* old_path, int new_
 
 // IORING_OP_FSETXATTR (5.19): fsetxattr(2) with XATTR_CREATE/XATTR_REPLACE.
 // CQE result: 0 or -errno.
-inline Sqe& prep_fsetxattr(Sqe& sqe, int fd, const char* name, const void* value, unsigned size,
+inline Prepared& prep_fsetxattr(Sqe& sqe, int fd, const char* name, const void* value, unsigned size,
                            int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FSETXATTR;
@@ -403,7 +405,7 @@ inline Sqe& prep_fsetxattr(Sqe& sqe, int fd, const char* name, const void* value
 
 // IORING_OP_SETXATTR (5.19): setxattr(2) on a path (symlinks followed). CQE
 // result: 0 or -errno.
-inline Sqe& prep_setxattr(Sqe& sqe, const char* path, const char* name, const void* value, unsigned size,
+inline Prepared& prep_setxattr(Sqe& sqe, const char* path, const char* name, const void* value, unsigned size,
                           int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SETXATTR;
@@ -418,7 +420,7 @@ inline Sqe& prep_setxattr(Sqe& sqe, const char* path, const char* name, const vo
 // IORING_OP_FGETXATTR (5.19): fgetxattr(2) into `value` (size 0 asks for the
 // length only). CQE result: the value's length or -errno (-ENODATA: no such
 // attribute, -ERANGE: `size` too small).
-inline Sqe& prep_fgetxattr(Sqe& sqe, int fd, const char* name, void* value, unsigned size) {
+inline Prepared& prep_fgetxattr(Sqe& sqe, int fd, const char* name, void* value, unsigned size) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FGETXATTR;
   sqe.fd = fd;
@@ -429,7 +431,7 @@ inline Sqe& prep_fgetxattr(Sqe& sqe, int fd, const char* name, void* value, unsi
 }
 
 // IORING_OP_GETXATTR (5.19): getxattr(2) on a path. CQE result as prep_fgetxattr.
-inline Sqe& prep_getxattr(Sqe& sqe, const char* path, const char* name, void* value, unsigned size) {
+inline Prepared& prep_getxattr(Sqe& sqe, const char* path, const char* name, void* value, unsigned size) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_GETXATTR;
   sqe.addr = detail::user_pointer(name);
@@ -445,7 +447,7 @@ inline Sqe& prep_getxattr(Sqe& sqe, const char* path, const char* name, void* va
 // must be a pipe. An offset of kCurrentPosition means none (a pipe, or the
 // file position). A FixedFile `in` sets SPLICE_F_FD_IN_FIXED by itself.
 // CQE result: bytes moved (0: nothing to move) or -errno.
-inline Sqe& prep_splice(Sqe& sqe, File in, std::uint64_t in_offset, File out, std::uint64_t out_offset,
+inline Prepared& prep_splice(Sqe& sqe, File in, std::uint64_t in_offset, File out, std::uint64_t out_offset,
                         unsigned len, unsigned flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SPLICE;
@@ -460,7 +462,7 @@ inline Sqe& prep_splice(Sqe& sqe, File in, std::uint64_t in_offset, File out, st
 
 // IORING_OP_TEE (5.8): tee(2): duplicate up to `len` bytes from pipe `in` to
 // pipe `out` without consuming them. CQE result: bytes duplicated or -errno.
-inline Sqe& prep_tee(Sqe& sqe, File in, File out, unsigned len, unsigned flags = 0) {
+inline Prepared& prep_tee(Sqe& sqe, File in, File out, unsigned len, unsigned flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_TEE;
   sqe.set_file(out);
@@ -472,7 +474,7 @@ inline Sqe& prep_tee(Sqe& sqe, File in, File out, unsigned len, unsigned flags =
 
 // IORING_OP_PIPE (6.16): pipe2(2) with O_CLOEXEC/O_NONBLOCK/O_DIRECT; the
 // kernel writes the read and write fds into `fds`. CQE result: 0 or -errno.
-inline Sqe& prep_pipe(Sqe& sqe, int (&fds)[2], int flags = 0) {
+inline Prepared& prep_pipe(Sqe& sqe, int (&fds)[2], int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_PIPE;
   sqe.addr = detail::user_pointer(fds);
@@ -483,8 +485,9 @@ inline Sqe& prep_pipe(Sqe& sqe, int (&fds)[2], int flags = 0) {
 // IORING_OP_PIPE into direct descriptors (6.16): the read end goes to `slot`
 // and the write end to the slot after it (DirectSlot::any(): two free slots,
 // written into `fds`). No O_CLOEXEC. CQE result: 0 or -errno.
-inline Sqe& prep_pipe_direct(Sqe& sqe, int (&fds)[2], int flags, DirectSlot slot) {
-  return prep_pipe(sqe, fds, flags).set_direct_slot(slot);
+inline Prepared& prep_pipe_direct(Sqe& sqe, int (&fds)[2], int flags, DirectSlot slot) {
+  prep_pipe(sqe, fds, flags);
+  return sqe.set_direct_slot(slot);
 }
 
 // ---- The registered file table -------------------------------------------------------
@@ -492,7 +495,7 @@ inline Sqe& prep_pipe_direct(Sqe& sqe, int (&fds)[2], int flags, DirectSlot slot
 // IORING_OP_FILES_UPDATE (5.6): put `count` fds into registered-file slots
 // starting at `offset` (-1 empties a slot, abi::IORING_REGISTER_FILES_SKIP
 // leaves it). CQE result: slots updated or -errno.
-inline Sqe& prep_files_update(Sqe& sqe, const int* fds, unsigned count, unsigned offset) {
+inline Prepared& prep_files_update(Sqe& sqe, const int* fds, unsigned count, unsigned offset) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FILES_UPDATE;
   sqe.addr = detail::user_pointer(fds);
@@ -504,7 +507,7 @@ inline Sqe& prep_files_update(Sqe& sqe, const int* fds, unsigned count, unsigned
 // IORING_OP_FILES_UPDATE with IORING_FILE_INDEX_ALLOC (5.19): install each fd
 // into a free slot and overwrite fds[i] with the slot chosen. CQE result:
 // slots filled or -errno (-ENFILE: the table is full).
-inline Sqe& prep_files_update_alloc(Sqe& sqe, int* fds, unsigned count) {
+inline Prepared& prep_files_update_alloc(Sqe& sqe, int* fds, unsigned count) {
   prep_files_update(sqe, fds, count, 0);
   sqe.off = abi::IORING_FILE_INDEX_ALLOC;
   return sqe;
@@ -513,7 +516,7 @@ inline Sqe& prep_files_update_alloc(Sqe& sqe, int* fds, unsigned count) {
 // IORING_OP_FIXED_FD_INSTALL (6.8): a normal fd for registered file `file`
 // (O_CLOEXEC unless flags has abi::IORING_FIXED_FD_NO_CLOEXEC). CQE result:
 // the new fd or -errno.
-inline Sqe& prep_fixed_fd_install(Sqe& sqe, FixedFile file, unsigned flags = 0) {
+inline Prepared& prep_fixed_fd_install(Sqe& sqe, FixedFile file, unsigned flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FIXED_FD_INSTALL;
   sqe.set_file(File(file));

@@ -39,7 +39,7 @@ inline Sqe& start_net(Sqe& sqe, std::uint8_t opcode, File file) {
 
 // IORING_OP_SOCKET (5.19): socket(domain, type, protocol); result = the new fd.
 // `type` may carry SOCK_NONBLOCK / SOCK_CLOEXEC.
-inline Sqe& prep_socket(Sqe& sqe, int domain, int type, int protocol) {
+inline Prepared& prep_socket(Sqe& sqe, int domain, int type, int protocol) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SOCKET;
   sqe.fd = domain;
@@ -51,12 +51,13 @@ inline Sqe& prep_socket(Sqe& sqe, int domain, int type, int protocol) {
 // IORING_OP_SOCKET into a direct descriptor (5.19): result = 0 for a given
 // slot, the chosen slot for DirectSlot::any(). SOCK_CLOEXEC is meaningless
 // for a direct descriptor and makes the kernel fail the request (-EINVAL).
-inline Sqe& prep_socket_direct(Sqe& sqe, int domain, int type, int protocol, DirectSlot slot) {
-  return prep_socket(sqe, domain, type, protocol).set_direct_slot(slot);
+inline Prepared& prep_socket_direct(Sqe& sqe, int domain, int type, int protocol, DirectSlot slot) {
+  prep_socket(sqe, domain, type, protocol);
+  return sqe.set_direct_slot(slot);
 }
 
 // IORING_OP_BIND (6.11): bind(file, addr, addrlen); result = 0.
-inline Sqe& prep_bind(Sqe& sqe, File file, const sockaddr* addr, socklen_t addrlen) {
+inline Prepared& prep_bind(Sqe& sqe, File file, const sockaddr* addr, socklen_t addrlen) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_BIND, file);
   sqe.addr = prep_net_detail::address_of(addr);
   sqe.addr2 = addrlen;
@@ -64,14 +65,14 @@ inline Sqe& prep_bind(Sqe& sqe, File file, const sockaddr* addr, socklen_t addrl
 }
 
 // IORING_OP_LISTEN (6.11): listen(file, backlog); result = 0.
-inline Sqe& prep_listen(Sqe& sqe, File file, int backlog) {
+inline Prepared& prep_listen(Sqe& sqe, File file, int backlog) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_LISTEN, file);
   sqe.len = static_cast<std::uint32_t>(backlog);
   return sqe;
 }
 
 // IORING_OP_CONNECT (5.5): connect(file, addr, addrlen); result = 0.
-inline Sqe& prep_connect(Sqe& sqe, File file, const sockaddr* addr, socklen_t addrlen) {
+inline Prepared& prep_connect(Sqe& sqe, File file, const sockaddr* addr, socklen_t addrlen) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_CONNECT, file);
   sqe.addr = prep_net_detail::address_of(addr);
   sqe.off = addrlen;  // by value, unlike accept's
@@ -83,7 +84,7 @@ inline Sqe& prep_connect(Sqe& sqe, File file, const sockaddr* addr, socklen_t ad
 // entry and the peer address length after. `flags`: SOCK_NONBLOCK, SOCK_CLOEXEC.
 
 // IORING_OP_ACCEPT (5.5): accept4(); result = the new fd.
-inline Sqe& prep_accept(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
+inline Prepared& prep_accept(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_ACCEPT, file);
   sqe.addr = prep_net_detail::address_of(addr);
   sqe.addr2 = prep_net_detail::address_of(addrlen);
@@ -93,15 +94,16 @@ inline Sqe& prep_accept(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen,
 
 // IORING_OP_ACCEPT into a direct descriptor (5.15): result = 0 for a given
 // slot, the chosen slot for DirectSlot::any(). No SOCK_CLOEXEC (-EINVAL).
-inline Sqe& prep_accept_direct(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags,
+inline Prepared& prep_accept_direct(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags,
                                DirectSlot slot) {
-  return prep_accept(sqe, file, addr, addrlen, flags).set_direct_slot(slot);
+  prep_accept(sqe, file, addr, addrlen, flags);
+  return sqe.set_direct_slot(slot);
 }
 
 // IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT (5.19): one CQE per accepted
 // connection, result = its fd, Cqe::more() while the request stays armed.
 // addr/addrlen are overwritten by every accept: usually pass null.
-inline Sqe& prep_accept_multishot(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
+inline Prepared& prep_accept_multishot(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
   prep_accept(sqe, file, addr, addrlen, flags);
   sqe.ioprio = abi::IORING_ACCEPT_MULTISHOT;
   return sqe;
@@ -109,8 +111,9 @@ inline Sqe& prep_accept_multishot(Sqe& sqe, File file, sockaddr* addr, socklen_t
 
 // Multishot accept into direct descriptors (5.19): each result is the slot the
 // kernel chose. Only IORING_FILE_INDEX_ALLOC is allowed here, so no slot argument.
-inline Sqe& prep_accept_multishot_direct(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
-  return prep_accept_multishot(sqe, file, addr, addrlen, flags).set_direct_slot(DirectSlot::any());
+inline Prepared& prep_accept_multishot_direct(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
+  prep_accept_multishot(sqe, file, addr, addrlen, flags);
+  return sqe.set_direct_slot(DirectSlot::any());
 }
 
 // ---- Sending and receiving ------------------------------------------------
@@ -121,7 +124,7 @@ inline Sqe& prep_accept_multishot_direct(Sqe& sqe, File file, sockaddr* addr, so
 // `ioprio` arguments take IORING_RECVSEND_POLL_FIRST where offered.
 
 // IORING_OP_SEND (5.6): send(); result = bytes sent.
-inline Sqe& prep_send(Sqe& sqe, File file, const void* buf, SocketLength len, int flags) {
+inline Prepared& prep_send(Sqe& sqe, File file, const void* buf, SocketLength len, int flags) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SEND, file);
   sqe.addr = prep_net_detail::address_of(buf);
   sqe.len = len.value();
@@ -130,7 +133,7 @@ inline Sqe& prep_send(Sqe& sqe, File file, const void* buf, SocketLength len, in
 }
 
 // IORING_OP_SEND with a destination (6.1): sendto(); result = bytes sent.
-inline Sqe& prep_sendto(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
+inline Prepared& prep_sendto(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
                         const sockaddr* dest, socklen_t destlen) {
   prep_send(sqe, file, buf, len, flags);
   sqe.addr2 = prep_net_detail::address_of(dest);
@@ -139,7 +142,7 @@ inline Sqe& prep_sendto(Sqe& sqe, File file, const void* buf, SocketLength len, 
 }
 
 // IORING_OP_RECV (5.6): recv(); result = bytes received, 0 at end of stream.
-inline Sqe& prep_recv(Sqe& sqe, File file, void* buf, SocketLength len, int flags) {
+inline Prepared& prep_recv(Sqe& sqe, File file, void* buf, SocketLength len, int flags) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECV, file);
   sqe.addr = prep_net_detail::address_of(buf);
   sqe.len = len.value();
@@ -150,7 +153,7 @@ inline Sqe& prep_recv(Sqe& sqe, File file, void* buf, SocketLength len, int flag
 // IORING_OP_RECV into a provided buffer of `group` (5.7): result = bytes,
 // Cqe::buffer_id() names the buffer. `len` caps the bytes taken (0: the
 // buffer's size). No buffer pointer: the kernel picks one.
-inline Sqe& prep_recv_buffer_select(Sqe& sqe, File file, SocketLength len, int flags, std::uint16_t group) {
+inline Prepared& prep_recv_buffer_select(Sqe& sqe, File file, SocketLength len, int flags, std::uint16_t group) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECV, file);
   sqe.len = len.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
@@ -160,14 +163,14 @@ inline Sqe& prep_recv_buffer_select(Sqe& sqe, File file, SocketLength len, int f
 // IORING_OP_RECV with IORING_RECV_MULTISHOT (6.0): one CQE per receive, each
 // in a buffer of `group` (Cqe::buffer_id()), Cqe::more() while armed; a
 // result of 0 (end of stream) or an error ends it. No MSG_WAITALL.
-inline Sqe& prep_recv_multishot(Sqe& sqe, File file, int flags, std::uint16_t group) {
+inline Prepared& prep_recv_multishot(Sqe& sqe, File file, int flags, std::uint16_t group) {
   prep_recv_buffer_select(sqe, file, 0, flags, group);
   sqe.ioprio = abi::IORING_RECV_MULTISHOT;
   return sqe;
 }
 
 // IORING_OP_SENDMSG (5.3): sendmsg(); result = bytes sent.
-inline Sqe& prep_sendmsg(Sqe& sqe, File file, const msghdr* msg, int flags) {
+inline Prepared& prep_sendmsg(Sqe& sqe, File file, const msghdr* msg, int flags) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SENDMSG, file);
   sqe.addr = prep_net_detail::address_of(msg);
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
@@ -176,7 +179,7 @@ inline Sqe& prep_sendmsg(Sqe& sqe, File file, const msghdr* msg, int flags) {
 
 // IORING_OP_RECVMSG (5.3): recvmsg(); result = bytes received; the kernel
 // updates msg->msg_namelen, msg_controllen and msg_flags as recvmsg(2) does.
-inline Sqe& prep_recvmsg(Sqe& sqe, File file, msghdr* msg, int flags) {
+inline Prepared& prep_recvmsg(Sqe& sqe, File file, msghdr* msg, int flags) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECVMSG, file);
   sqe.addr = prep_net_detail::address_of(msg);
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
@@ -188,7 +191,7 @@ inline Sqe& prep_recvmsg(Sqe& sqe, File file, msghdr* msg, int flags) {
 // payload (parse it with uring/recvmsg_out.h); result = bytes used in the
 // buffer. `msg` only sets the layout: msg_namelen and msg_controllen bytes
 // are reserved for name and control in every buffer (msg_iovlen must be 0).
-inline Sqe& prep_recvmsg_multishot(Sqe& sqe, File file, msghdr* msg, int flags, std::uint16_t group) {
+inline Prepared& prep_recvmsg_multishot(Sqe& sqe, File file, msghdr* msg, int flags, std::uint16_t group) {
   prep_recvmsg(sqe, file, msg, flags);
   sqe.ioprio = abi::IORING_RECV_MULTISHOT;
   return sqe.buffer_select(group);
@@ -204,7 +207,7 @@ inline Sqe& prep_recvmsg_multishot(Sqe& sqe, File file, msghdr* msg, int flags, 
 // is refused (-EINVAL).
 
 // IORING_OP_SEND_ZC (6.0): result = bytes sent.
-inline Sqe& prep_send_zc(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
+inline Prepared& prep_send_zc(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
                          std::uint16_t zc_flags = 0) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SEND_ZC, file);
   sqe.addr = prep_net_detail::address_of(buf);
@@ -216,7 +219,7 @@ inline Sqe& prep_send_zc(Sqe& sqe, File file, const void* buf, SocketLength len,
 
 // IORING_OP_SEND_ZC from a registered buffer (6.0): `buf` must lie inside
 // registered buffer `buffer` (else the CQE says -EFAULT); result = bytes sent.
-inline Sqe& prep_send_zc_fixed(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
+inline Prepared& prep_send_zc_fixed(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
                                FixedBuffer buffer, std::uint16_t zc_flags = 0) {
   prep_send_zc(sqe, file, buf, len, flags,
                static_cast<std::uint16_t>(zc_flags | abi::IORING_RECVSEND_FIXED_BUF));
@@ -225,7 +228,7 @@ inline Sqe& prep_send_zc_fixed(Sqe& sqe, File file, const void* buf, SocketLengt
 }
 
 // IORING_OP_SEND_ZC with a destination (6.0): sendto(); result = bytes sent.
-inline Sqe& prep_sendto_zc(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
+inline Prepared& prep_sendto_zc(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
                            const sockaddr* dest, socklen_t destlen, std::uint16_t zc_flags = 0) {
   prep_send_zc(sqe, file, buf, len, flags, zc_flags);
   sqe.addr2 = prep_net_detail::address_of(dest);
@@ -234,7 +237,7 @@ inline Sqe& prep_sendto_zc(Sqe& sqe, File file, const void* buf, SocketLength le
 }
 
 // IORING_OP_SENDMSG_ZC (6.1): sendmsg() without copying; result = bytes sent.
-inline Sqe& prep_sendmsg_zc(Sqe& sqe, File file, const msghdr* msg, int flags, std::uint16_t zc_flags = 0) {
+inline Prepared& prep_sendmsg_zc(Sqe& sqe, File file, const msghdr* msg, int flags, std::uint16_t zc_flags = 0) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SENDMSG_ZC, file);
   sqe.addr = prep_net_detail::address_of(msg);
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
@@ -245,7 +248,7 @@ inline Sqe& prep_sendmsg_zc(Sqe& sqe, File file, const msghdr* msg, int flags, s
 // ---- Shutdown and socket commands ------------------------------------------
 
 // IORING_OP_SHUTDOWN (5.11): shutdown(file, how); result = 0.
-inline Sqe& prep_shutdown(Sqe& sqe, File file, int how) {
+inline Prepared& prep_shutdown(Sqe& sqe, File file, int how) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SHUTDOWN, file);
   sqe.len = static_cast<std::uint32_t>(how);
   return sqe;
@@ -253,7 +256,7 @@ inline Sqe& prep_shutdown(Sqe& sqe, File file, int how) {
 
 // IORING_OP_URING_CMD, SOCKET_URING_OP_SIOCINQ (6.7): result = bytes queued
 // for reading (as ioctl SIOCINQ: TCP bytes, or the next UDP datagram's size).
-inline Sqe& prep_uring_cmd_siocinq(Sqe& sqe, File file) {
+inline Prepared& prep_uring_cmd_siocinq(Sqe& sqe, File file) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
   sqe.cmd_op = abi::SOCKET_URING_OP_SIOCINQ;
   return sqe;
@@ -261,7 +264,7 @@ inline Sqe& prep_uring_cmd_siocinq(Sqe& sqe, File file) {
 
 // IORING_OP_URING_CMD, SOCKET_URING_OP_SIOCOUTQ (6.7): result = bytes in the
 // send queue not yet acknowledged/sent (as ioctl SIOCOUTQ).
-inline Sqe& prep_uring_cmd_siocoutq(Sqe& sqe, File file) {
+inline Prepared& prep_uring_cmd_siocoutq(Sqe& sqe, File file) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
   sqe.cmd_op = abi::SOCKET_URING_OP_SIOCOUTQ;
   return sqe;
@@ -270,7 +273,7 @@ inline Sqe& prep_uring_cmd_siocoutq(Sqe& sqe, File file) {
 // IORING_OP_URING_CMD, SOCKET_URING_OP_GETSOCKOPT (6.7): getsockopt() into
 // optval (room: optlen bytes); result = the option's length. The kernel
 // supports level SOL_SOCKET only (other levels: -EOPNOTSUPP).
-inline Sqe& prep_uring_cmd_getsockopt(Sqe& sqe, File file, int level, int optname, void* optval,
+inline Prepared& prep_uring_cmd_getsockopt(Sqe& sqe, File file, int level, int optname, void* optval,
                                       socklen_t optlen) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
   sqe.cmd_op = abi::SOCKET_URING_OP_GETSOCKOPT;
@@ -282,7 +285,7 @@ inline Sqe& prep_uring_cmd_getsockopt(Sqe& sqe, File file, int level, int optnam
 }
 
 // IORING_OP_URING_CMD, SOCKET_URING_OP_SETSOCKOPT (6.7): setsockopt(); result = 0.
-inline Sqe& prep_uring_cmd_setsockopt(Sqe& sqe, File file, int level, int optname, const void* optval,
+inline Prepared& prep_uring_cmd_setsockopt(Sqe& sqe, File file, int level, int optname, const void* optval,
                                       socklen_t optlen) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
   sqe.cmd_op = abi::SOCKET_URING_OP_SETSOCKOPT;
@@ -304,7 +307,7 @@ inline Sqe& prep_uring_cmd_setsockopt(Sqe& sqe, File file, int level, int optnam
 // IORING_RECV_MULTISHOT.
 
 // IORING_OP_RECV_ZC (6.15), multishot: data CQEs with more() until it ends.
-inline Sqe& prep_recv_zc_multishot(Sqe& sqe, File file, std::uint32_t zcrx_id) {
+inline Prepared& prep_recv_zc_multishot(Sqe& sqe, File file, std::uint32_t zcrx_id) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECV_ZC, file);
   sqe.zcrx_ifq_idx = zcrx_id;
   sqe.ioprio = abi::IORING_RECV_MULTISHOT;
@@ -313,7 +316,7 @@ inline Sqe& prep_recv_zc_multishot(Sqe& sqe, File file, std::uint32_t zcrx_id) {
 
 // IORING_OP_RECV_ZC (6.15), multishot until `len` bytes arrived (0: no
 // limit): data CQEs with more(), then a final CQE with result 0 (or -errno).
-inline Sqe& prep_recv_zc(Sqe& sqe, File file, std::uint32_t zcrx_id, std::uint32_t len) {
+inline Prepared& prep_recv_zc(Sqe& sqe, File file, std::uint32_t zcrx_id, std::uint32_t len) {
   prep_recv_zc_multishot(sqe, file, zcrx_id);
   sqe.len = len;
   return sqe;

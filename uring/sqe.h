@@ -2,8 +2,10 @@
 //
 // Sqe and Cqe add no data to abi::io_uring_sqe / abi::io_uring_cqe: a pointer
 // into the mapped ring is a pointer to one of these. Builders (uring/prep.h)
-// fill an Sqe; the named setters here add the per-request flags, so call
-// sites never do raw bit math on `flags`.
+// fill an Sqe and return it as a Prepared, whose named setters add the
+// per-request flags, so call sites never do raw bit math on `flags`. The
+// typed arguments (FixedFile, DirectSlot, FixedBuffer, SocketLength) cannot
+// hold a value their SQE field cannot carry.
 #pragma once
 
 #include <concepts>
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "syscalls/abi.h"
@@ -43,6 +46,10 @@ consteval std::uint32_t constant_file_slot(T slot) {
 
 struct Checked {};  // tag: the value was checked by the caller
 
+// An integer that is a number: not a bool (true is not slot 1).
+template <class T>
+concept number = std::integral<T> && !std::same_as<std::remove_cv_t<T>, bool>;
+
 }  // namespace detail
 
 // A slot in the ring's registered file table (IORING_REGISTER_FILES). Made
@@ -50,9 +57,9 @@ struct Checked {};  // tag: the value was checked by the caller
 //   FixedFile(3)                  a constant: a number >= kMaxFileSlots does not compile
 //   FixedFile::checked(n)         a run-time number: std::nullopt when n >= kMaxFileSlots
 struct FixedFile {
-  template <std::integral T>
+  template <detail::number T>
   consteval explicit FixedFile(T slot) : index(detail::constant_file_slot(slot)) {}
-  template <std::integral T>
+  template <detail::number T>
   static constexpr std::optional<FixedFile> checked(T slot) {
     if (!detail::is_file_slot(slot)) return std::nullopt;
     return FixedFile(static_cast<std::uint32_t>(slot), detail::Checked{});
@@ -63,11 +70,14 @@ struct FixedFile {
   constexpr FixedFile(std::uint32_t slot, detail::Checked) : index(slot) {}
 };
 
-// The file an SQE works on: a plain fd (implicitly, from an int) or a
-// FixedFile. Sqe::set_file() sets IOSQE_FIXED_FILE for the latter by itself.
+// The file an SQE works on: a plain fd (implicitly, from an int and nothing
+// else: not from an unsigned slot number, FixedFile(3).index, a bool or a
+// long) or a FixedFile. Sqe::set_file() sets IOSQE_FIXED_FILE for the latter
+// by itself.
 class File {
  public:
-  constexpr File(int fd) : value_(fd), fixed_(false) {}  // NOLINT: an fd is a File
+  template <std::same_as<int> Fd>
+  constexpr File(Fd fd) : value_(fd), fixed_(false) {}  // NOLINT: an fd is a File
   constexpr File(FixedFile file) : value_(static_cast<std::int32_t>(file.index)), fixed_(true) {}
   constexpr std::int32_t value() const { return value_; }
   constexpr bool fixed() const { return fixed_; }
@@ -110,20 +120,21 @@ constexpr bool is_buffer_index(T index) {
 //                                 table): one that is not stops the program with a message
 //                                 naming FixedBuffer::checked, instead of naming another buffer
 struct FixedBuffer {
-  template <std::integral T>
+  template <detail::number T>
     requires(!std::same_as<T, unsigned>)
   consteval explicit FixedBuffer(T constant) : index(0) {
     if (!detail::is_buffer_index(constant)) detail::registered_buffer_index_must_be_below_kMaxRegisteredBuffers();
     index = static_cast<unsigned>(constant);
   }
-  constexpr explicit FixedBuffer(unsigned index_in_range) : index(index_in_range) {
+  template <std::same_as<unsigned> U>
+  constexpr explicit FixedBuffer(U index_in_range) : index(index_in_range) {
     if (!detail::is_buffer_index(index_in_range)) {
       detail::refuse_argument("uring::FixedBuffer index", index_in_range,
                               "registered buffers are numbered below 16384 (IORING_MAX_REG_BUFFERS); use "
                               "uring::FixedBuffer::checked(n) for a number that may be out of range");
     }
   }
-  template <std::integral T>
+  template <detail::number T>
   static constexpr std::optional<FixedBuffer> checked(T index) {
     if (!detail::is_buffer_index(index)) return std::nullopt;
     return FixedBuffer(static_cast<unsigned>(index));
@@ -145,17 +156,17 @@ inline constexpr std::uint32_t kMaxSocketLength = 0x7fffffff;  // INT_MAX
 
 class SocketLength {
  public:
-  template <std::integral T>
+  template <detail::number T>
     requires(!(std::unsigned_integral<T> && sizeof(T) <= 2))
   consteval SocketLength(T constant) : bytes_(0) {  // NOLINT: a constant converts
     if (!fits(constant)) detail::socket_length_must_be_at_most_kMaxSocketLength();
     bytes_ = static_cast<std::uint32_t>(constant);
   }
-  template <std::unsigned_integral T>
-    requires(sizeof(T) <= 2)
+  template <detail::number T>
+    requires(std::unsigned_integral<T> && sizeof(T) <= 2)
   constexpr SocketLength(T bytes) : bytes_(bytes) {}  // NOLINT: always fits
 
-  template <std::integral T>
+  template <detail::number T>
   static constexpr std::optional<SocketLength> checked(T bytes) {
     if (!fits(bytes)) return std::nullopt;
     return SocketLength(static_cast<std::uint32_t>(bytes), detail::Checked{});
@@ -186,9 +197,9 @@ class SocketLength {
 //                                 does not compile.
 class DirectSlot {
  public:
-  template <std::integral T>
+  template <detail::number T>
   consteval explicit DirectSlot(T slot) : encoded_(detail::constant_file_slot(slot) + 1) {}
-  template <std::integral T>
+  template <detail::number T>
   static constexpr std::optional<DirectSlot> checked(T slot) {
     if (!detail::is_file_slot(slot)) return std::nullopt;
     return DirectSlot(static_cast<std::uint32_t>(slot) + 1, detail::Checked{});
@@ -203,59 +214,76 @@ class DirectSlot {
   std::uint32_t encoded_;
 };
 
-class Sqe : public abi::io_uring_sqe {
+// What a builder returns: the prepared SQE, with only the setters that make
+// sense on any request (user_data, links, drain, async, skip-success,
+// personality). The fields a builder owns -- the target file, the
+// direct-descriptor slot, the provided-buffer group -- cannot be changed
+// through it, so prep_read_fixed(...).buffer_select(g) (which would overwrite
+// buf_index) or prep_openat(...).set_file(fd) do not compile. The raw fields
+// stay readable and writable, as on every io_uring_sqe. prep_nop returns the
+// Sqe itself (NOP reads no file or buffer field).
+class Prepared : public abi::io_uring_sqe {
  public:
-  // Zero the 64 bytes every opcode shares. Every builder starts here, so a
-  // reused slot never carries a field from its previous request.
-  void clear() { std::memset(static_cast<abi::io_uring_sqe*>(this), 0, sizeof(abi::io_uring_sqe)); }
-
   // Carried untouched to the request's CQE(s).
-  Sqe& set_user_data(std::uint64_t value) {
+  Prepared& set_user_data(std::uint64_t value) {
     user_data = value;
     return *this;
   }
-  Sqe& set_user_data(const void* pointer) {
+  Prepared& set_user_data(const void* pointer) {
     user_data = reinterpret_cast<std::uintptr_t>(pointer);
     return *this;
   }
 
   // The next SQE runs only if this one succeeds; a failure cancels the rest
   // of the chain with -ECANCELED.
-  Sqe& link() { return add_flags(abi::IOSQE_IO_LINK); }
+  Prepared& link() { return add_flags(abi::IOSQE_IO_LINK); }
   // The next SQE runs after this one whatever its result.
-  Sqe& hardlink() { return add_flags(abi::IOSQE_IO_HARDLINK); }
+  Prepared& hardlink() { return add_flags(abi::IOSQE_IO_HARDLINK); }
   // Starts only after every earlier SQE completed; later ones wait for it.
-  Sqe& drain() { return add_flags(abi::IOSQE_IO_DRAIN); }
+  Prepared& drain() { return add_flags(abi::IOSQE_IO_DRAIN); }
   // Skip the non-blocking attempt: go straight to an io-wq worker.
-  Sqe& force_async() { return add_flags(abi::IOSQE_ASYNC); }
+  Prepared& force_async() { return add_flags(abi::IOSQE_ASYNC); }
   // Post no CQE when the request succeeds (failures still post one).
-  Sqe& skip_success() { return add_flags(abi::IOSQE_CQE_SKIP_SUCCESS); }
+  Prepared& skip_success() { return add_flags(abi::IOSQE_CQE_SKIP_SUCCESS); }
+  // Run with the credentials registered under `id` (IORING_REGISTER_PERSONALITY).
+  Prepared& set_personality(std::uint16_t id) {
+    personality = id;
+    return *this;
+  }
 
-  // Builders call these: the target file (setting IOSQE_FIXED_FILE for a
-  // FixedFile), and a direct-descriptor destination for ops creating files.
+ protected:
+  Prepared& add_flags(std::uint8_t bits) {
+    flags = static_cast<std::uint8_t>(flags | bits);
+    return *this;
+  }
+};
+static_assert(sizeof(Prepared) == sizeof(abi::io_uring_sqe), "Prepared must overlay the kernel's SQE");
+
+// A slot of the submission queue (Ring::get_sqe) before a builder fills it.
+class Sqe : public Prepared {
+ public:
+  // Zero the 64 bytes every opcode shares. Every builder starts here, so a
+  // reused slot never carries a field from its previous request.
+  void clear() { std::memset(static_cast<abi::io_uring_sqe*>(this), 0, sizeof(abi::io_uring_sqe)); }
+
+  // For builders (uring/prep*.h); a builder's result does not offer them.
+  // The target file, setting IOSQE_FIXED_FILE for a FixedFile:
   Sqe& set_file(File file) {
     fd = file.value();
-    return file.fixed() ? add_flags(abi::IOSQE_FIXED_FILE) : *this;
+    if (file.fixed()) add_flags(abi::IOSQE_FIXED_FILE);
+    return *this;
   }
+  // A direct-descriptor destination, for ops that create files:
   Sqe& set_direct_slot(DirectSlot slot) {
     file_index = slot.encoded();
     return *this;
   }
   // The kernel picks the buffer from provided-buffer group `group` when data
-  // is ready; the CQE says which (Cqe::buffer_id()).
+  // is ready; the CQE says which (Cqe::buffer_id()). Only for ops that take
+  // no buffer of their own (the *_buffer_select and multishot builders).
   Sqe& buffer_select(std::uint16_t group) {
     buf_group = group;
-    return add_flags(abi::IOSQE_BUFFER_SELECT);
-  }
-  // Run with the credentials registered under `id` (IORING_REGISTER_PERSONALITY).
-  Sqe& set_personality(std::uint16_t id) {
-    personality = id;
-    return *this;
-  }
-
- private:
-  Sqe& add_flags(std::uint8_t bits) {
-    flags = static_cast<std::uint8_t>(flags | bits);
+    add_flags(abi::IOSQE_BUFFER_SELECT);
     return *this;
   }
 };

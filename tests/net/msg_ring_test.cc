@@ -150,7 +150,7 @@ TEST_CASE("MSG_RING errors: not a ring, empty source slot, bad flags") {
   CHECK(reap_one(source).result() == -EINVAL);
 
   // CQE_SKIP is only for passing files; on data it is refused.
-  Sqe& data_skip = prep_msg_ring(next_sqe(source), target.fd(), 1, 6);
+  Prepared& data_skip = prep_msg_ring(next_sqe(source), target.fd(), 1, 6);
   data_skip.msg_ring_flags = abi::IORING_MSG_RING_CQE_SKIP;
   data_skip.set_user_data(6);
   CHECK(reap_one(source).result() == -EINVAL);

@@ -34,7 +34,7 @@ TEST_CASE("send and recv move exact bytes in order over TCP and AF_UNIX") {
     const auto data = pattern(4 * kChunk, static_cast<std::uint32_t>(from));
     std::vector<unsigned char> got(data.size());
     for (std::size_t i = 0; i < 4; ++i) {
-      Sqe& sqe =
+      Prepared& sqe =
           prep_send(next_sqe(ring), from, data.data() + i * kChunk, kChunk, MSG_WAITALL).set_user_data(i);
       if (i < 3) sqe.link();
     }

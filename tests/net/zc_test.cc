@@ -53,7 +53,7 @@ TEST_CASE("send_zc delivers the bytes and posts exactly one notification per sen
   std::vector<std::vector<unsigned char>> buffers;
   for (int i = 0; i < kSends; ++i) buffers.push_back(pattern(kSize, 100 + static_cast<std::uint32_t>(i)));
   for (int i = 0; i < kSends; ++i) {
-    Sqe& sqe =
+    Prepared& sqe =
         prep_send_zc(next_sqe(ring), client.get(), buffers[static_cast<std::size_t>(i)].data(), kSize, 0)
             .set_user_data(static_cast<std::uint64_t>(i));
     if (i + 1 < kSends) sqe.link();  // keep the stream in order
