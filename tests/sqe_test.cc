@@ -56,10 +56,13 @@ TEST_CASE("flag setters each set exactly their bit") {
 namespace {
 
 template <auto N>
-concept constant_direct_slot =
-    requires { typename std::integral_constant<std::uint32_t, DirectSlot(N).encoded()>; };
+concept constant_direct_slot = requires {
+  typename std::integral_constant<std::uint32_t, DirectSlot(N).encoded()>;
+};
 template <auto N>
-concept constant_fixed_file = requires { typename std::integral_constant<unsigned, FixedFile(N).index>; };
+concept constant_fixed_file = requires {
+  typename std::integral_constant<unsigned, FixedFile(N).index>;
+};
 
 }  // namespace
 
@@ -115,17 +118,21 @@ TEST_CASE("DirectSlot::checked and FixedFile::checked: run-time numbers no table
 namespace {
 
 template <auto N>
-concept constant_socket_length =
-    requires { typename std::integral_constant<std::uint32_t, SocketLength(N).value()>; };
+concept constant_socket_length = requires {
+  typename std::integral_constant<std::uint32_t, SocketLength(N).value()>;
+};
 template <auto N>
-concept constant_fixed_buffer = requires { typename std::integral_constant<unsigned, FixedBuffer(N).index>; };
+concept constant_fixed_buffer = requires {
+  typename std::integral_constant<unsigned, FixedBuffer(N).index>;
+};
 
 }  // namespace
 
 static_assert(constant_socket_length<0>);
 static_assert(constant_socket_length<0x7fffffff>);
 static_assert(!constant_socket_length<0x80000000u>, "2^31 is -EINVAL in the kernel");
-static_assert(!constant_socket_length<(std::uint64_t{5} << 30) + 10>, "5 GiB + 10 must not become 1 GiB + 10");
+static_assert(!constant_socket_length<(std::uint64_t{5} << 30) + 10>,
+              "5 GiB + 10 must not become 1 GiB + 10");
 static_assert(!constant_socket_length<-1>);
 static_assert(constant_fixed_buffer<0>);
 static_assert(constant_fixed_buffer<16383>);
@@ -153,7 +160,8 @@ TEST_CASE("SocketLength: run-time sizes are checked or clamped, never cut modulo
   CHECK(sqe.len == sizeof buf);
 }
 
-TEST_CASE("FixedBuffer: run-time indexes are checked; one that cannot fit stops the program, naming checked()") {
+TEST_CASE(
+    "FixedBuffer: run-time indexes are checked; one that cannot fit stops the program, naming checked()") {
   CHECK_FALSE(FixedBuffer::checked(65536 + 3).has_value());
   CHECK_FALSE(FixedBuffer::checked(16384).has_value());
   CHECK_FALSE(FixedBuffer::checked(-1).has_value());
@@ -185,7 +193,8 @@ TEST_CASE("FixedBuffer: run-time indexes are checked; one that cannot fit stops 
   ::close(err_pipe[1]);
   std::string message;
   char chunk[256];
-  for (ssize_t n; (n = ::read(err_pipe[0], chunk, sizeof chunk)) > 0;) message.append(chunk, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(err_pipe[0], chunk, sizeof chunk)) > 0;)
+    message.append(chunk, static_cast<std::size_t>(n));
   ::close(err_pipe[0]);
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
@@ -218,7 +227,9 @@ concept recv_then_buffer_select = requires(S& sqe, char* buf) {
   prep_recv(sqe, 3, buf, SocketLength::at_most(16), 0).buffer_select(std::uint16_t{1});
 };
 template <class S>
-concept openat_then_set_file = requires(S& sqe) { prep_openat(sqe, 3, "f", 0, 0).set_file(File(4)); };
+concept openat_then_set_file = requires(S& sqe) {
+  prep_openat(sqe, 3, "f", 0, 0).set_file(File(4));
+};
 template <class S>
 concept openat_then_set_direct_slot = requires(S& sqe, DirectSlot slot) {
   prep_openat(sqe, 3, "f", 0, 0).set_direct_slot(slot);
@@ -228,7 +239,9 @@ concept read_then_request_setters = requires(S& sqe, char* buf) {
   prep_read(sqe, 3, buf, 16u, std::uint64_t{0}).set_user_data(std::uint64_t{1}).link().drain();
 };
 template <class S>
-concept raw_sqe_buffer_select = requires(S& sqe) { sqe.buffer_select(std::uint16_t{1}); };
+concept raw_sqe_buffer_select = requires(S& sqe) {
+  sqe.buffer_select(std::uint16_t{1});
+};
 
 }  // namespace
 
@@ -243,7 +256,8 @@ static_assert(!read_takes_as_file<std::size_t>);
 static_assert(!std::is_convertible_v<unsigned, File>);
 static_assert(!std::is_constructible_v<File, bool>);
 
-static_assert(!read_fixed_then_buffer_select<Sqe>, "buffer_select after prep_read_fixed would overwrite buf_index");
+static_assert(!read_fixed_then_buffer_select<Sqe>,
+              "buffer_select after prep_read_fixed would overwrite buf_index");
 static_assert(!recv_then_buffer_select<Sqe>, "buffer_select after prep_recv(buf) would drop buf");
 static_assert(!openat_then_set_file<Sqe>, "OPENAT's fd is the directory, not a target file");
 static_assert(!openat_then_set_direct_slot<Sqe>, "the direct form is prep_openat_direct");

@@ -40,7 +40,9 @@ constexpr std::uint32_t poll_mask_for_kernel(std::uint32_t mask) {
 
 // ---- Polling ------------------------------------------------------------------
 // `poll_mask`: POLLIN, POLLOUT, ... (EPOLLEXCLUSIVE allowed); POLLERR and
-// POLLHUP are always reported.
+// POLLHUP are always reported. Every POLL_ADD is edge-triggered: Linux 6.18
+// refuses IORING_POLL_ADD_LEVEL in a POLL_ADD with -EINVAL (io_poll_add_prep
+// takes only IORING_POLL_ADD_MULTI), so no builder offers it.
 
 // IORING_OP_POLL_ADD (5.1): one-shot poll; result = the ready events mask.
 inline Prepared& prep_poll_add(Sqe& sqe, File file, unsigned poll_mask) {
@@ -51,8 +53,9 @@ inline Prepared& prep_poll_add(Sqe& sqe, File file, unsigned poll_mask) {
   return sqe;
 }
 
-// IORING_OP_POLL_ADD with IORING_POLL_ADD_MULTI (5.13): one CQE per wake-up
-// (edge-triggered), each with Cqe::more(), until removed or failed.
+// IORING_OP_POLL_ADD with IORING_POLL_ADD_MULTI (5.13): one CQE per wake-up,
+// each with Cqe::more(), until removed or failed. Edge-triggered: data left
+// unread posts no further CQE, each new arrival posts one.
 inline Prepared& prep_poll_multishot(Sqe& sqe, File file, unsigned poll_mask) {
   prep_poll_add(sqe, file, poll_mask);
   sqe.len = abi::IORING_POLL_ADD_MULTI;
@@ -69,7 +72,10 @@ inline Prepared& prep_poll_remove(Sqe& sqe, std::uint64_t target) {
 }
 
 // What prep_poll_update changes in an armed poll. Unset fields stay as they
-// are; a one-shot poll stays one-shot and a multishot one multishot.
+// are; `events` replaces only the event mask, so a one-shot poll stays
+// one-shot and a multishot one multishot. An update with neither field set
+// is a removal: the poll completes with -ECANCELED (io_poll_remove finds no
+// update flag and cancels it) -- say prep_poll_remove when that is meant.
 struct PollUpdate {
   std::optional<std::uint64_t> user_data;  // the poll's CQEs carry this from now on
   std::optional<unsigned> events;          // new poll mask
@@ -124,7 +130,7 @@ inline Prepared& prep_epoll_wait(Sqe& sqe, File epfd, epoll_event* events, unsig
 // IORING_OP_TIMEOUT (5.4): result = -ETIME when `ts` passes, or 0 once
 // `count` other CQEs were posted (count 0: time only). -EFAULT for a null ts.
 inline Prepared& prep_timeout(Sqe& sqe, const abi::kernel_timespec* ts, unsigned count = 0,
-                         std::uint32_t flags = 0) {
+                              std::uint32_t flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_TIMEOUT;
   sqe.addr = prep_event_detail::address_of(ts);
@@ -138,7 +144,7 @@ inline Prepared& prep_timeout(Sqe& sqe, const abi::kernel_timespec* ts, unsigned
 // (relative only), `repeats` times (0: until removed); Cqe::more() on all
 // but the last.
 inline Prepared& prep_timeout_multishot(Sqe& sqe, const abi::kernel_timespec* ts, unsigned repeats,
-                                   std::uint32_t flags = 0) {
+                                        std::uint32_t flags = 0) {
   return prep_timeout(sqe, ts, repeats, flags | abi::IORING_TIMEOUT_MULTISHOT);
 }
 
@@ -153,9 +159,13 @@ inline Prepared& prep_timeout_remove(Sqe& sqe, std::uint64_t target) {
 }
 
 // IORING_OP_TIMEOUT_REMOVE with IORING_TIMEOUT_UPDATE (5.11): re-arms timeout
-// `target` with `ts` (flags: ABS, one clock); result = 0 or -ENOENT.
+// `target` with `ts`, from now on time-only (a completion count it had is
+// dropped); result = 0 or -ENOENT. `flags`: 0 (ts is relative) or
+// IORING_TIMEOUT_ABS. The timeout keeps the clock it was armed with (an ABS
+// ts is read on that clock); a clock flag (BOOTTIME, REALTIME) here makes the
+// kernel fail the update with -EINVAL (io_timeout_remove_prep).
 inline Prepared& prep_timeout_update(Sqe& sqe, std::uint64_t target, const abi::kernel_timespec* ts,
-                                std::uint32_t flags = 0) {
+                                     std::uint32_t flags = 0) {
   prep_timeout_remove(sqe, target);
   sqe.addr2 = prep_event_detail::address_of(ts);
   sqe.timeout_flags = flags | abi::IORING_TIMEOUT_UPDATE;
@@ -163,10 +173,11 @@ inline Prepared& prep_timeout_update(Sqe& sqe, std::uint64_t target, const abi::
 }
 
 // IORING_OP_TIMEOUT_REMOVE with IORING_LINK_TIMEOUT_UPDATE (5.15): re-arms
-// the linked timeout `target`; result = 0 or -ENOENT. (The kernel takes the
+// the linked timeout `target`; result = 0 or -ENOENT. `flags` as for
+// prep_timeout_update (0 or ABS; the clock stays). (The kernel takes the
 // update path only with IORING_TIMEOUT_UPDATE set as well.)
 inline Prepared& prep_link_timeout_update(Sqe& sqe, std::uint64_t target, const abi::kernel_timespec* ts,
-                                     std::uint32_t flags = 0) {
+                                          std::uint32_t flags = 0) {
   return prep_timeout_update(sqe, target, ts, flags | abi::IORING_LINK_TIMEOUT_UPDATE);
 }
 
@@ -219,9 +230,20 @@ inline Prepared& prep_cancel_any(Sqe& sqe) { return prep_cancel(sqe, 0, abi::IOR
 
 // IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_OP (6.6): requests with
 // this opcode. `flags`: IORING_ASYNC_CANCEL_ALL; IORING_ASYNC_CANCEL_USERDATA
-// (also match `target`), IORING_ASYNC_CANCEL_FD is not combinable here.
-inline Prepared& prep_cancel_op(Sqe& sqe, unsigned opcode, std::uint32_t flags = 0, std::uint64_t target = 0) {
+// (also match `target`). To match the opcode on one file only, use
+// prep_cancel_fd_op (the kernel takes FD and OP together; not with ANY).
+inline Prepared& prep_cancel_op(Sqe& sqe, unsigned opcode, std::uint32_t flags = 0,
+                                std::uint64_t target = 0) {
   prep_cancel(sqe, target, flags | abi::IORING_ASYNC_CANCEL_OP);
+  sqe.len = opcode;
+  return sqe;
+}
+
+// IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_OP
+// (6.6): requests on `file` that have this opcode; others on the same file
+// stay. `flags`: IORING_ASYNC_CANCEL_ALL.
+inline Prepared& prep_cancel_fd_op(Sqe& sqe, File file, unsigned opcode, std::uint32_t flags = 0) {
+  prep_cancel_fd(sqe, file, flags | abi::IORING_ASYNC_CANCEL_OP);
   sqe.len = opcode;
   return sqe;
 }
@@ -246,7 +268,7 @@ inline Prepared& prep_msg_ring(Sqe& sqe, int target_ring_fd, std::int32_t result
 // IORING_OP_MSG_RING with IORING_MSG_RING_FLAGS_PASS (6.3): as prep_msg_ring,
 // and the target CQE's flags are `cqe_flags`.
 inline Prepared& prep_msg_ring_cqe_flags(Sqe& sqe, int target_ring_fd, std::int32_t result,
-                                    std::uint64_t user_data, std::uint32_t cqe_flags) {
+                                         std::uint64_t user_data, std::uint32_t cqe_flags) {
   prep_msg_ring(sqe, target_ring_fd, result, user_data);
   sqe.msg_ring_flags = abi::IORING_MSG_RING_FLAGS_PASS;
   sqe.file_index = cqe_flags;
@@ -258,7 +280,7 @@ inline Prepared& prep_msg_ring_cqe_flags(Sqe& sqe, int target_ring_fd, std::int3
 // target gets a CQE {user_data, 0 or the chosen slot} unless `post_cqe` is
 // false (IORING_MSG_RING_CQE_SKIP, 6.1). Result here: the same 0 or slot.
 inline Prepared& prep_msg_ring_send_fd(Sqe& sqe, int target_ring_fd, FixedFile source, DirectSlot target_slot,
-                                  std::uint64_t user_data, bool post_cqe = true) {
+                                       std::uint64_t user_data, bool post_cqe = true) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_MSG_RING;
   sqe.fd = target_ring_fd;
@@ -298,8 +320,8 @@ inline FutexWaitv futex_waitv_entry(const std::uint32_t* futex, std::uint32_t ex
 // IORING_OP_FUTEX_WAIT (6.7): sleeps while *futex == expected until woken
 // with a matching `mask`; result = 0 when woken, -EAGAIN if *futex differed.
 inline Prepared& prep_futex_wait(Sqe& sqe, std::uint32_t* futex, std::uint32_t expected,
-                            std::uint64_t mask = futex2::match_any,
-                            std::uint32_t flags = futex2::default_flags) {
+                                 std::uint64_t mask = futex2::match_any,
+                                 std::uint32_t flags = futex2::default_flags) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FUTEX_WAIT;
   sqe.fd = static_cast<std::int32_t>(flags);
@@ -312,8 +334,8 @@ inline Prepared& prep_futex_wait(Sqe& sqe, std::uint32_t* futex, std::uint32_t e
 // IORING_OP_FUTEX_WAKE (6.7): wakes up to `count` waiters on `futex` whose
 // mask matches; result = the number woken.
 inline Prepared& prep_futex_wake(Sqe& sqe, std::uint32_t* futex, std::uint64_t count,
-                            std::uint64_t mask = futex2::match_any,
-                            std::uint32_t flags = futex2::default_flags) {
+                                 std::uint64_t mask = futex2::match_any,
+                                 std::uint32_t flags = futex2::default_flags) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FUTEX_WAKE;
   sqe.fd = static_cast<std::int32_t>(flags);
@@ -351,14 +373,19 @@ inline Prepared& prep_waitid(Sqe& sqe, idtype_t idtype, id_t id, siginfo_t* info
 // NOP, the injected result and the CQE32 form).
 struct NopOptions {
   std::optional<std::int32_t> inject_result;  // IORING_NOP_INJECT_RESULT (6.10)
-  std::optional<File> file;           // IORING_NOP_FILE (6.12): look the file up (FIXED_FILE for a FixedFile)
-  std::optional<FixedBuffer> buffer;  // IORING_NOP_FIXED_BUFFER (6.12): look the registered buffer up
-  bool task_work = false;             // IORING_NOP_TW (6.15): complete through task work
+  std::optional<File> file;           // IORING_NOP_FILE (6.13): look the file up (FIXED_FILE for a FixedFile)
+  std::optional<FixedBuffer> buffer;  // IORING_NOP_FIXED_BUFFER (6.13): look the registered buffer up
+  bool task_work = false;             // IORING_NOP_TW (6.17): complete through task work
 };
 
 // IORING_OP_NOP with flags: result = 0 (or the injected result). A failed
-// lookup marks the request failed, so linked requests after it are
-// cancelled; the result still shows the injected value (0 by default).
+// lookup fails the request, so linked requests after it are cancelled
+// (-ECANCELED), and the file lookup comes first (a failed one skips the
+// buffer lookup). The result is then the lookup's error, -EBADF (no such fd,
+// an empty or missing slot) or -EFAULT (no such registered buffer), on
+// kernels with upstream commit e97ff8b62d46 (2026, backported to stable
+// kernels, 6.18.44 among them); before it the result was the injected value
+// (0 by default) even then.
 inline Prepared& prep_nop_with(Sqe& sqe, const NopOptions& options) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_NOP;

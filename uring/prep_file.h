@@ -43,7 +43,7 @@ inline std::uint64_t user_pointer(const void* pointer) {
 // The shared layout of the read/write family: file, buffer (or iovec array),
 // length (or iovec count), file offset.
 inline Prepared& prep_rw(Sqe& sqe, std::uint8_t opcode, File file, std::uint64_t addr, std::uint32_t len,
-                    std::uint64_t offset) {
+                         std::uint64_t offset) {
   sqe.clear();
   sqe.opcode = opcode;
   sqe.set_file(file);
@@ -78,7 +78,7 @@ inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, 
 
 // IORING_OP_WRITE with pwritev2(2) flags (RWF_DSYNC, RWF_APPEND, ...). CQE as prep_write.
 inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset,
-                       int rw_flags) {
+                            int rw_flags) {
   prep_write(sqe, file, buf, len, offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
   return sqe;
@@ -87,7 +87,7 @@ inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, 
 // IORING_OP_READV (5.1): read into `count` iovecs at `offset`, with preadv2(2)
 // flags. CQE result: bytes read or -errno.
 inline Prepared& prep_readv(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
-                       int rw_flags = 0) {
+                            int rw_flags = 0) {
   detail::prep_rw(sqe, abi::IORING_OP_READV, file, detail::user_pointer(iovecs), count, offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
   return sqe;
@@ -96,7 +96,7 @@ inline Prepared& prep_readv(Sqe& sqe, File file, const iovec* iovecs, unsigned c
 // IORING_OP_WRITEV (5.1): write `count` iovecs at `offset`, with pwritev2(2)
 // flags. CQE result: bytes written or -errno.
 inline Prepared& prep_writev(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
-                        int rw_flags = 0) {
+                             int rw_flags = 0) {
   detail::prep_rw(sqe, abi::IORING_OP_WRITEV, file, detail::user_pointer(iovecs), count, offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
   return sqe;
@@ -107,7 +107,7 @@ inline Prepared& prep_writev(Sqe& sqe, File file, const iovec* iovecs, unsigned 
 // bytes read or -errno (-ENOBUFS: the group was empty); Cqe::buffer_id() says
 // which buffer holds them.
 inline Prepared& prep_read_buffer_select(Sqe& sqe, File file, unsigned len, std::uint64_t offset,
-                                    std::uint16_t group) {
+                                         std::uint16_t group) {
   detail::prep_rw(sqe, abi::IORING_OP_READ, file, 0, len, offset);
   return sqe.buffer_select(group);
 }
@@ -117,7 +117,7 @@ inline Prepared& prep_read_buffer_select(Sqe& sqe, File file, unsigned len, std:
 // submission). CQE result: bytes read or -errno (-EFAULT: index or range
 // outside the registered buffers).
 inline Prepared& prep_read_fixed(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset,
-                            FixedBuffer buffer) {
+                                 FixedBuffer buffer) {
   detail::prep_rw(sqe, abi::IORING_OP_READ_FIXED, file, detail::user_pointer(buf), len, offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
   return sqe;
@@ -126,7 +126,7 @@ inline Prepared& prep_read_fixed(Sqe& sqe, File file, void* buf, unsigned len, s
 // IORING_OP_WRITE_FIXED (5.1): write [buf, buf + len) from inside registered
 // buffer `buffer`. CQE result: bytes written or -errno (-EFAULT as above).
 inline Prepared& prep_write_fixed(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset,
-                             FixedBuffer buffer) {
+                                  FixedBuffer buffer) {
   detail::prep_rw(sqe, abi::IORING_OP_WRITE_FIXED, file, detail::user_pointer(buf), len, offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
   return sqe;
@@ -134,8 +134,8 @@ inline Prepared& prep_write_fixed(Sqe& sqe, File file, const void* buf, unsigned
 
 // IORING_OP_READV_FIXED (6.15): read into `count` iovecs that all lie inside
 // registered buffer `buffer`. CQE result: bytes read or -errno.
-inline Prepared& prep_readv_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
-                             FixedBuffer buffer, int rw_flags = 0) {
+inline Prepared& prep_readv_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned count,
+                                  std::uint64_t offset, FixedBuffer buffer, int rw_flags = 0) {
   detail::prep_rw(sqe, abi::IORING_OP_READV_FIXED, file, detail::user_pointer(iovecs), count, offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
@@ -144,8 +144,8 @@ inline Prepared& prep_readv_fixed(Sqe& sqe, File file, const iovec* iovecs, unsi
 
 // IORING_OP_WRITEV_FIXED (6.15): write `count` iovecs that all lie inside
 // registered buffer `buffer`. CQE result: bytes written or -errno.
-inline Prepared& prep_writev_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
-                              FixedBuffer buffer, int rw_flags = 0) {
+inline Prepared& prep_writev_fixed(Sqe& sqe, File file, const iovec* iovecs, unsigned count,
+                                   std::uint64_t offset, FixedBuffer buffer, int rw_flags = 0) {
   detail::prep_rw(sqe, abi::IORING_OP_WRITEV_FIXED, file, detail::user_pointer(iovecs), count, offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
@@ -159,7 +159,7 @@ inline Prepared& prep_writev_fixed(Sqe& sqe, File file, const iovec* iovecs, uns
 // Cqe::buffer_id(); Cqe::more() false on the last one (0 = end of file,
 // -ENOBUFS = no buffer left: provide more and re-arm, -EBADFD = not pollable).
 inline Prepared& prep_read_multishot(Sqe& sqe, File file, unsigned len, std::uint64_t offset,
-                                std::uint16_t group) {
+                                     std::uint16_t group) {
   detail::prep_rw(sqe, abi::IORING_OP_READ_MULTISHOT, file, 0, len, offset);
   return sqe.buffer_select(group);
 }
@@ -176,10 +176,14 @@ inline Prepared& prep_fsync(Sqe& sqe, File file, std::uint32_t flags = 0) {
   return sqe;
 }
 
-// IORING_OP_FSYNC limited to [offset, offset + len) (vfs_fsync_range; len 0 =
-// to the end). CQE result: 0 or -errno.
+// IORING_OP_FSYNC limited to a range (vfs_fsync_range): the kernel syncs
+// from `offset` through offset + len. Only offset 0 with len 0 means the
+// whole file: io_uring/sync.c turns just an end of 0 into "to the end", so
+// len 0 with an offset above 0 syncs only the page at `offset`. The range is
+// at most 4 GiB (len is 32 bits); for more, use prep_fsync. CQE result: 0 or
+// -errno.
 inline Prepared& prep_fsync_range(Sqe& sqe, File file, std::uint64_t offset, std::uint32_t len,
-                             std::uint32_t flags = 0) {
+                                  std::uint32_t flags = 0) {
   prep_fsync(sqe, file, flags);
   sqe.off = offset;
   sqe.len = len;
@@ -189,7 +193,7 @@ inline Prepared& prep_fsync_range(Sqe& sqe, File file, std::uint64_t offset, std
 // IORING_OP_SYNC_FILE_RANGE (5.2): sync_file_range(2) with SYNC_FILE_RANGE_*
 // flags. CQE result: 0 or -errno.
 inline Prepared& prep_sync_file_range(Sqe& sqe, File file, std::uint64_t offset, std::uint32_t len,
-                                 unsigned flags) {
+                                      unsigned flags) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SYNC_FILE_RANGE;
   sqe.set_file(file);
@@ -272,7 +276,7 @@ inline Prepared& prep_openat(Sqe& sqe, int dir_fd, const char* path, int flags, 
 // with -EINVAL: slots have no exec semantics). CQE result: 0 for a given slot,
 // the chosen slot for DirectSlot::any(), or -errno (-ENFILE: no free slot).
 inline Prepared& prep_openat_direct(Sqe& sqe, int dir_fd, const char* path, int flags, mode_t mode,
-                               DirectSlot slot) {
+                                    DirectSlot slot) {
   prep_openat(sqe, dir_fd, path, flags, mode);
   return sqe.set_direct_slot(slot);
 }
@@ -291,7 +295,7 @@ inline Prepared& prep_openat2(Sqe& sqe, int dir_fd, const char* path, const abi:
 
 // IORING_OP_OPENAT2 into a direct descriptor (5.15). CQE result as prep_openat_direct.
 inline Prepared& prep_openat2_direct(Sqe& sqe, int dir_fd, const char* path, const abi::open_how* how,
-                                DirectSlot slot) {
+                                     DirectSlot slot) {
   prep_openat2(sqe, dir_fd, path, how);
   return sqe.set_direct_slot(slot);
 }
@@ -315,7 +319,8 @@ inline Prepared& prep_close(Sqe& sqe, FixedFile file) {
 
 // IORING_OP_STATX (5.6): statx(2) into `*out` (AT_* flags, STATX_* mask).
 // CQE result: 0 or -errno.
-inline Prepared& prep_statx(Sqe& sqe, int dir_fd, const char* path, int flags, unsigned mask, struct statx* out) {
+inline Prepared& prep_statx(Sqe& sqe, int dir_fd, const char* path, int flags, unsigned mask,
+                            struct statx* out) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_STATX;
   sqe.fd = dir_fd;
@@ -330,7 +335,7 @@ inline Prepared& prep_statx(Sqe& sqe, int dir_fd, const char* path, int flags, u
 
 // IORING_OP_RENAMEAT (5.11): renameat2(2) with RENAME_* flags. CQE result: 0 or -errno.
 inline Prepared& prep_renameat(Sqe& sqe, int old_dir_fd, const char* old_path, int new_dir_fd,
-                          const char* new_path, unsigned flags = 0) {
+                               const char* new_path, unsigned flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_RENAMEAT;
   sqe.fd = old_dir_fd;
@@ -375,8 +380,8 @@ inline Prepared& prep_symlinkat(Sqe& sqe, const char* target, int new_dir_fd, co
 
 // IORING_OP_LINKAT (5.15): linkat(2) (AT_SYMLINK_FOLLOW, AT_EMPTY_PATH). CQE
 // result: 0 or -errno.
-inline Prepared& prep_linkat(Sqe& sqe, int old_dir_fd, const char* old_path, int new_dir_fd, const char* new_path,
-                        int flags = 0) {
+inline Prepared& prep_linkat(Sqe& sqe, int old_dir_fd, const char* old_path, int new_dir_fd,
+                             const char* new_path, int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_LINKAT;
   sqe.fd = old_dir_fd;
@@ -392,7 +397,7 @@ inline Prepared& prep_linkat(Sqe& sqe, int old_dir_fd, const char* old_path, int
 // IORING_OP_FSETXATTR (5.19): fsetxattr(2) with XATTR_CREATE/XATTR_REPLACE.
 // CQE result: 0 or -errno.
 inline Prepared& prep_fsetxattr(Sqe& sqe, int fd, const char* name, const void* value, unsigned size,
-                           int flags = 0) {
+                                int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FSETXATTR;
   sqe.fd = fd;
@@ -406,7 +411,7 @@ inline Prepared& prep_fsetxattr(Sqe& sqe, int fd, const char* name, const void* 
 // IORING_OP_SETXATTR (5.19): setxattr(2) on a path (symlinks followed). CQE
 // result: 0 or -errno.
 inline Prepared& prep_setxattr(Sqe& sqe, const char* path, const char* name, const void* value, unsigned size,
-                          int flags = 0) {
+                               int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SETXATTR;
   sqe.addr = detail::user_pointer(name);
@@ -448,7 +453,7 @@ inline Prepared& prep_getxattr(Sqe& sqe, const char* path, const char* name, voi
 // file position). A FixedFile `in` sets SPLICE_F_FD_IN_FIXED by itself.
 // CQE result: bytes moved (0: nothing to move) or -errno.
 inline Prepared& prep_splice(Sqe& sqe, File in, std::uint64_t in_offset, File out, std::uint64_t out_offset,
-                        unsigned len, unsigned flags = 0) {
+                             unsigned len, unsigned flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SPLICE;
   sqe.set_file(out);

@@ -35,6 +35,40 @@ inline Sqe& start_net(Sqe& sqe, std::uint8_t opcode, File file) {
 
 }  // namespace prep_net_detail
 
+// The knobs the kernel reads from sqe->ioprio for a send or receive (every
+// builder below that takes one; the zero-copy sends take `zc_flags`).
+struct NetOptions {
+  // IORING_RECVSEND_POLL_FIRST (5.19): wait until the socket is ready before
+  // the first attempt instead of trying at once (saves a failed attempt when
+  // it is known to be empty or full). With MSG_DONTWAIT the request then
+  // completes with -EAGAIN even when it could have gone through.
+  bool poll_first = false;
+};
+
+// The knobs the kernel reads from sqe->ioprio for an ACCEPT (besides
+// multishot, which has builders of its own).
+struct AcceptOptions {
+  // IORING_ACCEPT_DONTWAIT (6.10): complete with -EAGAIN at once when no
+  // connection is pending, instead of waiting for one.
+  bool dont_wait = false;
+  // IORING_ACCEPT_POLL_FIRST (6.10): wait for a connection before the first
+  // attempt (with dont_wait: -EAGAIN even when one is pending).
+  bool poll_first = false;
+};
+
+namespace prep_net_detail {
+
+inline std::uint16_t ioprio_of(NetOptions options) {
+  return options.poll_first ? abi::IORING_RECVSEND_POLL_FIRST : std::uint16_t{0};
+}
+
+inline std::uint16_t ioprio_of(AcceptOptions options) {
+  return static_cast<std::uint16_t>((options.dont_wait ? abi::IORING_ACCEPT_DONTWAIT : 0) |
+                                    (options.poll_first ? abi::IORING_ACCEPT_POLL_FIRST : 0));
+}
+
+}  // namespace prep_net_detail
+
 // ---- Creating, naming and connecting sockets ------------------------------
 
 // IORING_OP_SOCKET (5.19): socket(domain, type, protocol); result = the new fd.
@@ -82,37 +116,42 @@ inline Prepared& prep_connect(Sqe& sqe, File file, const sockaddr* addr, socklen
 // ---- Accepting ------------------------------------------------------------
 // `addr`/`addrlen` may both be null; otherwise *addrlen is the room in addr on
 // entry and the peer address length after. `flags`: SOCK_NONBLOCK, SOCK_CLOEXEC.
+// `options`: AcceptOptions (dont_wait, poll_first).
 
 // IORING_OP_ACCEPT (5.5): accept4(); result = the new fd.
-inline Prepared& prep_accept(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
+inline Prepared& prep_accept(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags,
+                             AcceptOptions options = {}) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_ACCEPT, file);
   sqe.addr = prep_net_detail::address_of(addr);
   sqe.addr2 = prep_net_detail::address_of(addrlen);
   sqe.accept_flags = static_cast<std::uint32_t>(flags);
+  sqe.ioprio = prep_net_detail::ioprio_of(options);
   return sqe;
 }
 
 // IORING_OP_ACCEPT into a direct descriptor (5.15): result = 0 for a given
 // slot, the chosen slot for DirectSlot::any(). No SOCK_CLOEXEC (-EINVAL).
 inline Prepared& prep_accept_direct(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags,
-                               DirectSlot slot) {
-  prep_accept(sqe, file, addr, addrlen, flags);
+                                    DirectSlot slot, AcceptOptions options = {}) {
+  prep_accept(sqe, file, addr, addrlen, flags, options);
   return sqe.set_direct_slot(slot);
 }
 
 // IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT (5.19): one CQE per accepted
 // connection, result = its fd, Cqe::more() while the request stays armed.
 // addr/addrlen are overwritten by every accept: usually pass null.
-inline Prepared& prep_accept_multishot(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
-  prep_accept(sqe, file, addr, addrlen, flags);
-  sqe.ioprio = abi::IORING_ACCEPT_MULTISHOT;
+inline Prepared& prep_accept_multishot(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags,
+                                       AcceptOptions options = {}) {
+  prep_accept(sqe, file, addr, addrlen, flags, options);
+  sqe.ioprio |= abi::IORING_ACCEPT_MULTISHOT;
   return sqe;
 }
 
 // Multishot accept into direct descriptors (5.19): each result is the slot the
 // kernel chose. Only IORING_FILE_INDEX_ALLOC is allowed here, so no slot argument.
-inline Prepared& prep_accept_multishot_direct(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen, int flags) {
-  prep_accept_multishot(sqe, file, addr, addrlen, flags);
+inline Prepared& prep_accept_multishot_direct(Sqe& sqe, File file, sockaddr* addr, socklen_t* addrlen,
+                                              int flags, AcceptOptions options = {}) {
+  prep_accept_multishot(sqe, file, addr, addrlen, flags, options);
   return sqe.set_direct_slot(DirectSlot::any());
 }
 
@@ -121,68 +160,77 @@ inline Prepared& prep_accept_multishot_direct(Sqe& sqe, File file, sockaddr* add
 // Lengths are a SocketLength (uring/sqe.h): 0..INT_MAX, a constant checked at
 // compile time, a run-time size through SocketLength::checked(n) or
 // SocketLength::at_most(n) -- never narrowed behind your back.
-// `ioprio` arguments take IORING_RECVSEND_POLL_FIRST where offered.
+// `options`: NetOptions (poll_first).
 
 // IORING_OP_SEND (5.6): send(); result = bytes sent.
-inline Prepared& prep_send(Sqe& sqe, File file, const void* buf, SocketLength len, int flags) {
+inline Prepared& prep_send(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
+                           NetOptions options = {}) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SEND, file);
   sqe.addr = prep_net_detail::address_of(buf);
   sqe.len = len.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
+  sqe.ioprio = prep_net_detail::ioprio_of(options);
   return sqe;
 }
 
 // IORING_OP_SEND with a destination (6.1): sendto(); result = bytes sent.
 inline Prepared& prep_sendto(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
-                        const sockaddr* dest, socklen_t destlen) {
-  prep_send(sqe, file, buf, len, flags);
+                             const sockaddr* dest, socklen_t destlen, NetOptions options = {}) {
+  prep_send(sqe, file, buf, len, flags, options);
   sqe.addr2 = prep_net_detail::address_of(dest);
   sqe.addr_len = static_cast<std::uint16_t>(destlen);
   return sqe;
 }
 
 // IORING_OP_RECV (5.6): recv(); result = bytes received, 0 at end of stream.
-inline Prepared& prep_recv(Sqe& sqe, File file, void* buf, SocketLength len, int flags) {
+inline Prepared& prep_recv(Sqe& sqe, File file, void* buf, SocketLength len, int flags,
+                           NetOptions options = {}) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECV, file);
   sqe.addr = prep_net_detail::address_of(buf);
   sqe.len = len.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
+  sqe.ioprio = prep_net_detail::ioprio_of(options);
   return sqe;
 }
 
 // IORING_OP_RECV into a provided buffer of `group` (5.7): result = bytes,
 // Cqe::buffer_id() names the buffer. `len` caps the bytes taken (0: the
 // buffer's size). No buffer pointer: the kernel picks one.
-inline Prepared& prep_recv_buffer_select(Sqe& sqe, File file, SocketLength len, int flags, std::uint16_t group) {
+inline Prepared& prep_recv_buffer_select(Sqe& sqe, File file, SocketLength len, int flags,
+                                         std::uint16_t group, NetOptions options = {}) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECV, file);
   sqe.len = len.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
+  sqe.ioprio = prep_net_detail::ioprio_of(options);
   return sqe.buffer_select(group);
 }
 
 // IORING_OP_RECV with IORING_RECV_MULTISHOT (6.0): one CQE per receive, each
 // in a buffer of `group` (Cqe::buffer_id()), Cqe::more() while armed; a
 // result of 0 (end of stream) or an error ends it. No MSG_WAITALL.
-inline Prepared& prep_recv_multishot(Sqe& sqe, File file, int flags, std::uint16_t group) {
-  prep_recv_buffer_select(sqe, file, 0, flags, group);
-  sqe.ioprio = abi::IORING_RECV_MULTISHOT;
+inline Prepared& prep_recv_multishot(Sqe& sqe, File file, int flags, std::uint16_t group,
+                                     NetOptions options = {}) {
+  prep_recv_buffer_select(sqe, file, 0, flags, group, options);
+  sqe.ioprio |= abi::IORING_RECV_MULTISHOT;
   return sqe;
 }
 
 // IORING_OP_SENDMSG (5.3): sendmsg(); result = bytes sent.
-inline Prepared& prep_sendmsg(Sqe& sqe, File file, const msghdr* msg, int flags) {
+inline Prepared& prep_sendmsg(Sqe& sqe, File file, const msghdr* msg, int flags, NetOptions options = {}) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SENDMSG, file);
   sqe.addr = prep_net_detail::address_of(msg);
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
+  sqe.ioprio = prep_net_detail::ioprio_of(options);
   return sqe;
 }
 
 // IORING_OP_RECVMSG (5.3): recvmsg(); result = bytes received; the kernel
 // updates msg->msg_namelen, msg_controllen and msg_flags as recvmsg(2) does.
-inline Prepared& prep_recvmsg(Sqe& sqe, File file, msghdr* msg, int flags) {
+inline Prepared& prep_recvmsg(Sqe& sqe, File file, msghdr* msg, int flags, NetOptions options = {}) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECVMSG, file);
   sqe.addr = prep_net_detail::address_of(msg);
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
+  sqe.ioprio = prep_net_detail::ioprio_of(options);
   return sqe;
 }
 
@@ -190,10 +238,14 @@ inline Prepared& prep_recvmsg(Sqe& sqe, File file, msghdr* msg, int flags) {
 // each in a buffer of `group` laid out as io_uring_recvmsg_out, name, control,
 // payload (parse it with uring/recvmsg_out.h); result = bytes used in the
 // buffer. `msg` only sets the layout: msg_namelen and msg_controllen bytes
-// are reserved for name and control in every buffer (msg_iovlen must be 0).
-inline Prepared& prep_recvmsg_multishot(Sqe& sqe, File file, msghdr* msg, int flags, std::uint16_t group) {
-  prep_recvmsg(sqe, file, msg, flags);
-  sqe.ioprio = abi::IORING_RECV_MULTISHOT;
+// are reserved for name and control in every buffer. msg_iovlen is 0, or 1:
+// then that iovec's iov_len (its iov_base is not used) caps how much of the
+// buffer the first message may use, header included; the kernel drops the
+// cap after the first CQE (6.18), and 2 or more iovecs are -EINVAL.
+inline Prepared& prep_recvmsg_multishot(Sqe& sqe, File file, msghdr* msg, int flags, std::uint16_t group,
+                                        NetOptions options = {}) {
+  prep_recvmsg(sqe, file, msg, flags, options);
+  sqe.ioprio |= abi::IORING_RECV_MULTISHOT;
   return sqe.buffer_select(group);
 }
 
@@ -208,7 +260,7 @@ inline Prepared& prep_recvmsg_multishot(Sqe& sqe, File file, msghdr* msg, int fl
 
 // IORING_OP_SEND_ZC (6.0): result = bytes sent.
 inline Prepared& prep_send_zc(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
-                         std::uint16_t zc_flags = 0) {
+                              std::uint16_t zc_flags = 0) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SEND_ZC, file);
   sqe.addr = prep_net_detail::address_of(buf);
   sqe.len = len.value();
@@ -220,7 +272,7 @@ inline Prepared& prep_send_zc(Sqe& sqe, File file, const void* buf, SocketLength
 // IORING_OP_SEND_ZC from a registered buffer (6.0): `buf` must lie inside
 // registered buffer `buffer` (else the CQE says -EFAULT); result = bytes sent.
 inline Prepared& prep_send_zc_fixed(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
-                               FixedBuffer buffer, std::uint16_t zc_flags = 0) {
+                                    FixedBuffer buffer, std::uint16_t zc_flags = 0) {
   prep_send_zc(sqe, file, buf, len, flags,
                static_cast<std::uint16_t>(zc_flags | abi::IORING_RECVSEND_FIXED_BUF));
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
@@ -229,7 +281,7 @@ inline Prepared& prep_send_zc_fixed(Sqe& sqe, File file, const void* buf, Socket
 
 // IORING_OP_SEND_ZC with a destination (6.0): sendto(); result = bytes sent.
 inline Prepared& prep_sendto_zc(Sqe& sqe, File file, const void* buf, SocketLength len, int flags,
-                           const sockaddr* dest, socklen_t destlen, std::uint16_t zc_flags = 0) {
+                                const sockaddr* dest, socklen_t destlen, std::uint16_t zc_flags = 0) {
   prep_send_zc(sqe, file, buf, len, flags, zc_flags);
   sqe.addr2 = prep_net_detail::address_of(dest);
   sqe.addr_len = static_cast<std::uint16_t>(destlen);
@@ -237,7 +289,8 @@ inline Prepared& prep_sendto_zc(Sqe& sqe, File file, const void* buf, SocketLeng
 }
 
 // IORING_OP_SENDMSG_ZC (6.1): sendmsg() without copying; result = bytes sent.
-inline Prepared& prep_sendmsg_zc(Sqe& sqe, File file, const msghdr* msg, int flags, std::uint16_t zc_flags = 0) {
+inline Prepared& prep_sendmsg_zc(Sqe& sqe, File file, const msghdr* msg, int flags,
+                                 std::uint16_t zc_flags = 0) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_SENDMSG_ZC, file);
   sqe.addr = prep_net_detail::address_of(msg);
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
@@ -274,7 +327,7 @@ inline Prepared& prep_uring_cmd_siocoutq(Sqe& sqe, File file) {
 // optval (room: optlen bytes); result = the option's length. The kernel
 // supports level SOL_SOCKET only (other levels: -EOPNOTSUPP).
 inline Prepared& prep_uring_cmd_getsockopt(Sqe& sqe, File file, int level, int optname, void* optval,
-                                      socklen_t optlen) {
+                                           socklen_t optlen) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
   sqe.cmd_op = abi::SOCKET_URING_OP_GETSOCKOPT;
   sqe.level = static_cast<std::uint32_t>(level);
@@ -286,7 +339,7 @@ inline Prepared& prep_uring_cmd_getsockopt(Sqe& sqe, File file, int level, int o
 
 // IORING_OP_URING_CMD, SOCKET_URING_OP_SETSOCKOPT (6.7): setsockopt(); result = 0.
 inline Prepared& prep_uring_cmd_setsockopt(Sqe& sqe, File file, int level, int optname, const void* optval,
-                                      socklen_t optlen) {
+                                           socklen_t optlen) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
   sqe.cmd_op = abi::SOCKET_URING_OP_SETSOCKOPT;
   sqe.level = static_cast<std::uint32_t>(level);
@@ -307,17 +360,18 @@ inline Prepared& prep_uring_cmd_setsockopt(Sqe& sqe, File file, int level, int o
 // IORING_RECV_MULTISHOT.
 
 // IORING_OP_RECV_ZC (6.15), multishot: data CQEs with more() until it ends.
-inline Prepared& prep_recv_zc_multishot(Sqe& sqe, File file, std::uint32_t zcrx_id) {
+inline Prepared& prep_recv_zc_multishot(Sqe& sqe, File file, std::uint32_t zcrx_id, NetOptions options = {}) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_RECV_ZC, file);
   sqe.zcrx_ifq_idx = zcrx_id;
-  sqe.ioprio = abi::IORING_RECV_MULTISHOT;
+  sqe.ioprio = static_cast<std::uint16_t>(abi::IORING_RECV_MULTISHOT | prep_net_detail::ioprio_of(options));
   return sqe;
 }
 
 // IORING_OP_RECV_ZC (6.15), multishot until `len` bytes arrived (0: no
 // limit): data CQEs with more(), then a final CQE with result 0 (or -errno).
-inline Prepared& prep_recv_zc(Sqe& sqe, File file, std::uint32_t zcrx_id, std::uint32_t len) {
-  prep_recv_zc_multishot(sqe, file, zcrx_id);
+inline Prepared& prep_recv_zc(Sqe& sqe, File file, std::uint32_t zcrx_id, std::uint32_t len,
+                              NetOptions options = {}) {
+  prep_recv_zc_multishot(sqe, file, zcrx_id, options);
   sqe.len = len;
   return sqe;
 }

@@ -121,9 +121,9 @@ constexpr bool is_buffer_index(T index) {
 //                                 naming FixedBuffer::checked, instead of naming another buffer
 struct FixedBuffer {
   template <detail::number T>
-    requires(!std::same_as<T, unsigned>)
-  consteval explicit FixedBuffer(T constant) : index(0) {
-    if (!detail::is_buffer_index(constant)) detail::registered_buffer_index_must_be_below_kMaxRegisteredBuffers();
+  requires(!std::same_as<T, unsigned>) consteval explicit FixedBuffer(T constant) : index(0) {
+    if (!detail::is_buffer_index(constant))
+      detail::registered_buffer_index_must_be_below_kMaxRegisteredBuffers();
     index = static_cast<unsigned>(constant);
   }
   template <std::same_as<unsigned> U>
@@ -157,14 +157,14 @@ inline constexpr std::uint32_t kMaxSocketLength = 0x7fffffff;  // INT_MAX
 class SocketLength {
  public:
   template <detail::number T>
-    requires(!(std::unsigned_integral<T> && sizeof(T) <= 2))
-  consteval SocketLength(T constant) : bytes_(0) {  // NOLINT: a constant converts
+  requires(!(std::unsigned_integral<T> && sizeof(T) <= 2)) consteval SocketLength(T constant)
+      : bytes_(0) {  // NOLINT: a constant converts
     if (!fits(constant)) detail::socket_length_must_be_at_most_kMaxSocketLength();
     bytes_ = static_cast<std::uint32_t>(constant);
   }
   template <detail::number T>
-    requires(std::unsigned_integral<T> && sizeof(T) <= 2)
-  constexpr SocketLength(T bytes) : bytes_(bytes) {}  // NOLINT: always fits
+  requires(std::unsigned_integral<T> && sizeof(T) <= 2) constexpr SocketLength(T bytes)
+      : bytes_(bytes) {}  // NOLINT: always fits
 
   template <detail::number T>
   static constexpr std::optional<SocketLength> checked(T bytes) {

@@ -36,7 +36,8 @@ TEST_CASE("a bad fd is -EBADF in the CQE, for plain and fixed files") {
   REQUIRE_MESSAGE(table.ok(), table.error().message);
   CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(0), buf, sizeof buf, 0); }) == 0);
   CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(1), buf, sizeof buf, 0); }) == -EBADF);
-  CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(kMaxFileSlots - 1), buf, sizeof buf, 0); }) == -EBADF);
+  CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(kMaxFileSlots - 1), buf, sizeof buf, 0); }) ==
+        -EBADF);
   CHECK(run_one(ring, [&](Sqe& s) { prep_close(s, FixedFile(1000)); }) == -EINVAL);  // past the table
 }
 

@@ -396,6 +396,40 @@ TEST_CASE("FSYNC and DATASYNC write every dirty page back; a range, only that ra
   CHECK(file_content(path) == std::string(kPages * kPage, 'c'));
 }
 
+TEST_CASE(
+    "FSYNC range with len 0: the whole file from offset 0, only the page at offset from anywhere else") {
+  // io_uring/sync.c: end = off + len, and only an end of 0 means "to the
+  // end" (LLONG_MAX). So len 0 is "to the end" for offset 0 alone.
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_FSYNC));
+  testing::TempDir dir;
+  URING_REQUIRE(page_cache_unobservable(dir.path()));
+  Ring ring = make_ring();
+  const std::string path = dir.path() + "/synced";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT, 0644));
+  REQUIRE(fd.get() >= 0);
+  constexpr std::size_t kPages = 8;
+
+  // From page 2 with len 0: page 2 is written back, pages 3..7 (after it)
+  // and 0..1 (before it) stay dirty. The flusher may clean a page at any
+  // moment, so a page found clean that should be dirty is tried again.
+  bool later_pages_stayed_dirty = false;
+  for (int attempt = 0; attempt < 5 && !later_pages_stayed_dirty; ++attempt) {
+    make_dirty(fd.get(), kPages, 'a');
+    CHECK(run_one(ring, [&](Sqe& s) { prep_fsync_range(s, fd.get(), 2 * kPage, 0); }) == 0);
+    CHECK(cache_stat(fd.get(), 2, 1).dirty == 0);
+    later_pages_stayed_dirty = cache_stat(fd.get(), 3, 5).dirty == 5 && cache_stat(fd.get(), 0, 2).dirty == 2;
+  }
+  CHECK_MESSAGE(later_pages_stayed_dirty,
+                "len 0 from offset 2 pages synced more than the page at the offset");
+
+  // From offset 0 with len 0: every page.
+  make_dirty(fd.get(), kPages, 'b');
+  CHECK(run_one(ring, [&](Sqe& s) { prep_fsync_range(s, fd.get(), 0, 0); }) == 0);
+  CHECK(cache_stat(fd.get(), 0, kPages).dirty == 0);
+  CHECK(cache_stat(fd.get(), 0, kPages).writeback == 0);
+  CHECK(file_content(path) == std::string(kPages * kPage, 'b'));
+}
+
 TEST_CASE("SYNC_FILE_RANGE with WAIT_BEFORE|WRITE|WAIT_AFTER writes back exactly its range") {
   URING_REQUIRE(testing::missing_op(abi::IORING_OP_SYNC_FILE_RANGE));
   testing::TempDir dir;

@@ -250,7 +250,9 @@ TEST_CASE("OPENAT/OPENAT2 into DirectSlots, CLOSE of a slot") {
   CHECK(testing::open_fd_count() == fds_before);
 }
 
-TEST_CASE("a run-time slot goes through DirectSlot::checked: into that slot, never a normal fd (issue 12, item 10)") {
+TEST_CASE(
+    "a run-time slot goes through DirectSlot::checked: into that slot, never a normal fd (issue 12, item "
+    "10)") {
   URING_REQUIRE(testing::missing_op(abi::IORING_OP_OPENAT));
   Ring ring = make_ring();
   NamedFiles files(1);

@@ -336,6 +336,73 @@ TEST_CASE("event builders set exactly their fields") {
       });
 }
 
+TEST_CASE("the ioprio knobs land in sqe->ioprio next to what the builder sets itself") {
+  char buf[16];
+  msghdr msg{};
+  check_sqe([&](Sqe& s) { prep_accept(s, 3, nullptr, nullptr, 0, {.dont_wait = true, .poll_first = true}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_ACCEPT;
+              w.fd = 3;
+              w.ioprio = abi::IORING_ACCEPT_DONTWAIT | abi::IORING_ACCEPT_POLL_FIRST;
+            });
+  check_sqe([&](Sqe& s) { prep_accept_multishot_direct(s, 3, nullptr, nullptr, 0, {.poll_first = true}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_ACCEPT;
+              w.fd = 3;
+              w.ioprio = abi::IORING_ACCEPT_MULTISHOT | abi::IORING_ACCEPT_POLL_FIRST;
+              w.file_index = abi::IORING_FILE_INDEX_ALLOC;
+            });
+  check_sqe([&](Sqe& s) { prep_recv(s, 4, buf, sizeof buf, 0, {.poll_first = true}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECV;
+              w.fd = 4;
+              w.addr = addr(buf);
+              w.len = sizeof buf;
+              w.ioprio = abi::IORING_RECVSEND_POLL_FIRST;
+            });
+  check_sqe([&](Sqe& s) { prep_recv_multishot(s, 4, 0, 7, {.poll_first = true}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECV;
+              w.flags = abi::IOSQE_BUFFER_SELECT;
+              w.fd = 4;
+              w.buf_group = 7;
+              w.ioprio = abi::IORING_RECV_MULTISHOT | abi::IORING_RECVSEND_POLL_FIRST;
+            });
+  check_sqe([&](Sqe& s) { prep_recvmsg_multishot(s, 4, &msg, 0, 2, {.poll_first = true}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECVMSG;
+              w.flags = abi::IOSQE_BUFFER_SELECT;
+              w.fd = 4;
+              w.addr = addr(&msg);
+              w.buf_group = 2;
+              w.ioprio = abi::IORING_RECV_MULTISHOT | abi::IORING_RECVSEND_POLL_FIRST;
+            });
+  check_sqe([&](Sqe& s) { prep_sendmsg(s, 4, &msg, 0, {.poll_first = true}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SENDMSG;
+              w.fd = 4;
+              w.addr = addr(&msg);
+              w.ioprio = abi::IORING_RECVSEND_POLL_FIRST;
+            });
+  check_sqe([&](Sqe& s) { prep_recv_zc(s, 4, 1, 100, {.poll_first = true}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECV_ZC;
+              w.fd = 4;
+              w.zcrx_ifq_idx = 1;
+              w.len = 100;
+              w.ioprio = abi::IORING_RECV_MULTISHOT | abi::IORING_RECVSEND_POLL_FIRST;
+            });
+  check_sqe(
+      [&](Sqe& s) { prep_cancel_fd_op(s, FixedFile(2), abi::IORING_OP_RECV, abi::IORING_ASYNC_CANCEL_ALL); },
+      [&](abi::io_uring_sqe& w) {
+        w.opcode = abi::IORING_OP_ASYNC_CANCEL;
+        w.fd = 2;
+        w.len = abi::IORING_OP_RECV;
+        w.cancel_flags = abi::IORING_ASYNC_CANCEL_ALL | abi::IORING_ASYNC_CANCEL_FD |
+                         abi::IORING_ASYNC_CANCEL_FD_FIXED | abi::IORING_ASYNC_CANCEL_OP;
+      });
+}
+
 TEST_CASE("has_net_builder and has_event_builder name the opcodes built here") {
   static_assert(has_net_builder(abi::IORING_OP_SEND_ZC));
   static_assert(has_event_builder(abi::IORING_OP_FUTEX_WAITV));

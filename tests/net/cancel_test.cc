@@ -222,6 +222,43 @@ TEST_CASE("cancel by opcode takes only requests of that kind") {
   CHECK(reap_one(ring).result() == -EINVAL);
 }
 
+TEST_CASE("cancel by fd and opcode together takes only that kind on that file") {
+  // io_async_cancel_prep accepts IORING_ASYNC_CANCEL_FD with _OP (not with
+  // ANY); the match needs both. Linux 6.6, as CANCEL_OP.
+  URING_REQUIRE(testing::missing_since("IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_OP", "6.6"));
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [quiet, peer] = unix_pair();
+  char buffer[8] = {};
+  // On the socket: a poll (1) and a recv (2). On another file: a recv (3).
+  auto [other, other_peer] = unix_pair();
+  char other_buffer[8] = {};
+  arm_poll(ring, quiet.get(), 1);
+  prep_recv(next_sqe(ring), quiet.get(), buffer, sizeof buffer, 0).set_user_data(2);
+  prep_recv(next_sqe(ring), other.get(), other_buffer, sizeof other_buffer, 0).set_user_data(3);
+  REQUIRE(ring.submit() == 3);
+
+  int result = -1;
+  prep_cancel_fd_op(next_sqe(ring), quiet.get(), abi::IORING_OP_RECV, abi::IORING_ASYNC_CANCEL_ALL)
+      .set_user_data(10);
+  auto cancelled = cancelled_in(reap(ring, 2), 10, &result);
+  CHECK(result == 1);
+  CHECK(cancelled == std::set<std::uint64_t>{2});
+  expect_no_cqe(ring);  // the poll on the socket and the recv on the other file stay
+
+  // Nothing left of that kind on that file; the other file's recv is still there.
+  prep_cancel_fd_op(next_sqe(ring), quiet.get(), abi::IORING_OP_RECV).set_user_data(11);
+  CHECK(reap_one(ring).result() == -ENOENT);
+  prep_cancel_fd_op(next_sqe(ring), other.get(), abi::IORING_OP_RECV).set_user_data(12);
+  cancelled = cancelled_in(reap(ring, 2), 12, &result);
+  CHECK(result == 0);
+  CHECK(cancelled == std::set<std::uint64_t>{3});
+  prep_cancel_fd(next_sqe(ring), quiet.get()).set_user_data(13);
+  cancelled = cancelled_in(reap(ring, 2), 13, &result);
+  CHECK(result == 0);
+  CHECK(cancelled == std::set<std::uint64_t>{1});
+}
+
 TEST_CASE("cancelling a running multishot request ends it without more()") {
   FdLeakCheck leaks;
   Ring ring = make_ring();

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tests/net/net_support.h"
+#include "tests/support/kernel_features.h"
 #include "uring/recvmsg_out.h"
 
 using namespace uring;
@@ -53,7 +54,9 @@ TEST_CASE("send and recv move exact bytes in order over TCP and AF_UNIX") {
   }
 }
 
-TEST_CASE("a receive asked for more than INT_MAX bytes is clamped by SocketLength::at_most and receives (issue 12, item 11)") {
+TEST_CASE(
+    "a receive asked for more than INT_MAX bytes is clamped by SocketLength::at_most and receives (issue 12, "
+    "item 11)") {
   // The kernel keeps the length in an int: a raw 2^31 + 5 in sqe->len fails
   // with -EINVAL, and 5 GiB + 10 cut to 32 bits asks for 1 GiB + 10. Both
   // sizes reach the builder only through SocketLength, which clamps or refuses.
@@ -71,6 +74,49 @@ TEST_CASE("a receive asked for more than INT_MAX bytes is clamped by SocketLengt
   }
 }
 
+TEST_CASE("NetOptions::poll_first reaches the kernel: no attempt before the poll, so MSG_DONTWAIT gives up") {
+  // IORING_RECVSEND_POLL_FIRST (Linux 5.19): io_send/io_recv/io_sendmsg/
+  // io_recvmsg return -EAGAIN before trying when the request was not polled
+  // yet; with MSG_DONTWAIT that -EAGAIN is the result, although the socket
+  // could move the bytes at once (which the same request without the knob
+  // shows).
+  URING_REQUIRE(testing::missing_since("IORING_RECVSEND_POLL_FIRST", "5.19"));
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [a, b] = unix_pair();
+  char buf[16] = {};
+  const NetOptions poll_first{.poll_first = true};
+  send_all(b.get(), "abc", 3);
+  prep_recv(next_sqe(ring), a.get(), buf, sizeof buf, MSG_DONTWAIT, poll_first).set_user_data(1);
+  CHECK(reap_one(ring).result() == -EAGAIN);
+  prep_recv(next_sqe(ring), a.get(), buf, sizeof buf, MSG_DONTWAIT).set_user_data(2);
+  CHECK(reap_one(ring).result() == 3);
+
+  prep_send(next_sqe(ring), a.get(), "xyz", 3, MSG_DONTWAIT, poll_first).set_user_data(3);
+  CHECK(reap_one(ring).result() == -EAGAIN);
+  prep_send(next_sqe(ring), a.get(), "xyz", 3, MSG_DONTWAIT).set_user_data(4);
+  CHECK(reap_one(ring).result() == 3);
+  CHECK(recv_exact(b.get(), 3) == std::vector<unsigned char>{'x', 'y', 'z'});
+
+  iovec iov{buf, sizeof buf};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  send_all(b.get(), "de", 2);
+  prep_recvmsg(next_sqe(ring), a.get(), &msg, MSG_DONTWAIT, poll_first).set_user_data(5);
+  CHECK(reap_one(ring).result() == -EAGAIN);
+  prep_sendmsg(next_sqe(ring), a.get(), &msg, MSG_DONTWAIT, poll_first).set_user_data(6);
+  CHECK(reap_one(ring).result() == -EAGAIN);
+  prep_recvmsg(next_sqe(ring), a.get(), &msg, MSG_DONTWAIT).set_user_data(7);
+  CHECK(reap_one(ring).result() == 2);
+
+  // Without MSG_DONTWAIT the request waits for the poll and then completes.
+  prep_recv(next_sqe(ring), a.get(), buf, sizeof buf, 0, poll_first).set_user_data(8);
+  REQUIRE(ring.submit() == 1);
+  send_all(b.get(), "fghi", 4);
+  CHECK(reap_one(ring).result() == 4);
+}
+
 TEST_CASE("sendto reaches an unconnected UDP socket and recvmsg reports the sender") {
   FdLeakCheck leaks;
   Ring ring = make_ring();
@@ -81,8 +127,8 @@ TEST_CASE("sendto reaches an unconnected UDP socket and recvmsg reports the send
   REQUIRE(enable_pktinfo(receiver.get()) == 0);
 
   const auto payload = pattern(123, 77);
-  prep_sendto(next_sqe(ring), sender.get(), payload.data(), length_of(payload.size()), 0, as_sockaddr(receiver_addr),
-              sizeof receiver_addr)
+  prep_sendto(next_sqe(ring), sender.get(), payload.data(), length_of(payload.size()), 0,
+              as_sockaddr(receiver_addr), sizeof receiver_addr)
       .set_user_data(1);
   CHECK(reap_one(ring).result() == static_cast<int>(payload.size()));
 
@@ -334,6 +380,62 @@ TEST_CASE("multishot recvmsg: name, control and payload of each datagram, and tr
   CHECK(only(ended, 8).result() == 0);
   CHECK(only(ended, 7).result() == -ECANCELED);
   CHECK_FALSE(only(ended, 7).more());
+}
+
+TEST_CASE(
+    "multishot recvmsg takes msg_iovlen 0 or 1: one iovec caps the first message's buffer, two are refused") {
+  // io_msg_copy_hdr with IOSQE_BUFFER_SELECT: no iovec, or one whose iov_len
+  // becomes the request's length (the first buffer's cap, header included;
+  // io_mshot_prep_retry drops it for the messages after); more: -EINVAL.
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  Probe probe = probe_of(ring);
+  URING_REQUIRE_OP(probe, abi::IORING_OP_PROVIDE_BUFFERS);
+  sockaddr_in receiver_addr{};
+  Fd receiver = udp_socket(&receiver_addr);
+  Fd sender = udp_socket();
+  constexpr unsigned kSize = 256;
+  constexpr unsigned kCount = 4;
+  constexpr std::uint16_t kGroup = 5;
+  std::vector<unsigned char> memory(kSize * kCount);
+  provide_buffers(ring, memory.data(), kSize, kCount, kGroup);
+  const auto datagram = pattern(100, 9);
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(::sendto(sender.get(), datagram.data(), datagram.size(), 0, as_sockaddr(receiver_addr),
+                     sizeof receiver_addr) == static_cast<ssize_t>(datagram.size()));
+  }
+
+  constexpr std::size_t kCap = 40;  // of which the 16-byte io_uring_recvmsg_out header
+  iovec cap{nullptr, kCap};
+  msghdr armed{};
+  armed.msg_iov = &cap;
+  armed.msg_iovlen = 1;
+  prep_recvmsg_multishot(next_sqe(ring), receiver.get(), &armed, 0, kGroup).set_user_data(1);
+  auto cqes = reap(ring, 2);
+  for (std::size_t i = 0; i < cqes.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(cqes[i].data() == 1);
+    REQUIRE(cqes[i].result() > 0);
+    CHECK(cqes[i].more());
+    auto parsed = RecvmsgOut::parse(memory.data() + cqes[i].buffer_id() * kSize,
+                                    static_cast<std::size_t>(cqes[i].result()), armed);
+    REQUIRE_MESSAGE(parsed.ok(), parsed.error().message);
+    const std::size_t expected = i == 0 ? kCap - sizeof(abi::io_uring_recvmsg_out) : datagram.size();
+    CHECK(static_cast<std::size_t>(cqes[i].result()) == sizeof(abi::io_uring_recvmsg_out) + expected);
+    CHECK(parsed->payload_size() == expected);
+    CHECK(std::memcmp(parsed->payload(), datagram.data(), expected) == 0);
+    CHECK(parsed->payload_truncated() == (i == 0));
+  }
+  prep_cancel(next_sqe(ring), 1).set_user_data(2);
+  (void)reap(ring, 2);
+
+  iovec two[2] = {{nullptr, kCap}, {nullptr, kCap}};
+  armed.msg_iov = two;
+  armed.msg_iovlen = 2;
+  prep_recvmsg_multishot(next_sqe(ring), receiver.get(), &armed, 0, kGroup).set_user_data(3);
+  const Cqe refused = reap_one(ring);
+  CHECK(refused.result() == -EINVAL);
+  CHECK_FALSE(refused.more());
 }
 
 TEST_CASE("multishot recvmsg reports cut names and control, and ends with -ENOBUFS when buffers run out") {

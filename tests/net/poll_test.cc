@@ -152,6 +152,52 @@ TEST_CASE("poll update changes the events and the user_data of an armed poll") {
   CHECK(reap_one(ring).result() == -ENOENT);
 }
 
+TEST_CASE("an empty PollUpdate removes the poll: it completes with -ECANCELED") {
+  // io_poll_remove: with neither IORING_POLL_UPDATE_EVENTS nor _USER_DATA set
+  // the request is a plain POLL_REMOVE.
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  Fd event = make_eventfd();
+  prep_poll_multishot(next_sqe(ring), event.get(), POLLIN).set_user_data(60);
+  expect_no_cqe(ring);
+  prep_poll_update(next_sqe(ring), 60, PollUpdate{}).set_user_data(61);
+  auto removed = reap(ring, 2);
+  CHECK(only(removed, 61).result() == 0);
+  CHECK(only(removed, 60).result() == -ECANCELED);
+  CHECK_FALSE(only(removed, 60).more());
+  signal_eventfd(event.get());
+  expect_no_cqe(ring);  // nothing is watching any more
+}
+
+TEST_CASE("POLL_ADD is edge-triggered; IORING_POLL_ADD_LEVEL is refused") {
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  Fd event = make_eventfd();
+  // Multishot: one CQE for the wake-up; the counter stays readable, yet no
+  // second CQE comes until the next write.
+  prep_poll_multishot(next_sqe(ring), event.get(), POLLIN).set_user_data(70);
+  REQUIRE(ring.submit() == 1);
+  signal_eventfd(event.get());
+  Cqe first = reap_one(ring);
+  CHECK(first.data() == 70);
+  CHECK(first.more());
+  expect_no_cqe(ring);  // still readable: no new edge, no CQE
+  signal_eventfd(event.get());
+  Cqe second = reap_one(ring);
+  CHECK(second.data() == 70);
+  CHECK(second.more());
+  prep_poll_remove(next_sqe(ring), 70).set_user_data(71);
+  (void)reap(ring, 2);
+
+  // The level-triggered flag, one-shot or multishot: -EINVAL (Linux 6.18's
+  // io_poll_add_prep takes IORING_POLL_ADD_MULTI only). No builder sets it.
+  for (const std::uint32_t extra : {0U, abi::IORING_POLL_ADD_MULTI}) {
+    Prepared& level = prep_poll_add(next_sqe(ring), event.get(), POLLIN).set_user_data(72);
+    level.len = abi::IORING_POLL_ADD_LEVEL | extra;
+    CHECK(reap_one(ring).result() == -EINVAL);
+  }
+}
+
 TEST_CASE("epoll_ctl and epoll_wait through the ring") {
   FdLeakCheck leaks;
   Ring ring = make_ring();

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "tests/net/net_support.h"
+#include "tests/support/kernel_features.h"
 
 using namespace uring;
 using namespace uring::nettest;
@@ -74,7 +75,8 @@ TEST_CASE("socket, bind, listen, accept and connect through the ring exchange ex
   const auto reply = pattern(3333, 12);
   std::vector<unsigned char> got_request(request.size());
   std::vector<unsigned char> got_reply(reply.size());
-  prep_send(next_sqe(ring), client.get(), request.data(), length_of(request.size()), MSG_WAITALL).set_user_data(7);
+  prep_send(next_sqe(ring), client.get(), request.data(), length_of(request.size()), MSG_WAITALL)
+      .set_user_data(7);
   prep_recv(next_sqe(ring), server.get(), got_request.data(), length_of(got_request.size()), MSG_WAITALL)
       .set_user_data(8);
   auto first = reap(ring, 2);
@@ -83,7 +85,8 @@ TEST_CASE("socket, bind, listen, accept and connect through the ring exchange ex
   CHECK(got_request == request);
 
   prep_send(next_sqe(ring), server.get(), reply.data(), length_of(reply.size()), 0).set_user_data(9);
-  prep_recv(next_sqe(ring), client.get(), got_reply.data(), length_of(got_reply.size()), MSG_WAITALL).set_user_data(10);
+  prep_recv(next_sqe(ring), client.get(), got_reply.data(), length_of(got_reply.size()), MSG_WAITALL)
+      .set_user_data(10);
   auto second = reap(ring, 2);
   CHECK(only(second, 9).result() == static_cast<int>(reply.size()));
   CHECK(only(second, 10).result() == static_cast<int>(reply.size()));
@@ -232,7 +235,8 @@ TEST_CASE("direct accept and direct socket fill fixed-file slots, not the fd tab
   const auto bytes_b = pattern(77, 2);
   send_all(client_b.get(), bytes_b.data(), bytes_b.size());
   std::vector<unsigned char> got_b(bytes_b.size());
-  prep_recv(next_sqe(ring), FixedFile::checked(slot_b).value(), got_b.data(), length_of(got_b.size()), MSG_WAITALL)
+  prep_recv(next_sqe(ring), FixedFile::checked(slot_b).value(), got_b.data(), length_of(got_b.size()),
+            MSG_WAITALL)
       .set_user_data(6);
   CHECK(reap_one(ring).result() == static_cast<int>(bytes_b.size()));
   CHECK(got_b == bytes_b);
@@ -265,6 +269,44 @@ TEST_CASE("direct accept and direct socket fill fixed-file slots, not the fd tab
   // A slot outside the table.
   prep_socket_direct(next_sqe(ring), AF_INET, SOCK_STREAM, 0, DirectSlot(16)).set_user_data(12);
   CHECK(reap_one(ring).result() == -EINVAL);
+}
+
+TEST_CASE("AcceptOptions reach the kernel: dont_wait answers -EAGAIN, poll_first waits before trying") {
+  // "io_uring/net: add IORING_ACCEPT_DONTWAIT flag" and "... _POLL_FIRST
+  // flag", Linux 6.10.
+  URING_REQUIRE(testing::missing_since("IORING_ACCEPT_DONTWAIT and IORING_ACCEPT_POLL_FIRST", "6.10"));
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  sockaddr_in addr{};
+  Fd listener = tcp_listener(&addr);
+
+  // Nobody connecting: -EAGAIN at once instead of a pending accept.
+  prep_accept(next_sqe(ring), listener.get(), nullptr, nullptr, SOCK_CLOEXEC, {.dont_wait = true})
+      .set_user_data(1);
+  CHECK(reap_one(ring).result() == -EAGAIN);
+
+  // A connection pending: dont_wait takes it...
+  Fd first = tcp_connect(addr);
+  REQUIRE(readable_within(listener.get(), 2000ms));
+  prep_accept(next_sqe(ring), listener.get(), nullptr, nullptr, SOCK_CLOEXEC, {.dont_wait = true})
+      .set_user_data(2);
+  const Cqe taken = reap_one(ring);
+  REQUIRE(taken.result() >= 0);
+  Fd accepted(taken.result());
+  // ...but with poll_first the kernel does not try before polling, so
+  // dont_wait gives up even though a connection is there.
+  Fd second = tcp_connect(addr);
+  REQUIRE(readable_within(listener.get(), 2000ms));
+  prep_accept(next_sqe(ring), listener.get(), nullptr, nullptr, SOCK_CLOEXEC,
+              {.dont_wait = true, .poll_first = true})
+      .set_user_data(3);
+  CHECK(reap_one(ring).result() == -EAGAIN);
+  // poll_first alone: the pending connection is taken once the poll fires.
+  prep_accept(next_sqe(ring), listener.get(), nullptr, nullptr, SOCK_CLOEXEC, {.poll_first = true})
+      .set_user_data(4);
+  const Cqe polled = reap_one(ring);
+  REQUIRE(polled.result() >= 0);
+  Fd accepted_after_poll(polled.result());
 }
 
 TEST_CASE("bad socket input fails with a clear error") {

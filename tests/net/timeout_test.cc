@@ -142,6 +142,42 @@ TEST_CASE("absolute timeouts on the monotonic, boot and real-time clocks") {
   }
 }
 
+TEST_CASE("a timeout update keeps the timeout's clock and takes no clock flag") {
+  // io_timeout_remove_prep: an update takes only IORING_TIMEOUT_ABS besides
+  // the update bits; io_timeout_update re-arms the timer on the clock the
+  // timeout was armed with.
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  const abi::kernel_timespec long_ts = duration_ts(10s);
+  // A REALTIME timeout updated to an absolute REALTIME time 30 ms ahead fires
+  // then: the deadline is read on the real-time clock. (Read on the monotonic
+  // clock, a real-time date some 56 years after boot would never come.)
+  prep_timeout(next_sqe(ring), &long_ts, 0, abi::IORING_TIMEOUT_REALTIME).set_user_data(1);
+  REQUIRE(ring.submit() == 1);
+  const abi::kernel_timespec realtime_deadline = deadline_ts(CLOCK_REALTIME, 30ms);
+  prep_timeout_update(next_sqe(ring), 1, &realtime_deadline, abi::IORING_TIMEOUT_ABS).set_user_data(2);
+  auto fired = reap(ring, 2, 3000ms);
+  CHECK(only(fired, 2).result() == 0);
+  CHECK(only(fired, 1).result() == -ETIME);
+  timespec now{};
+  REQUIRE(::clock_gettime(CLOCK_REALTIME, &now) == 0);
+  CHECK((now.tv_sec > realtime_deadline.tv_sec ||
+         (now.tv_sec == realtime_deadline.tv_sec && now.tv_nsec >= realtime_deadline.tv_nsec)));
+
+  // A clock flag in the update is refused, and the timeout is left armed.
+  prep_timeout(next_sqe(ring), &long_ts).set_user_data(3);
+  REQUIRE(ring.submit() == 1);
+  const abi::kernel_timespec short_ts = duration_ts(1ms);
+  for (const std::uint32_t clock : {abi::IORING_TIMEOUT_BOOTTIME, abi::IORING_TIMEOUT_REALTIME}) {
+    prep_timeout_update(next_sqe(ring), 3, &short_ts, clock).set_user_data(4);
+    CHECK(reap_one(ring).result() == -EINVAL);
+  }
+  prep_timeout_remove(next_sqe(ring), 3).set_user_data(5);
+  auto removed = reap(ring, 2);
+  CHECK(only(removed, 5).result() == 0);
+  CHECK(only(removed, 3).result() == -ECANCELED);  // it was still armed
+}
+
 TEST_CASE("multishot timeout fires N times, more() on all but the last") {
   // "io_uring: add support for multishot timeouts" (io_uring/timeout.c), for-6.4.
   URING_REQUIRE(testing::missing_since("IORING_TIMEOUT_MULTISHOT", "6.4"));

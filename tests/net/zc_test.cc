@@ -86,7 +86,8 @@ TEST_CASE("REPORT_USAGE says in the notification whether the data was copied") {
   URING_REQUIRE_OP(probe, abi::IORING_OP_SEND_ZC);
   auto [client, server] = tcp_pair();
   const auto data = pattern(20000, 7);
-  prep_send_zc(next_sqe(ring), client.get(), data.data(), length_of(data.size()), 0, abi::IORING_SEND_ZC_REPORT_USAGE)
+  prep_send_zc(next_sqe(ring), client.get(), data.data(), length_of(data.size()), 0,
+               abi::IORING_SEND_ZC_REPORT_USAGE)
       .set_user_data(1);
   REQUIRE(ring.submit() == 1);
   CHECK(recv_exact(server.get(), data.size()) == data);
