@@ -186,3 +186,35 @@ TEST_CASE("registered tables and personalities follow their Ring through a move"
   const Cqe cqe = testing::reap_one(moved);
   CHECK(cqe.result() == -EINVAL);  // the personality is unregistered
 }
+
+// Review of issue 12: once the Ring closed, a legacy group's recycle() took
+// an SQE from the null Ring (SIGSEGV), and a ring group's take/recycle went
+// on as if the group were open.
+TEST_CASE("take and recycle after the Ring closed answer BufferError::closed, for both kinds of group") {
+  for (const bool legacy : {true, false}) {
+    INFO("legacy: " << legacy);
+    Ring ring = make_ring();
+    const BufferGroupOptions options{.group_id = 11, .buffer_count = 2, .buffer_size = 64};
+    auto group = legacy ? BufferGroup::create_provided(ring, options) : BufferGroup::create_ring(ring, options);
+    REQUIRE_MESSAGE(group.ok(), group.error().message);
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    REQUIRE(::write(fds[1], "abcd", 4) == 4);
+    prep_read_buffer_select(*ring.get_sqe(), File(fds[0]), 64, 0, 11).set_user_data(1);
+    Cqe cqe{};
+    for (;;) {  // skip the legacy group's own PROVIDE_BUFFERS CQEs
+      cqe = testing::reap_one(ring);
+      if (!group->is_internal(cqe)) break;
+      group->handle_internal(cqe);
+    }
+    REQUIRE(cqe.result() == 4);
+    const BufferView view = group->take(cqe);
+    REQUIRE(view.ok());
+    ring.close();
+    CHECK(group->recycle(view) == BufferError::closed);
+    CHECK(group->take(cqe).error == BufferError::closed);
+    CHECK(group->close().ok());
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+}

@@ -57,9 +57,13 @@
 //     bundle with MSG_TRUNC is not supported (its result does not say how
 //     many buffers the kernel used when the data was cut);
 //   - one thread at a time uses the group (like the Ring);
-//   - incremental rings are for sockets and pipes, where the kernel moves on
-//     by the bytes received; on a regular file it moves on by the length
-//     asked for, even on a short read, so read files with len 0 there;
+//   - incremental rings are for requests the kernel issues inline or when
+//     their socket or pipe is ready, where it moves on by the bytes
+//     received; a request that runs in io-wq (IOSQE_ASYNC, or a regular
+//     file) makes it move on by the length it selected — the whole buffer,
+//     or len — whatever the result (io_ring_buffer_select commits at
+//     selection for IO_URING_F_UNLOCKED), which no CQE reports: do not send
+//     such requests to an incremental ring;
 //   - on legacy groups, CQEs with the group's internal user_data
 //     (is_internal()) are passed to handle_internal(): each recycle()'s
 //     PROVIDE_BUFFERS posts one (unless skip_success_cqes, which costs the
@@ -255,7 +259,9 @@ class BufferGroup {
     }
     const auto id = static_cast<std::uint16_t>(flags >> abi::IORING_CQE_BUFFER_SHIFT);
     view.id = id;
-    if (id >= s_.count) [[unlikely]] {
+    if (id >= s_.count || !ring_.get()) [[unlikely]] {
+      // Past the group, or the group (or its Ring) is closed: the kernel
+      // dropped the group with the ring, nothing is handed over.
       view.error = ring_.get() ? BufferError::unknown_id : BufferError::closed;
       return view;
     }
@@ -500,7 +506,8 @@ class BufferGroup {
   }
 
   BufferError check_recyclable(std::uint16_t id) const {
-    if (id >= s_.count) return ring_.get() ? BufferError::unknown_id : BufferError::closed;
+    if (!ring_.get()) return BufferError::closed;  // the group, or its Ring, is closed
+    if (id >= s_.count) return BufferError::unknown_id;
     if (s_.buffers[id].kernel_owned) return BufferError::kernel_owned;
     return BufferError::none;
   }
