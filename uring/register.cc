@@ -322,7 +322,10 @@ constexpr std::chrono::milliseconds kCancelRecheck{10};
 class SyncCanceller {
  public:
   SyncCanceller(Ring& ring, std::chrono::nanoseconds timeout) : ring_(ring) {
-    if (timeout.count() >= 0) deadline_ = std::chrono::steady_clock::now() + timeout;
+    if (timeout.count() >= 0) {
+      timed_ = true;
+      deadline_ = std::chrono::steady_clock::now() + timeout;
+    }
   }
 
   // Cancels requests matching `reg` until none is left (or `limit` are
@@ -332,8 +335,8 @@ class SyncCanceller {
     for (unsigned done = 0; done < limit;) {
       std::chrono::nanoseconds wait = kCancelRecheck;
       bool last_chance = false;
-      if (deadline_) {
-        const auto left = *deadline_ - std::chrono::steady_clock::now();
+      if (timed_) {
+        const auto left = deadline_ - std::chrono::steady_clock::now();
         if (left <= wait) {
           wait = std::max(std::chrono::nanoseconds(0), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
           last_chance = true;
@@ -364,7 +367,10 @@ class SyncCanceller {
 
  private:
   Ring& ring_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  // (A bool beside a plain time_point: GCC 12 -O2 reads an optional's value
+  // as maybe-uninitialized here, which -Werror turns into a build failure.)
+  bool timed_ = false;
+  std::chrono::steady_clock::time_point deadline_{};
   unsigned count_ = 0;
 };
 
