@@ -119,6 +119,25 @@ std::chrono::milliseconds since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
 }
 
+// wait_cqes, and how long it took.
+struct TimedWait {
+  int ret;
+  std::chrono::milliseconds took;
+};
+TimedWait timed_wait_cqes(Ring& ring, unsigned count, const WaitOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const int ret = ring.wait_cqes(count, options);
+  return {ret, since(start)};
+}
+
+// Pokes `poll` from another thread after `delay` (join the thread before checking).
+std::thread poke_after(const PolledEventfd& poll, std::chrono::milliseconds delay) {
+  return std::thread([&poll, delay] {
+    std::this_thread::sleep_for(delay);
+    poll.poke();
+  });
+}
+
 }  // namespace
 
 TEST_CASE("wait with a timeout on an empty CQ returns -ETIME after about that long") {
@@ -412,15 +431,10 @@ TEST_CASE("min_wait without a timeout waits for the first CQE however long it ta
   URING_REQUIRE(testing::missing_op(abi::IORING_OP_POLL_ADD));
   Ring ring = make_ring();
   PolledEventfd poll(ring, 6);
-  std::thread poker([&] {
-    std::this_thread::sleep_for(300ms);
-    poll.poke();
-  });
+  std::thread poker = poke_after(poll, 300ms);
   WaitOptions wait;
   wait.min_wait = 20ms;
-  const auto start = std::chrono::steady_clock::now();
-  const int ret = ring.wait_cqes(1, wait);
-  const auto took = since(start);
+  const auto [ret, took] = timed_wait_cqes(ring, 1, wait);
   poker.join();
   CHECK(ret == 0);
   CHECK(took >= 250ms);
@@ -442,9 +456,7 @@ TEST_CASE("min_wait counts from the call: enters again after signals do not stre
   WaitOptions wait;
   wait.timeout = 10s;
   wait.min_wait = 300ms;
-  const auto start = std::chrono::steady_clock::now();
-  const int ret = ring.wait_cqes(2, wait);
-  const auto took = since(start);
+  const auto [ret, took] = timed_wait_cqes(ring, 2, wait);
   signaller.join();
   CHECK(ret == 0);
   CHECK(signaller.sent() >= 1);  // the wait was entered again at least once
@@ -464,15 +476,10 @@ TEST_CASE("a wait for 2 goes on after a TIMEOUT request's CQE arrives as the fir
   prep_timeout(*ring.get_sqe(), &delay).set_user_data(1);
   REQUIRE(ring.submit() == 1);
   PolledEventfd poll(ring, 2);
-  std::thread poker([&] {
-    std::this_thread::sleep_for(300ms);
-    poll.poke();
-  });
+  std::thread poker = poke_after(poll, 300ms);
   WaitOptions wait;
   wait.timeout = 10s;
-  const auto start = std::chrono::steady_clock::now();
-  const int ret = ring.wait_cqes(2, wait);
-  const auto took = since(start);
+  const auto [ret, took] = timed_wait_cqes(ring, 2, wait);
   poker.join();
   CHECK(ret == 0);
   CHECK(took >= 250ms);
