@@ -315,63 +315,85 @@ namespace {
 // after a short wait sees the request gone either way.
 constexpr std::chrono::milliseconds kCancelRecheck{10};
 
-// Cancels matching requests one per IORING_REGISTER_SYNC_CANCEL (no
-// IORING_ASYNC_CANCEL_ALL/ANY: only then does the kernel wait for a request
-// that is running in io-wq, see io_sync_cancel's -EALREADY path), so every
-// one is cancelled, or waited for until it finished, and counted.
+// Single-match IORING_REGISTER_SYNC_CANCEL calls (no ALL/ANY: only then
+// does the kernel report a request running in io-wq, -EALREADY, and wait
+// for it), each bounded by the deadline.
+//
+// A single-match call cannot tell a cancelled poll from a live one: the
+// kernel flags the poll and leaves it in its cancel hash until the poll's
+// task work runs (on DEFER_TASKRUN when the ring waits for CQEs, on SQPOLL
+// in the poller thread, otherwise when the arming thread next enters the
+// kernel), and each fresh call (a fresh cancel sequence) finds it again and
+// answers 0. So a call that answered 0 without waiting is never repeated.
 class SyncCanceller {
  public:
   SyncCanceller(Ring& ring, std::chrono::nanoseconds timeout) : ring_(ring) {
-    if (timeout.count() >= 0) {
-      timed_ = true;
-      deadline_ = std::chrono::steady_clock::now() + timeout;
-    }
+    if (timeout.count() >= 0) deadline_ = std::chrono::steady_clock::now() + timeout;
   }
 
-  // Cancels requests matching `reg` until none is left (or `limit` are
-  // done). Returns 0 or the kernel's -errno (-ETIME once the timeout passed).
-  int drain(abi::io_uring_sync_cancel_reg reg, unsigned limit) {
-    bool saw_running = false;  // the last call's wait ended with a request still running
-    for (unsigned done = 0; done < limit;) {
-      std::chrono::nanoseconds wait = kCancelRecheck;
-      bool last_chance = false;
-      if (timed_) {
-        const auto left = deadline_ - std::chrono::steady_clock::now();
-        if (left <= wait) {
-          wait = std::max(std::chrono::nanoseconds(0), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
-          last_chance = true;
-        }
-      }
+  // One call, waiting at most `wait` for a running request (a negative
+  // wait: as long as the kernel likes).
+  int call(abi::io_uring_sync_cancel_reg reg, std::chrono::nanoseconds wait) {
+    if (wait.count() < 0) {
+      reg.timeout.tv_sec = -1;
+      reg.timeout.tv_nsec = -1;
+    } else {
       reg.timeout.tv_sec = wait.count() / 1000000000;
       reg.timeout.tv_nsec = wait.count() % 1000000000;
-      const int ret = ring_.register_raw(abi::IORING_REGISTER_SYNC_CANCEL, &reg, 1);
-      if (ret == -ENOENT) {  // nothing (left) matches
-        if (saw_running) ++count_;  // the running one finished between two calls
-        return 0;
-      }
-      if (ret == -ETIME && !last_chance) {  // still running: ask again
-        saw_running = true;
-        continue;
-      }
-      if (ret < 0) return ret;
-      // One request cancelled, or waited for until it finished (after a
-      // wait the kernel answers 0 for the running one it saw go).
-      ++done;
-      ++count_;
-      saw_running = false;
     }
-    return 0;
+    return ring_.register_raw(abi::IORING_REGISTER_SYNC_CANCEL, &reg, 1);
   }
 
-  unsigned count() const { return count_; }
+  // Cancels the first request matching `reg` (single match), or waits for
+  // a running one until it has finished. 1 when one matched, 0 when none,
+  // else -errno (-ETIME: still running at the deadline).
+  int one(const abi::io_uring_sync_cancel_reg& reg) {
+    const int ret = call(reg, std::chrono::nanoseconds(0));  // no wait: -ETIME means running
+    if (ret == -ENOENT) return 0;
+    if (ret >= 0) return 1;
+    if (ret != -ETIME) return ret;
+    return until_gone(reg);
+  }
+
+  // After the ALL/ANY pass: waits for each request matching `reg` that is
+  // still running in io-wq, adding it to waited(). Stops at the first call
+  // that finds nothing (-ENOENT) or answers without waiting (0: a
+  // cancelled poll still in the hash, already counted, or a request
+  // submitted since, not this call's). 0 or -errno.
+  int running(const abi::io_uring_sync_cancel_reg& reg) {
+    for (;;) {
+      const int ret = call(reg, std::chrono::nanoseconds(0));
+      if (ret == -ENOENT || ret >= 0) return 0;
+      if (ret != -ETIME) return ret;
+      const int gone = until_gone(reg);
+      if (gone < 0) return gone;
+      ++waited_;
+    }
+  }
+
+  unsigned waited() const { return waited_; }
 
  private:
+  // A request matching `reg` was running: asks again in short waits until
+  // it is gone (1) or the deadline passed (-ETIME).
+  int until_gone(const abi::io_uring_sync_cancel_reg& reg) {
+    for (;;) {
+      std::chrono::nanoseconds wait = kCancelRecheck;
+      if (deadline_) {
+        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline_ - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return -ETIME;
+        wait = std::min(wait, left);
+      }
+      const int ret = call(reg, wait);
+      if (ret == -ETIME) continue;               // still running
+      if (ret >= 0 || ret == -ENOENT) return 1;  // finished (after the wait the kernel answers 0)
+      return ret;
+    }
+  }
+
   Ring& ring_;
-  // (A bool beside a plain time_point: GCC 12 -O2 reads an optional's value
-  // as maybe-uninitialized here, which -Werror turns into a build failure.)
-  bool timed_ = false;
-  std::chrono::steady_clock::time_point deadline_{};
-  unsigned count_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  unsigned waited_ = 0;
 };
 
 // The number of request opcodes the running kernel knows (IORING_REGISTER_QUERY,
@@ -408,50 +430,88 @@ Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match, std::chrono::
     reg.flags |= abi::IORING_ASYNC_CANCEL_OP;
   }
   SyncCanceller canceller(ring, timeout);
-  const unsigned limit = match.all || match.any ? ~0u : 1u;
+  // How many requests this call is known to have cancelled or waited for.
+  unsigned count = 0;
   int ret = 0;
+  // Single-match forms of the request: `reg` itself, or for `any` one per
+  // opcode (IORING_ASYNC_CANCEL_OP, 6.6; empty before it).
+  std::vector<abi::io_uring_sync_cancel_reg> singles;
   if (!match.any) {
-    ret = canceller.drain(reg, limit);
+    singles.push_back(reg);
   } else {
-    // The kernel's IORING_ASYNC_CANCEL_ANY counts a request running in io-wq
-    // as done once it has signalled it, and never waits for it. Matching by
-    // each opcode in turn (IORING_ASYNC_CANCEL_OP, 6.6) reaches every request
-    // and waits; a pass is repeated until it finds nothing, because a request
-    // that finished can start the next one of its link.
-    reg.flags = abi::IORING_ASYNC_CANCEL_OP;
-    const unsigned ops = kernel_request_op_count();
-    for (unsigned before = ~0u; ret == 0 && before != canceller.count();) {
-      before = canceller.count();
-      for (unsigned op = 0; op < ops && ret == 0; ++op) {
-        reg.opcode = static_cast<std::uint8_t>(op);
-        ret = canceller.drain(reg, limit);
+    abi::io_uring_sync_cancel_reg probe{};
+    probe.fd = -1;
+    probe.flags = abi::IORING_ASYNC_CANCEL_OP;
+    probe.opcode = abi::IORING_OP_NOP;
+    if (canceller.call(probe, std::chrono::nanoseconds(0)) != -EINVAL) {
+      const unsigned ops = kernel_request_op_count();
+      for (unsigned op = 0; op < ops; ++op) {
+        probe.opcode = static_cast<std::uint8_t>(op);
+        singles.push_back(probe);
       }
-      if (ret == -EINVAL && canceller.count() == 0 && before == 0) {
-        // No IORING_ASYNC_CANCEL_OP (before 6.6): the kernel's ANY, which
-        // does not wait for running requests (see register.h).
-        abi::io_uring_sync_cancel_reg any{};
-        any.fd = -1;
-        any.flags = abi::IORING_ASYNC_CANCEL_ANY;
-        any.timeout.tv_sec = -1;
-        any.timeout.tv_nsec = -1;
-        ret = ring.register_raw(abi::IORING_REGISTER_SYNC_CANCEL, &any, 1);
-        if (ret == -ENOENT) return 0u;
-        if (ret >= 0) return static_cast<unsigned>(ret);
-        break;
+    }
+  }
+  if (!match.all && !match.any) {
+    ret = canceller.one(reg);
+    if (ret >= 0) count = static_cast<unsigned>(ret);
+  } else {
+    // 1. Is there anything? One single-match call (per opcode for `any`,
+    // until one matches): it cancels one request, or waits for a running
+    // one. Nothing: 0, exactly.
+    bool any_matched = singles.empty();  // no single form: the kernel's ANY decides
+    for (const auto& single : singles) {
+      ret = canceller.one(single);
+      if (ret != 0) break;
+    }
+    if (ret > 0) {
+      any_matched = true;
+      ret = 0;
+    }
+    if (ret == 0 && any_matched) {
+      // 2. The kernel's ALL/ANY, once: it cancels every queued io-wq
+      // request, poll, timeout, futex and waitid wait in one call (each
+      // poll once: within a call the kernel skips requests it has seen)
+      // and signals the running io-wq requests, without waiting for them.
+      abi::io_uring_sync_cancel_reg every = reg;
+      if (match.any) {
+        every = abi::io_uring_sync_cancel_reg{};
+        every.fd = -1;
+        every.flags = abi::IORING_ASYNC_CANCEL_ANY;
+      } else {
+        every.flags |= abi::IORING_ASYNC_CANCEL_ALL;
       }
+      ret = canceller.call(every, std::chrono::nanoseconds(-1));
+      unsigned kernel_count = 0;
+      if (ret >= 0) {
+        kernel_count = static_cast<unsigned>(ret);
+        ret = 0;
+      } else if (ret == -ENOENT) {
+        ret = 0;
+      }
+      // 3. Waits for what still runs in io-wq.
+      for (const auto& single : singles) {
+        if (ret != 0) break;
+        ret = canceller.running(single);
+      }
+      // The kernel counts io-wq work per thread, not per request (a
+      // thread's queued batch once, nothing while one of them runs), and
+      // a cancelled poll still in its hash again: the three numbers
+      // overlap, so the count is the largest, never a sum.
+      count = std::max({1u, kernel_count, canceller.waited()});
+      if (singles.empty() && kernel_count == 0) count = 0;
     }
   }
   if (ret < 0) {
     std::string hint;
     const std::string so_far =
-        canceller.count() ? " (" + std::to_string(canceller.count()) + " matched requests were cancelled before it)"
-                          : std::string();
+        count ? " (" + std::to_string(count) + " matched requests were cancelled before it, at least)"
+              : std::string();
     if (ret == -ETIME) hint = "a matched request was still running when the timeout passed" + so_far;
     if (ret == -EINTR) hint = "a signal interrupted the wait for a running request" + so_far + "; call again";
     if (ret == -EBADF) hint = "the file to match on is not open (or not a registered file)";
     return register_error(abi::IORING_REGISTER_SYNC_CANCEL, ret, hint);
   }
-  return canceller.count();
+  return count;
 }
 
 // ---- NAPI -----------------------------------------------------------------------

@@ -155,18 +155,34 @@ struct CancelMatch {
 
 // IORING_REGISTER_SYNC_CANCEL: cancels the matching requests and waits (up
 // to `timeout`; negative: no limit) for each one that is running in io-wq
-// until it has finished. Returns how many requests were cancelled or waited
-// for: 0 when none matched; without `all`/`any` at most 1. Each such request
-// has posted its CQE (usually -ECANCELED; a running one may end with its own
-// result) when the call returns. On a DEFER_TASKRUN ring the kernel posts an
-// io-wq request's CQE from the ring's task work: the next peek_cqe,
+// until it has finished. Each matched request has posted its CQE (usually
+// -ECANCELED; a running one may end with its own result) when the call
+// returns. On a DEFER_TASKRUN ring the kernel posts an io-wq request's CQE,
+// and a cancelled poll's, from the ring's task work: the next peek_cqe,
 // for_each_cqe or wait runs it (cq_ready() does not count it until then).
+// The timeout is checked between every two kernel calls.
 //
-// The kernel's ALL and ANY modes signal a running request and count it
-// without waiting, so cancel_sync asks for one request at a time (ALL as
-// repeated single matches; ANY as a match on each opcode in turn, which
-// needs IORING_ASYNC_CANCEL_OP, Linux 6.6: before it `any` is the kernel's
-// ANY, which neither waits for running requests nor counts them exactly).
+// Without `all`/`any`: one request; returns 1 when one was cancelled or
+// waited for, 0 when none matched. A poll cancelled earlier whose task work
+// has not run yet is still matched (the kernel keeps it in its cancel hash).
+//
+// With `all`/`any`: one single-match call (does anything match?), one call
+// with the kernel's ALL/ANY (cancels every poll, timeout, futex and waitid
+// wait and every queued io-wq request; a running io-wq request is only
+// signalled), then single-match calls that wait for each request still
+// running in io-wq (`any`: one match per opcode, IORING_ASYNC_CANCEL_OP,
+// Linux 6.6; before it `any` is the kernel's ANY alone, which does not wait
+// for running requests). They stop at the first answer given without a
+// wait: a cancelled poll stays in the kernel's hash until its task work runs
+// (DEFER_TASKRUN: the next wait for CQEs; SQPOLL: the poller thread; else
+// when the arming thread enters the kernel) and every fresh single-match
+// call finds it again, so a running io-wq request matched by the same
+// criteria as such a poll is not waited for. The count is a lower bound:
+// 0 only when nothing matched, never more than the requests cancelled or
+// waited for. It is the largest of 1, the kernel's ALL/ANY count (one per
+// poll, timeout, futex or waitid batch; io-wq work once per thread, none
+// when one of that thread's matched requests was running) and the number
+// of running io-wq requests waited for.
 // The kernel sees only requests it could cancel: queued or running in io-wq,
 // armed polls, timeouts, futex and waitid waits. A read or write already
 // handed to a device (a regular file or block device read without io-wq)
@@ -174,7 +190,7 @@ struct CancelMatch {
 //
 // Errors: ETIME when a matched request was still running as the timeout
 // passed; EINTR when a signal interrupted the wait (call again). The
-// message says how many were cancelled before.
+// message says how many were counted before.
 Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match,
                              std::chrono::nanoseconds timeout = std::chrono::nanoseconds(-1));
 

@@ -4,10 +4,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <chrono>
 #include <map>
 #include <string>
@@ -255,7 +259,10 @@ TEST_CASE("sync cancel: by user_data, file, fixed file, opcode, all and any") {
 
     auto by_opcode = cancel_sync(ring, CancelMatch{.opcode = abi::IORING_OP_TIMEOUT, .all = true});
     REQUIRE_MESSAGE(by_opcode.ok(), by_opcode.error().message);
-    CHECK(*by_opcode == 2);
+    // With all/any the count is a lower bound (register.h): never more than
+    // the requests cancelled, never 0 when one matched.
+    CHECK(*by_opcode >= 1);
+    CHECK(*by_opcode <= 2);
     auto timeouts = reap_results(ring, 2);
     CHECK(timeouts[3] == -ECANCELED);
     CHECK(timeouts[4] == -ECANCELED);
@@ -265,12 +272,13 @@ TEST_CASE("sync cancel: by user_data, file, fixed file, opcode, all and any") {
     CHECK(*by_file == 1);
     CHECK(reap_results(ring, 1)[1] == -ECANCELED);
 
-    // ANY and ALL count what they cancelled.
+    // ANY and ALL cancel all of them (each CQE is there).
     for (std::uint64_t tag = 10; tag < 13; ++tag) prep_timeout(*ring.get_sqe(), &long_time).set_user_data(tag);
     REQUIRE(ring.submit() == 3);
     auto any = cancel_sync(ring, CancelMatch{.any = true});
     REQUIRE_MESSAGE(any.ok(), any.error().message);
-    CHECK(*any == 3);
+    CHECK(*any >= 1);
+    CHECK(*any <= 3);
     for (const auto& [tag, result] : reap_results(ring, 3)) CHECK(result == -ECANCELED);
 
     // A fixed file is matched as one.
@@ -358,7 +366,7 @@ TEST_CASE("sync cancel with all/any waits for a running io-wq request: its CQE i
   }
 }
 
-TEST_CASE("sync cancel with all: queued io-wq requests are counted one by one (issue 12, item 7)") {
+TEST_CASE("sync cancel with all: queued io-wq requests are all cancelled, each CQE posted, counted at least once (issue 12, item 7)") {
   URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
   URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_IOWQ_MAX_WORKERS));
   URING_REQUIRE(missing_since("IORING_ASYNC_CANCEL_OP", "6.6"));
@@ -397,7 +405,11 @@ TEST_CASE("sync cancel with all: queued io-wq requests are counted one by one (i
         for (int i = 0; i < 3; ++i) release_fifo_reader(fifo);
       }
       REQUIRE_MESSAGE(cancelled.ok(), cancelled.error().message);
-      CHECK(*cancelled == 3);  // one per request, each with its CQE
+      // Not one by one: a single-match call cannot tell a queued io-wq
+      // request from a cancelled poll still in the kernel's hash, so the
+      // count is the kernel's ALL count at most (one per thread's io-wq).
+      CHECK(*cancelled >= 1);
+      CHECK(*cancelled <= 3);
       CHECK(posted == 3);
       std::map<std::uint64_t, int> results = reap_results(ring, 3);
       for (std::uint64_t tag = 10; tag < 13; ++tag) {
@@ -491,4 +503,175 @@ TEST_CASE("sync cancel: contradictory matches are refused before the call") {
   auto closed_fd = cancel_sync(ring, CancelMatch{.file = 1000});
   REQUIRE_FALSE(closed_fd.ok());
   CHECK(closed_fd.code() == EBADF);
+}
+
+namespace {
+
+// What a child process reported, or why it did not.
+struct ChildOutcome {
+  bool returned = false;  // exited on its own within the limit
+  int status = -1;        // its exit status
+};
+
+// Runs `body` in a forked child and waits at most `limit` for it: a call
+// that never returns (the defect these tests pin) fails the test instead of
+// hanging it. The child is killed when the limit passes.
+ChildOutcome run_in_child(const std::function<int()>& body, std::chrono::milliseconds limit) {
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(body());
+  ChildOutcome outcome;
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(child, &status, WNOHANG);
+    REQUIRE(done >= 0);
+    if (done == child) {
+      outcome.returned = WIFEXITED(status);
+      outcome.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      return outcome;
+    }
+    if (std::chrono::steady_clock::now() > end) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      return outcome;
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+// Exit statuses of the children below, besides a count (0..99).
+constexpr int kChildSetupFailed = 200;
+constexpr int kChildCancelFailed = 201;
+constexpr int kChildTooSlow = 202;
+constexpr int kChildWrongCqe = 203;
+
+std::string child_status_text(int status) {
+  switch (status) {
+    case kChildSetupFailed: return "the child could not set up its ring";
+    case kChildCancelFailed: return "cancel_sync failed";
+    case kChildTooSlow: return "cancel_sync returned long after its timeout";
+    case kChildWrongCqe: return "the poll's CQE was not -ECANCELED";
+    default: return "cancel_sync counted " + std::to_string(status);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sync cancel with all on a DEFER_TASKRUN ring: one armed poll counts once, and the call returns (issue 12, item 7 review)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_SINGLE_ISSUER | abi::IORING_SETUP_DEFER_TASKRUN));
+  // The poll is cancelled, but leaves the kernel's cancel hash only when
+  // the ring's task work runs, which on DEFER_TASKRUN needs a wait for CQEs:
+  // until then every single-match cancel finds it again.
+  const std::pair<const char*, CancelMatch> matches[] = {
+      {"all by user_data", CancelMatch{.user_data = 7, .all = true}},
+      {"any", CancelMatch{.any = true}},
+  };
+  for (const auto& [name, match] : matches) {
+    for (const auto timeout : {std::chrono::nanoseconds(milliseconds(100)), std::chrono::nanoseconds(-1)}) {
+      INFO("match ", std::string(name), ", timeout ", timeout.count(), " ns");
+      const CancelMatch m = match;
+      const ChildOutcome outcome = run_in_child(
+          [m, timeout] {
+            RingOptions options;
+            options.single_issuer = true;
+            options.defer_taskrun = true;
+            auto ring = Ring::create(options);
+            if (!ring) return kChildSetupFailed;
+            int fds[2];
+            if (::pipe(fds) != 0) return kChildSetupFailed;
+            prep_poll_add(*ring->get_sqe(), fds[0], POLLIN).set_user_data(7);
+            if (ring->submit() != 1) return kChildSetupFailed;
+            const auto start = std::chrono::steady_clock::now();
+            auto cancelled = cancel_sync(*ring, m, timeout);
+            if (std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) return kChildTooSlow;
+            if (!cancelled) return kChildCancelFailed;
+            const Cqe* cqe = ring->peek_cqe();  // runs the task work: the poll's CQE
+            if (!cqe || cqe->user_data != 7 || cqe->result() != -ECANCELED) return kChildWrongCqe;
+            return static_cast<int>(std::min(*cancelled, 99u));
+          },
+          std::chrono::seconds(5));
+      INFO((outcome.returned ? child_status_text(outcome.status) : std::string("cancel_sync never returned")));
+      REQUIRE(outcome.returned);
+      CHECK(outcome.status == 1);
+    }
+  }
+}
+
+TEST_CASE("sync cancel with all on an SQPOLL ring: one armed poll counts once (issue 12, item 7 review)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  URING_REQUIRE(missing_sqpoll());
+  // The poll's task work runs in the SQPOLL thread, some time after the
+  // cancel: single-match cancels find it again meanwhile.
+  for (int trial = 0; trial < 20; ++trial) {
+    INFO("trial ", trial);
+    const ChildOutcome outcome = run_in_child(
+        [] {
+          RingOptions options;
+          options.entries = 8;
+          options.sqpoll = true;
+          options.sqpoll_idle_ms = 1000;
+          auto ring = Ring::create(options);
+          if (!ring) return kChildSetupFailed;
+          int fds[2];
+          if (::pipe(fds) != 0) return kChildSetupFailed;
+          prep_poll_add(*ring->get_sqe(), fds[0], POLLIN).set_user_data(7);
+          ring->submit();
+          while (ring->sq_pending() != 0) std::this_thread::yield();
+          std::this_thread::sleep_for(milliseconds(2));  // armed by the poller
+          auto cancelled = cancel_sync(*ring, CancelMatch{.user_data = 7, .all = true}, milliseconds(200));
+          if (!cancelled) return kChildCancelFailed;
+          return static_cast<int>(std::min(*cancelled, 99u));
+        },
+        std::chrono::seconds(5));
+    INFO((outcome.returned ? child_status_text(outcome.status) : std::string("cancel_sync never returned")));
+    REQUIRE(outcome.returned);
+    CHECK(outcome.status == 1);
+    if (outcome.status != 1) break;
+  }
+}
+
+TEST_CASE("sync cancel with all: a poll armed by another, busy thread counts once (issue 12, item 7 review)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  // The poll's task work belongs to the thread that armed it; with
+  // COOP_TASKRUN it runs only when that thread enters the kernel, which a
+  // thread busy in user space does not.
+  for (bool coop : {false, true}) {
+    for (int trial = 0; trial < 10; ++trial) {
+      INFO(std::string(coop ? "COOP_TASKRUN ring" : "plain ring"), ", trial ", trial);
+      const ChildOutcome outcome = run_in_child(
+          [coop] {
+            RingOptions options;
+            options.entries = 8;
+            options.register_ring_fd = false;
+            options.coop_taskrun = coop;
+            auto ring = Ring::create(options);
+            if (!ring) return kChildSetupFailed;
+            int fds[2];
+            if (::pipe(fds) != 0) return kChildSetupFailed;
+            std::atomic<bool> armed{false}, done{false};
+            std::thread submitter([&] {
+              prep_poll_add(*ring->get_sqe(), fds[0], POLLIN).set_user_data(7);
+              ring->submit();
+              armed = true;
+              while (!done) {
+                volatile unsigned long x = 0;
+                for (int i = 0; i < 100000; ++i) x = x + i;
+              }
+            });
+            while (!armed) std::this_thread::yield();
+            auto cancelled = cancel_sync(*ring, CancelMatch{.user_data = 7, .all = true}, milliseconds(200));
+            done = true;
+            submitter.join();
+            if (!cancelled) return kChildCancelFailed;
+            return static_cast<int>(std::min(*cancelled, 99u));
+          },
+          std::chrono::seconds(5));
+      INFO((outcome.returned ? child_status_text(outcome.status) : std::string("cancel_sync never returned")));
+      REQUIRE(outcome.returned);
+      CHECK(outcome.status == 1);
+      if (outcome.status != 1) break;
+    }
+  }
 }
