@@ -828,7 +828,15 @@ Status register_iowq_affinity(Ring& ring, const cpu_set_t* cpus, std::size_t set
   if (set_size > 0xffffffffu) {
     return Error{EINVAL, std::string(what) + "a CPU set of " + std::to_string(set_size) + " bytes is too big"};
   }
-  if (CPU_COUNT_S(set_size, cpus) == 0) {
+  // glibc's CPU_*_S macros read whole longs; the kernel takes any length
+  // (io_register_iowq_aff reads min(len, cpumask_size()) bytes). So the
+  // checks read a copy padded with zeros to a whole number of longs, and
+  // only `set_size` bytes of the caller's set are ever read.
+  const std::size_t padded_size = (set_size + sizeof(long) - 1) / sizeof(long) * sizeof(long);
+  std::vector<long> padded(padded_size / sizeof(long), 0);
+  std::memcpy(padded.data(), cpus, set_size);
+  const cpu_set_t* checked = reinterpret_cast<const cpu_set_t*>(padded.data());
+  if (CPU_COUNT_S(padded_size, checked) == 0) {
     return Error{EINVAL, std::string(what) + "the CPU set names no CPU; name at least one the thread may run on"};
   }
   // The kernel takes a CPU that does not exist without a word (it reads only
@@ -836,7 +844,7 @@ Status register_iowq_affinity(Ring& ring, const cpu_set_t* cpus, std::size_t set
   // every CPU, as if the call had not been made.
   if (const std::vector<bool>& possible = possible_cpus(); !possible.empty()) {
     for (std::size_t cpu = 0; cpu < set_size * 8; ++cpu) {
-      if (CPU_ISSET_S(cpu, set_size, cpus) && (cpu >= possible.size() || !possible[cpu])) {
+      if (CPU_ISSET_S(cpu, padded_size, checked) && (cpu >= possible.size() || !possible[cpu])) {
         return Error{EINVAL, std::string(what) + "CPU " + std::to_string(cpu) + " does not exist (this machine's CPUs: " +
                                  possible_cpus_text() + ")"};
       }
