@@ -27,6 +27,22 @@ std::string slots_text(unsigned first, unsigned last) {
                        : "slots " + std::to_string(first) + ".." + std::to_string(last);
 }
 
+// What an update did to fds[0..done) (slots from `offset`): runs of
+// "slots 0..1 updated" and "slot 2 skipped" (IORING_REGISTER_FILES_SKIP,
+// which the kernel counts among its successes but leaves as it is).
+std::string done_slots_text(std::span<const int> fds, unsigned offset, unsigned done) {
+  std::string text;
+  for (unsigned i = 0; i < done;) {
+    const bool skip = fds[i] == abi::IORING_REGISTER_FILES_SKIP;
+    unsigned end = i + 1;
+    while (end < done && (fds[end] == abi::IORING_REGISTER_FILES_SKIP) == skip) ++end;
+    if (!text.empty()) text += ", ";
+    text += slots_text(offset + i, offset + end - 1) + (skip ? " skipped" : " updated");
+    i = end;
+  }
+  return text;
+}
+
 // The kernel's error plus what to do about it.
 Error explained(int ret, const std::string& what, const char* hint) {
   Error error = error_from_errno(ret, what);
@@ -260,8 +276,8 @@ Result<unsigned> FileTable::update(unsigned offset, std::span<const int> fds,
     const unsigned failed = offset + static_cast<unsigned>(ret);
     const int fd = fds[static_cast<unsigned>(ret)];
     const auto [code, why] = file_slot_failure(fd);
-    std::string message = std::string(what) + ": " + slots_text(offset, failed - 1) + " updated, then slot " +
-                          std::to_string(failed) + " (fd " + std::to_string(fd) + ") failed: " +
+    std::string message = std::string(what) + ": " + done_slots_text(fds, offset, static_cast<unsigned>(ret)) +
+                          ", then slot " + std::to_string(failed) + " (fd " + std::to_string(fd) + ") failed: " +
                           error_from_errno(code, call).message + ": " + why + "; slot " + std::to_string(failed) +
                           " is now empty";
     if (failed + 1 < offset + count) message += " and " + slots_text(failed + 1, offset + count - 1) + " unchanged";

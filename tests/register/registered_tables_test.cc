@@ -148,6 +148,47 @@ TEST_CASE("FileTable::update that the kernel stops part way is an error naming t
   ::close(c);
 }
 
+TEST_CASE("FileTable::update stopped part way says which slots were skipped, not updated (issue 12, item 8 review)") {
+  TempDir dir;
+  const int c = file_with(dir, "c", "cccc");
+  const int b = file_with(dir, "b", "bbbb");
+  for (RegisterApi api : {RegisterApi::kAuto, RegisterApi::kLegacy}) {
+    INFO("api ", std::string(api == RegisterApi::kAuto ? "FILES_UPDATE2" : "FILES_UPDATE"));
+    Ring ring = make_ring(Via::fd);
+    const int closed = ::fcntl(c, F_DUPFD_CLOEXEC, 900);
+    REQUIRE(closed >= 900);
+    REQUIRE(::close(closed) == 0);
+    const int initial[] = {c, c, c, c};
+    auto table = FileTable::create(ring, initial, {}, api);
+    REQUIRE_MESSAGE(table.ok(), table.error().message);
+    // Slot 0 skipped, slot 1 updated, slot 2 skipped, slot 3 fails.
+    const int edit[] = {abi::IORING_REGISTER_FILES_SKIP, b, abi::IORING_REGISTER_FILES_SKIP, closed};
+    auto updated = table->update(0, edit);
+    REQUIRE_FALSE(updated.ok());
+    CHECK(updated.code() == EBADF);
+    const std::string& message = updated.error().message;
+    INFO(message);
+    CHECK_FALSE(contains(message, "slots 0..2 updated"));
+    CHECK(contains(message, "slot 0 skipped"));
+    CHECK(contains(message, "slot 1 updated"));
+    CHECK(contains(message, "slot 2 skipped"));
+    CHECK(contains(message, "slot 3 (fd " + std::to_string(closed) + ") failed"));
+    CHECK(read_slot(ring, 0) == "cccc");
+    CHECK(read_slot(ring, 1) == "bbbb");
+    CHECK(read_slot(ring, 2) == "cccc");
+
+    // Only a skipped slot before the failing one: nothing "updated".
+    const int skip_then_bad[] = {abi::IORING_REGISTER_FILES_SKIP, closed};
+    auto skipped = table->update(0, skip_then_bad);
+    REQUIRE_FALSE(skipped.ok());
+    INFO(skipped.error().message);
+    CHECK_FALSE(contains(skipped.error().message, "updated"));
+    CHECK(contains(skipped.error().message, "slot 0 skipped"));
+  }
+  ::close(b);
+  ::close(c);
+}
+
 TEST_CASE("FileTable::update refuses a tag on an IORING_REGISTER_FILES_SKIP slot before the call (issue 12, item 8)") {
   URING_REQUIRE(missing_feature(abi::IORING_FEAT_RSRC_TAGS));
   TempDir dir;
