@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 
 #include "syscalls/abi.h"
 #include "uring/prep_buffers.h"
@@ -48,6 +49,32 @@ inline Prepared& prep_nop_cqe32(Sqe& sqe, std::uint64_t extra1, std::uint64_t ex
   sqe.nop_flags = abi::IORING_NOP_CQE32;
   sqe.off = extra1;
   sqe.addr = extra2;
+  return sqe;
+}
+
+// ---- URING_CMD in a 64-byte SQE ------------------------------------------------
+
+// The bytes of command data a 64-byte SQE carries (io_uring_sqe::cmd, where
+// addr3 and the pad after it are).
+inline constexpr std::size_t kUringCmdBytes = 16;
+
+// The command data of an URING_CMD SQE: kUringCmdBytes here, and on an SQE128
+// ring the 64 bytes after them as well (kUringCmd128Bytes in all).
+inline std::span<std::uint8_t, kUringCmdBytes> uring_cmd_data(abi::io_uring_sqe& sqe) {
+  return std::span<std::uint8_t, kUringCmdBytes>(sqe.cmd, kUringCmdBytes);
+}
+
+// IORING_OP_URING_CMD (5.19): driver command `cmd_op` on `file` (a socket, a
+// block device, an NVMe char device, ...). Every other field is zero and
+// means what the driver says: set the ones it reads, and its command data
+// through uring_cmd_data(), after this call. Result: the command's. The
+// socket commands have builders in prep_net.h, the block commands in
+// prep_file.h.
+inline Prepared& prep_uring_cmd(Sqe& sqe, File file, std::uint32_t cmd_op) {
+  sqe.clear();
+  sqe.opcode = abi::IORING_OP_URING_CMD;
+  sqe.set_file(file);
+  sqe.cmd_op = cmd_op;
   return sqe;
 }
 

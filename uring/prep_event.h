@@ -211,6 +211,13 @@ inline Prepared& prep_cancel(Sqe& sqe, std::uint64_t target, std::uint32_t flags
   return sqe;
 }
 
+// IORING_OP_ASYNC_CANCEL of the request whose user_data is the pointer
+// `target` (set with set_user_data(const void*)). As prep_cancel above.
+template <class T>
+inline Prepared& prep_cancel(Sqe& sqe, const T* target, std::uint32_t flags = 0) {
+  return prep_cancel(sqe, static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(target)), flags);
+}
+
 // IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_FD (5.19): requests on
 // `file`. The kernel matches the open file itself, so a FixedFile slot and
 // a plain fd for the same file match the same requests.

@@ -529,6 +529,29 @@ inline Prepared& prep_fixed_fd_install(Sqe& sqe, FixedFile file, unsigned flags 
   return sqe;
 }
 
+// ---- Block device commands ----------------------------------------------------------
+
+// BLOCK_URING_CMD_DISCARD (include/uapi/linux/blkdev.h: _IO(0x12, 0), Linux
+// 6.12), spelled here because syscalls/abi.h does not name it.
+inline constexpr std::uint32_t kBlockUringCmdDiscard = 0x1200;
+
+// IORING_OP_URING_CMD, BLOCK_URING_CMD_DISCARD (6.12): discard [offset,
+// offset + len) of block device `file`, as ioctl(BLKDISCARD) does (a loop
+// device punches a hole in its backing file: the range reads back as zeros).
+// The device must be open for writing (-EBADF otherwise), offset and len
+// multiples of its logical block size and inside it (-EINVAL), and it must
+// support discard (-EOPNOTSUPP); the range's page cache is dropped first.
+// CQE result: 0 or -errno.
+inline Prepared& prep_uring_cmd_discard(Sqe& sqe, File file, std::uint64_t offset, std::uint64_t len) {
+  sqe.clear();
+  sqe.opcode = abi::IORING_OP_URING_CMD;
+  sqe.set_file(file);
+  sqe.cmd_op = kBlockUringCmdDiscard;
+  sqe.addr = offset;
+  sqe.addr3 = len;
+  return sqe;
+}
+
 // True for each opcode this header builds (wired into uring::has_builder).
 inline constexpr bool has_file_builder(unsigned opcode) {
   switch (opcode) {

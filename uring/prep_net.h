@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "syscalls/abi.h"
 #include "uring/sqe.h"
@@ -182,6 +183,32 @@ inline Prepared& prep_sendto(Sqe& sqe, File file, const void* buf, SocketLength 
   return sqe;
 }
 
+// IORING_OP_SEND from a provided buffer of `group` (6.10): the kernel takes
+// the group's next buffer and sends it; result = bytes sent, and
+// Cqe::buffer_id() names the buffer (it is the sender's again: provide it
+// anew to reuse it). -ENOBUFS when the group is empty. From a buffer ring
+// `len` caps the bytes sent (0: the whole buffer); from a legacy group
+// (PROVIDE_BUFFERS) Linux 6.18 sends the whole buffer whatever `len` says.
+inline Prepared& prep_send_buffer_select(Sqe& sqe, File file, SocketLength len, int flags,
+                                         std::uint16_t group, NetOptions options = {}) {
+  prep_send(sqe, file, nullptr, len, flags, options);
+  return sqe.buffer_select(group);
+}
+
+// IORING_OP_SEND with IORING_RECVSEND_BUNDLE (6.10, IORING_FEAT_RECVSEND_BUNDLE):
+// sends the buffers of `group` in ring order as one stream (MSG_WAITALL is
+// implied) until the group is empty or the socket needs a poll. One CQE per
+// round of buffers the kernel took at once, all but the last with
+// Cqe::more(); a CQE's result is the bytes of its round and its buffer id
+// the round's first buffer (the others follow it in ring order). `len` caps
+// the first round (0: no cap). From a legacy group every round is one buffer.
+inline Prepared& prep_send_bundle(Sqe& sqe, File file, SocketLength len, int flags, std::uint16_t group,
+                                  NetOptions options = {}) {
+  prep_send_buffer_select(sqe, file, len, flags, group, options);
+  sqe.ioprio |= abi::IORING_RECVSEND_BUNDLE;
+  return sqe;
+}
+
 // IORING_OP_RECV (5.6): recv(); result = bytes received, 0 at end of stream.
 inline Prepared& prep_recv(Sqe& sqe, File file, void* buf, SocketLength len, int flags,
                            NetOptions options = {}) {
@@ -212,6 +239,28 @@ inline Prepared& prep_recv_multishot(Sqe& sqe, File file, int flags, std::uint16
                                      NetOptions options = {}) {
   prep_recv_buffer_select(sqe, file, 0, flags, group, options);
   sqe.ioprio |= abi::IORING_RECV_MULTISHOT;
+  return sqe;
+}
+
+// How much one multishot receive may take (Linux 6.17).
+struct MultishotLimits {
+  // At most this many bytes in one CQE (0: a whole buffer). It also caps
+  // how much one busy socket takes before the kernel moves on to others.
+  SocketLength per_cqe = 0;
+  // Once this many bytes (0: no limit) have arrived, the request ends with a
+  // CQE without more(): re-arm it for the next portion. The CQE that reaches
+  // the total is not cut to it (Linux 6.18 checks the total after each
+  // receive), so the request may take up to per_cqe (or a buffer) more.
+  SocketLength total = 0;
+};
+
+// IORING_OP_RECV with IORING_RECV_MULTISHOT and limits (6.17): as
+// prep_recv_multishot, with sqe->len = per_cqe and sqe->optlen = total.
+inline Prepared& prep_recv_multishot_limited(Sqe& sqe, File file, int flags, std::uint16_t group,
+                                             MultishotLimits limits, NetOptions options = {}) {
+  prep_recv_multishot(sqe, file, flags, group, options);
+  sqe.len = limits.per_cqe.value();
+  sqe.optlen = limits.total.value();
   return sqe;
 }
 
@@ -298,6 +347,17 @@ inline Prepared& prep_sendmsg_zc(Sqe& sqe, File file, const msghdr* msg, int fla
   return sqe;
 }
 
+// IORING_OP_SENDMSG_ZC from a registered buffer (6.15): every iovec of `msg`
+// must lie inside registered buffer `buffer` (else the CQE says -EFAULT);
+// result = bytes sent.
+inline Prepared& prep_sendmsg_zc_fixed(Sqe& sqe, File file, const msghdr* msg, int flags, FixedBuffer buffer,
+                                       std::uint16_t zc_flags = 0) {
+  prep_sendmsg_zc(sqe, file, msg, flags,
+                  static_cast<std::uint16_t>(zc_flags | abi::IORING_RECVSEND_FIXED_BUF));
+  sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
+  return sqe;
+}
+
 // ---- Shutdown and socket commands ------------------------------------------
 
 // IORING_OP_SHUTDOWN (5.11): shutdown(file, how); result = 0.
@@ -307,7 +367,7 @@ inline Prepared& prep_shutdown(Sqe& sqe, File file, int how) {
   return sqe;
 }
 
-// IORING_OP_URING_CMD, SOCKET_URING_OP_SIOCINQ (6.7): result = bytes queued
+// IORING_OP_URING_CMD, SOCKET_URING_OP_SIOCINQ (6.6): result = bytes queued
 // for reading (as ioctl SIOCINQ: TCP bytes, or the next UDP datagram's size).
 inline Prepared& prep_uring_cmd_siocinq(Sqe& sqe, File file) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
@@ -315,7 +375,7 @@ inline Prepared& prep_uring_cmd_siocinq(Sqe& sqe, File file) {
   return sqe;
 }
 
-// IORING_OP_URING_CMD, SOCKET_URING_OP_SIOCOUTQ (6.7): result = bytes in the
+// IORING_OP_URING_CMD, SOCKET_URING_OP_SIOCOUTQ (6.6): result = bytes in the
 // send queue not yet acknowledged/sent (as ioctl SIOCOUTQ).
 inline Prepared& prep_uring_cmd_siocoutq(Sqe& sqe, File file) {
   prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
@@ -347,6 +407,37 @@ inline Prepared& prep_uring_cmd_setsockopt(Sqe& sqe, File file, int level, int o
   sqe.optval = prep_net_detail::address_of(optval);
   sqe.optlen = optlen;
   return sqe;
+}
+
+// IORING_OP_URING_CMD, SOCKET_URING_OP_TX_TIMESTAMP (6.17): the socket's
+// transmit timestamps (SO_TIMESTAMPING with SOF_TIMESTAMPING_OPT_TSONLY; the
+// kernel skips stamps that carry payload), one CQE each, instead of reading
+// the error queue. Multishot: every CQE with Cqe::more() carries one stamp
+// (read it with tx_timestamp()); the request runs until cancelled or failed.
+// Needs a CQE32 ring (or CQE_MIXED): -EINVAL otherwise.
+inline Prepared& prep_uring_cmd_tx_timestamp(Sqe& sqe, File file) {
+  prep_net_detail::start_net(sqe, abi::IORING_OP_URING_CMD, file);
+  sqe.cmd_op = abi::SOCKET_URING_OP_TX_TIMESTAMP;
+  return sqe;
+}
+
+// One transmit timestamp, from a CQE of prep_uring_cmd_tx_timestamp.
+struct TxTimestamp {
+  std::uint32_t key;   // ee_data: with SOF_TIMESTAMPING_OPT_ID, which send (counted from 0)
+  std::uint32_t type;  // ee_info: SCM_TSTAMP_SND, SCM_TSTAMP_SCHED, SCM_TSTAMP_ACK, ...
+  bool hardware;       // IORING_CQE_F_TSTAMP_HW: taken by the NIC
+  abi::io_timespec time;
+};
+
+// The timestamp a CQE of prep_uring_cmd_tx_timestamp carries; std::nullopt
+// for the CQE that ends the request (no more(): cancelled or failed). The
+// stamp is in the CQE's second half: read it in place (for_each_cqe,
+// peek_cqe), never from a copied Cqe, which holds only the first 16 bytes.
+inline std::optional<TxTimestamp> tx_timestamp(const Cqe& cqe) {
+  if (!cqe.more()) return std::nullopt;
+  return TxTimestamp{static_cast<std::uint32_t>(cqe.result()), cqe.flags >> abi::IORING_TIMESTAMP_TYPE_SHIFT,
+                     (cqe.flags & abi::IORING_CQE_F_TSTAMP_HW) != 0,
+                     abi::io_timespec{cqe.extra(0), cqe.extra(1)}};
 }
 
 // ---- Zero-copy receive -------------------------------------------------------

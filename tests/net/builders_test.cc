@@ -403,6 +403,81 @@ TEST_CASE("the ioprio knobs land in sqe->ioprio next to what the builder sets it
       });
 }
 
+TEST_CASE("the builders added for issue 12, item 14 set exactly their fields") {
+  msghdr msg{};
+  int object = 0;
+  check_sqe(
+      [&](Sqe& s) {
+        prep_uring_cmd(s, FixedFile(3), 0x1234);
+        uring_cmd_data(s)[0] = 0x11;
+        uring_cmd_data(s)[15] = 0x22;
+      },
+      [&](abi::io_uring_sqe& w) {
+        w.opcode = abi::IORING_OP_URING_CMD;
+        w.flags = abi::IOSQE_FIXED_FILE;
+        w.fd = 3;
+        w.cmd_op = 0x1234;
+        w.addr3 = 0x11;                           // cmd[0..7]
+        w.__pad2[0] = std::uint64_t{0x22} << 56;  // cmd[15]
+      });
+  check_sqe([&](Sqe& s) { prep_uring_cmd_discard(s, 5, 4096, 8192); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_URING_CMD;
+              w.fd = 5;
+              w.cmd_op = 0x1200;  // _IO(0x12, 0)
+              w.addr = 4096;
+              w.addr3 = 8192;
+            });
+  check_sqe([&](Sqe& s) { prep_uring_cmd_tx_timestamp(s, 6); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_URING_CMD;
+              w.fd = 6;
+              w.cmd_op = abi::SOCKET_URING_OP_TX_TIMESTAMP;
+            });
+  check_sqe([&](Sqe& s) { prep_send_buffer_select(s, 4, 100, MSG_MORE, 9, {.poll_first = true}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SEND;
+              w.flags = abi::IOSQE_BUFFER_SELECT;
+              w.fd = 4;
+              w.len = 100;
+              w.msg_flags = MSG_MORE;
+              w.buf_group = 9;
+              w.ioprio = abi::IORING_RECVSEND_POLL_FIRST;
+            });
+  check_sqe([&](Sqe& s) { prep_send_bundle(s, 4, 0, 0, 9); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SEND;
+              w.flags = abi::IOSQE_BUFFER_SELECT;
+              w.fd = 4;
+              w.buf_group = 9;
+              w.ioprio = abi::IORING_RECVSEND_BUNDLE;
+            });
+  check_sqe([&](Sqe& s) { prep_sendmsg_zc_fixed(s, 4, &msg, 0, FixedBuffer(7)); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_SENDMSG_ZC;
+              w.fd = 4;
+              w.addr = addr(&msg);
+              w.ioprio = abi::IORING_RECVSEND_FIXED_BUF;
+              w.buf_index = 7;
+            });
+  check_sqe([&](Sqe& s) { prep_recv_multishot_limited(s, 4, 0, 8, {.per_cqe = 30, .total = 50}); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_RECV;
+              w.flags = abi::IOSQE_BUFFER_SELECT;
+              w.fd = 4;
+              w.buf_group = 8;
+              w.len = 30;
+              w.optlen = 50;
+              w.ioprio = abi::IORING_RECV_MULTISHOT;
+            });
+  check_sqe([&](Sqe& s) { prep_cancel(s, &object, abi::IORING_ASYNC_CANCEL_ALL); },
+            [&](abi::io_uring_sqe& w) {
+              w.opcode = abi::IORING_OP_ASYNC_CANCEL;
+              w.addr = addr(&object);
+              w.cancel_flags = abi::IORING_ASYNC_CANCEL_ALL;
+            });
+}
+
 TEST_CASE("has_net_builder and has_event_builder name the opcodes built here") {
   static_assert(has_net_builder(abi::IORING_OP_SEND_ZC));
   static_assert(has_event_builder(abi::IORING_OP_FUTEX_WAITV));

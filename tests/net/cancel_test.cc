@@ -79,6 +79,32 @@ TEST_CASE("cancel by user_data ends exactly that request; an unknown one is -ENO
   CHECK((fired.result() & POLLIN) != 0);
 }
 
+TEST_CASE(
+    "cancel by pointer: a request tagged with set_user_data(const void*) is found by prep_cancel(&object)") {
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [read_end, write_end] = make_pipe();
+  struct Connection {
+    int id;
+  } first{1}, second{2};
+  prep_poll_add(next_sqe(ring), read_end.get(), POLLIN).set_user_data(&first);
+  prep_poll_add(next_sqe(ring), read_end.get(), POLLIN).set_user_data(&second);
+  REQUIRE(ring.submit() == 2);
+  prep_cancel(next_sqe(ring), &second).set_user_data(9);
+  auto cqes = reap(ring, 2);
+  CHECK(only(cqes, 9).result() == 0);
+  const Cqe cancelled = only(cqes, reinterpret_cast<std::uintptr_t>(&second));
+  CHECK(cancelled.result() == -ECANCELED);
+  CHECK(cancelled.data_as_pointer<Connection>()->id == 2);
+  expect_no_cqe(ring);  // `first` is still armed
+  prep_cancel(next_sqe(ring), &first).set_user_data(10);
+  cqes = reap(ring, 2);
+  CHECK(only(cqes, 10).result() == 0);
+  CHECK(only(cqes, reinterpret_cast<std::uintptr_t>(&first)).result() == -ECANCELED);
+  prep_cancel(next_sqe(ring), &first).set_user_data(11);  // gone now
+  CHECK(reap_one(ring).result() == -ENOENT);
+}
+
 TEST_CASE("cancel ALL by user_data counts what it cancelled") {
   FdLeakCheck leaks;
   Ring ring = make_ring();

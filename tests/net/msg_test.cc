@@ -541,3 +541,138 @@ TEST_CASE("RecvmsgOut refuses buffers that do not add up") {
   std::memcpy(&read_back, found->data, sizeof read_back);
   CHECK(read_back == value);
 }
+
+// ---- Sends from provided buffers (issue 12, item 14) ---------------------------
+
+TEST_CASE("SEND from a provided buffer: the kernel picks the buffer and sends it") {
+  // "io_uring/net: add provided buffer support for IORING_OP_SEND", Linux 6.10.
+  URING_REQUIRE(testing::missing_since("IORING_OP_SEND with IOSQE_BUFFER_SELECT", "6.10"));
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [from, to] = unix_pair();
+
+  // A buffer ring: `len` caps the bytes taken from the buffer.
+  constexpr std::uint16_t kRingGroup = 40;
+  ManualBufferRing buffers(ring, kRingGroup, 4, 64);
+  for (std::uint16_t id = 0; id < 2; ++id) {
+    std::memset(buffers.buffer(id), 'a' + id, 64);
+    buffers.add(id, 64);
+  }
+  prep_send_buffer_select(next_sqe(ring), from.get(), 10, 0, kRingGroup).set_user_data(1);
+  Cqe capped = reap_one(ring);
+  CHECK(capped.result() == 10);
+  REQUIRE(capped.has_buffer());
+  CHECK(capped.buffer_id() == 0);
+  CHECK(recv_exact(to.get(), 10) == std::vector<unsigned char>(10, 'a'));
+  prep_send_buffer_select(next_sqe(ring), from.get(), 0, 0, kRingGroup).set_user_data(2);
+  Cqe whole = reap_one(ring);
+  CHECK(whole.result() == 64);
+  CHECK(whole.buffer_id() == 1);
+  CHECK(recv_exact(to.get(), 64) == std::vector<unsigned char>(64, 'b'));
+  // The ring is empty now.
+  prep_send_buffer_select(next_sqe(ring), from.get(), 0, 0, kRingGroup).set_user_data(3);
+  CHECK(reap_one(ring).result() == -ENOBUFS);
+
+  // A legacy group: Linux 6.18 sends the whole buffer whatever `len` says.
+  constexpr std::uint16_t kLegacyGroup = 41;
+  std::vector<unsigned char> legacy(2 * 32);
+  std::memset(legacy.data(), 'x', 32);
+  std::memset(legacy.data() + 32, 'y', 32);
+  provide_buffers(ring, legacy.data(), 32, 2, kLegacyGroup);
+  prep_send_buffer_select(next_sqe(ring), from.get(), 10, 0, kLegacyGroup).set_user_data(4);
+  Cqe legacy_send = reap_one(ring);
+  CHECK(legacy_send.result() == 32);
+  CHECK(legacy_send.buffer_id() == 0);
+  CHECK(recv_exact(to.get(), 32) == std::vector<unsigned char>(32, 'x'));
+}
+
+TEST_CASE("SEND bundle: the group's buffers go out in ring order, one CQE per round, more() until the last") {
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_RECVSEND_BUNDLE));
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [from, to] = unix_pair();
+  constexpr std::uint16_t kGroup = 42;
+  constexpr unsigned kBuffers = 4;
+  constexpr unsigned kSize = 32;
+  ManualBufferRing buffers(ring, kGroup, 8, kSize);
+  std::vector<unsigned char> expected;
+  for (std::uint16_t id = 0; id < kBuffers; ++id) {
+    for (unsigned i = 0; i < kSize; ++i) buffers.buffer(id)[i] = static_cast<unsigned char>(id * 50 + i);
+    buffers.add(id, kSize);
+    expected.insert(expected.end(), buffers.buffer(id), buffers.buffer(id) + kSize);
+  }
+  // `len` 40 caps the first round: one 32-byte buffer fits, the rest follow.
+  prep_send_bundle(next_sqe(ring), from.get(), 40, 0, kGroup).set_user_data(7);
+  REQUIRE(ring.submit() == 1);
+  std::vector<Cqe> rounds;
+  while (rounds.empty() || rounds.back().more()) {
+    rounds.push_back(reap_one(ring));
+    REQUIRE(rounds.size() <= kBuffers);
+  }
+  int total = 0;
+  std::uint16_t next_id = 0;
+  for (std::size_t i = 0; i < rounds.size(); ++i) {
+    CAPTURE(i);
+    CHECK(rounds[i].data() == 7);
+    REQUIRE(rounds[i].result() > 0);
+    REQUIRE(rounds[i].has_buffer());
+    CHECK(rounds[i].buffer_id() == next_id);  // each round starts where the last one ended
+    CHECK(rounds[i].result() % kSize == 0);
+    next_id = static_cast<std::uint16_t>(next_id + rounds[i].result() / kSize);
+    total += rounds[i].result();
+  }
+  CHECK(rounds.front().result() <= 40);
+  CHECK(total == static_cast<int>(kBuffers * kSize));
+  CHECK(recv_exact(to.get(), expected.size()) == expected);
+}
+
+// ---- Multishot receive with limits (issue 12, item 14) ---------------------------
+
+TEST_CASE("multishot recv with limits: per_cqe caps each CQE, total ends the request once reached") {
+  // "io_uring/net: allow multishot receive per-invocation cap" and
+  // "io_uring/net: Support multishot receive len cap", Linux 6.17.
+  URING_REQUIRE(testing::missing_since("multishot RECV limits (sqe->len, sqe->optlen)", "6.17"));
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [from, to] = unix_pair();
+  constexpr std::uint16_t kGroup = 43;
+  std::vector<unsigned char> memory(16 * 64);
+  provide_buffers(ring, memory.data(), 64, 16, kGroup);
+  const auto bytes = pattern(100, 5);
+  send_all(from.get(), bytes.data(), bytes.size());
+
+  // Per CQE 30: 30, 30, 30, 10, all with more().
+  prep_recv_multishot_limited(next_sqe(ring), to.get(), 0, kGroup, {.per_cqe = 30}).set_user_data(1);
+  std::vector<unsigned char> got;
+  auto cqes = reap(ring, 4);
+  for (std::size_t i = 0; i < cqes.size(); ++i) {
+    CAPTURE(i);
+    CHECK(cqes[i].result() == (i < 3 ? 30 : 10));
+    CHECK(cqes[i].more());
+    const unsigned char* data = memory.data() + std::size_t{cqes[i].buffer_id()} * 64;
+    got.insert(got.end(), data, data + cqes[i].result());
+  }
+  CHECK(got == bytes);
+  prep_cancel(next_sqe(ring), 1).set_user_data(2);
+  (void)reap(ring, 2);
+
+  // Total 50 with 30 per CQE: 30 with more(), then 30 without it -- the
+  // total is checked after each receive, not cut to -- and the rest waits.
+  provide_buffers(ring, memory.data(), 64, 16, kGroup);
+  send_all(from.get(), bytes.data(), bytes.size());
+  prep_recv_multishot_limited(next_sqe(ring), to.get(), 0, kGroup, {.per_cqe = 30, .total = 50})
+      .set_user_data(3);
+  auto limited = reap(ring, 2);
+  CHECK(limited[0].result() == 30);
+  CHECK(limited[0].more());
+  CHECK(limited[1].result() == 30);
+  CHECK_FALSE(limited[1].more());
+  expect_no_cqe(ring);
+  CHECK(recv_exact(to.get(), 40) == std::vector<unsigned char>(bytes.begin() + 60, bytes.end()));
+
+  // Only RECV takes a total: RECVMSG multishot with one is -EINVAL.
+  msghdr msg{};
+  Prepared& recvmsg = prep_recvmsg_multishot(next_sqe(ring), to.get(), &msg, 0, kGroup).set_user_data(4);
+  recvmsg.optlen = 50;
+  CHECK(reap_one(ring).result() == -EINVAL);
+}

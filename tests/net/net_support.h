@@ -8,10 +8,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -315,5 +317,55 @@ inline void provide_buffers(Ring& ring, void* memory, unsigned size, unsigned co
   REQUIRE(cqe.data() == 0xb0ff);
   REQUIRE_MESSAGE(cqe.result() == 0, "PROVIDE_BUFFERS: " << cqe.result());
 }
+
+// A buffer ring registered by hand (IORING_REGISTER_PBUF_RING) over memory
+// of the test's own, so the test decides what each buffer holds before the
+// kernel may pick it: for sends from provided buffers. Unregistered when
+// this goes away.
+class ManualBufferRing {
+ public:
+  ManualBufferRing(Ring& ring, std::uint16_t group, unsigned entries, unsigned buffer_size)
+      : ring_(ring), group_(group), entries_(entries), size_(buffer_size), memory_(entries * buffer_size) {
+    ring_bytes_ = entries * sizeof(abi::io_uring_buf);
+    void* mapped = ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(mapped != MAP_FAILED);
+    bufs_ = static_cast<abi::io_uring_buf_ring*>(mapped);
+    abi::io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(mapped);
+    reg.ring_entries = entries;
+    reg.bgid = group;
+    const int ret = ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1);
+    REQUIRE_MESSAGE(ret == 0, "IORING_REGISTER_PBUF_RING: " << ret);
+  }
+  ~ManualBufferRing() {
+    abi::io_uring_buf_reg reg{};
+    reg.bgid = group_;
+    CHECK(ring_.register_raw(abi::IORING_UNREGISTER_PBUF_RING, &reg, 1) == 0);
+    ::munmap(bufs_, ring_bytes_);
+  }
+  ManualBufferRing(const ManualBufferRing&) = delete;
+  ManualBufferRing& operator=(const ManualBufferRing&) = delete;
+
+  unsigned char* buffer(std::uint16_t id) { return memory_.data() + std::size_t{id} * size_; }
+  // Puts buffer `id` (its first `len` bytes) at the tail and publishes it.
+  void add(std::uint16_t id, unsigned len) {
+    abi::io_uring_buf& entry = bufs_->bufs[tail_ & (entries_ - 1)];
+    entry.addr = reinterpret_cast<std::uintptr_t>(buffer(id));
+    entry.len = len;
+    entry.bid = id;
+    ++tail_;
+    std::atomic_ref<std::uint16_t>(bufs_->tail).store(tail_, std::memory_order_release);
+  }
+
+ private:
+  Ring& ring_;
+  std::uint16_t group_;
+  unsigned entries_;
+  unsigned size_;
+  std::vector<unsigned char> memory_;
+  std::size_t ring_bytes_ = 0;
+  abi::io_uring_buf_ring* bufs_ = nullptr;
+  std::uint16_t tail_ = 0;
+};
 
 }  // namespace uring::nettest

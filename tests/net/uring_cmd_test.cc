@@ -7,9 +7,12 @@
 // Linux 6.6 ("io_uring: Add io_uring command support for sockets", for-6.6),
 // GETSOCKOPT and SETSOCKOPT with 6.7 ("io_uring/cmd: Introduce
 // SOCKET_URING_OP_GETSOCKOPT", for-6.7).
+#include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+
+#include <ctime>
 
 #include "tests/net/net_support.h"
 #include "tests/support/kernel_features.h"
@@ -18,6 +21,10 @@ using namespace uring;
 using namespace uring::nettest;
 
 namespace {
+
+// SCM_TSTAMP_SND of <linux/errqueue.h> (which needs struct timespec declared
+// before it): the stamp taken when the packet left the socket layer.
+constexpr std::uint32_t kScmTstampSnd = 0;
 
 int ioctl_int(int fd, unsigned long request) {
   int value = -1;
@@ -146,6 +153,79 @@ TEST_CASE("getsockopt and setsockopt through the ring round-trip with the system
   auto [read_end, write_end] = make_pipe();
   prep_uring_cmd_siocinq(next_sqe(ring), read_end.get()).set_user_data(8);
   CHECK(reap_one(ring).result() == -EOPNOTSUPP);
+}
+
+TEST_CASE("the generic prep_uring_cmd reaches the socket's command handler") {
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_URING_CMD));
+  URING_REQUIRE(testing::missing_since("URING_CMD SOCKET_URING_OP_SIOCINQ", "6.6"));
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [b, a] = tcp_pair();  // AF_UNIX sockets have no ioctl handler for the socket commands
+  send_all(b.get(), "seven b", 7);
+  REQUIRE(readable_within(a.get(), 2000ms));
+  prep_uring_cmd(next_sqe(ring), a.get(), abi::SOCKET_URING_OP_SIOCINQ).set_user_data(1);
+  CHECK(reap_one(ring).result() == 7);
+  // A command the socket does not know.
+  prep_uring_cmd(next_sqe(ring), a.get(), 0x7777).set_user_data(2);
+  CHECK(reap_one(ring).result() == -EOPNOTSUPP);
+}
+
+TEST_CASE("TX timestamps as CQEs: one per send, keyed by OPT_ID, on the clock of the stamp") {
+  // "io_uring/netcmd: add tx timestamping cmd support", Linux 6.17.
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_URING_CMD));
+  URING_REQUIRE(testing::missing_since("URING_CMD SOCKET_URING_OP_TX_TIMESTAMP", "6.17"));
+  FdLeakCheck leaks;
+  Ring ring = make_ring(16, [](RingOptions& options) { options.cqe32 = true; });
+  sockaddr_in receiver_addr{};
+  Fd receiver = udp_socket(&receiver_addr);
+  Fd sender = udp_socket();
+  REQUIRE(::connect(sender.get(), as_sockaddr(receiver_addr), sizeof receiver_addr) == 0);
+  const int stamping = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+                       SOF_TIMESTAMPING_OPT_TSONLY;
+  REQUIRE(::setsockopt(sender.get(), SOL_SOCKET, SO_TIMESTAMPING, &stamping, sizeof stamping) == 0);
+
+  prep_uring_cmd_tx_timestamp(next_sqe(ring), sender.get()).set_user_data(1);
+  REQUIRE(ring.submit() == 1);
+  timespec before{};
+  REQUIRE(::clock_gettime(CLOCK_REALTIME, &before) == 0);
+  for (int i = 0; i < 3; ++i) REQUIRE(::send(sender.get(), "stamp", 5, 0) == 5);
+  // The stamp is in the second half of each 32-byte CQE: read the CQEs in
+  // place (a copied Cqe holds only the first 16 bytes).
+  WaitOptions wait;
+  wait.timeout = 5000ms;
+  REQUIRE(ring.wait_cqes(3, wait) == 0);
+  std::vector<std::uint64_t> tags;
+  std::vector<std::optional<TxTimestamp>> stamps;
+  ring.for_each_cqe([&](const Cqe& cqe) {
+    tags.push_back(cqe.data());
+    stamps.push_back(tx_timestamp(cqe));
+  });
+  timespec after{};
+  REQUIRE(::clock_gettime(CLOCK_REALTIME, &after) == 0);
+  REQUIRE(stamps.size() == 3);
+  for (std::size_t i = 0; i < stamps.size(); ++i) {
+    CAPTURE(i);
+    CHECK(tags[i] == 1);
+    const std::optional<TxTimestamp>& stamp = stamps[i];
+    REQUIRE(stamp.has_value());
+    CHECK(stamp->key == i);  // OPT_ID counts the sends from 0
+    CHECK(stamp->type == kScmTstampSnd);
+    CHECK_FALSE(stamp->hardware);
+    // A software stamp on the real-time clock, taken between the two reads.
+    const long double at = static_cast<long double>(stamp->time.tv_sec) + stamp->time.tv_nsec / 1e9L;
+    CHECK(at >= static_cast<long double>(before.tv_sec) + before.tv_nsec / 1e9L);
+    CHECK(at <= static_cast<long double>(after.tv_sec) + after.tv_nsec / 1e9L);
+  }
+  prep_cancel(next_sqe(ring), 1).set_user_data(2);
+  auto ended = reap(ring, 2);
+  CHECK(only(ended, 2).result() == 0);
+  CHECK(only(ended, 1).result() == -ECANCELED);
+  CHECK_FALSE(tx_timestamp(only(ended, 1)).has_value());
+
+  // On a ring with 16-byte CQEs there is nowhere to put a stamp: -EINVAL.
+  Ring plain = make_ring();
+  prep_uring_cmd_tx_timestamp(next_sqe(plain), sender.get()).set_user_data(3);
+  CHECK(reap_one(plain).result() == -EINVAL);
 }
 
 TEST_CASE("RECV_ZC without a zero-copy receive queue is refused") {

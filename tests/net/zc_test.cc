@@ -6,6 +6,7 @@
 #include <map>
 
 #include "tests/net/net_support.h"
+#include "tests/support/kernel_features.h"
 
 using namespace uring;
 using namespace uring::nettest;
@@ -209,4 +210,44 @@ TEST_CASE("zero-copy sends refuse what cannot work") {
   Cqe unknown = reap_one(ring);
   CHECK(unknown.result() == -EINVAL);
   CHECK_FALSE(readable_within(server.get(), 0ms));  // a refused send queued nothing
+}
+
+TEST_CASE("sendmsg_zc from a registered buffer: iovecs inside it are sent, one outside is -EFAULT") {
+  // "io_uring/net: implement vectored reg bufs for zctx", Linux 6.15: before
+  // it IORING_RECVSEND_FIXED_BUF on SENDMSG_ZC was -EINVAL.
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_SENDMSG_ZC));
+  URING_REQUIRE(testing::missing_since("IORING_OP_SENDMSG_ZC with IORING_RECVSEND_FIXED_BUF", "6.15"));
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  auto [client, server] = tcp_pair();
+  std::vector<unsigned char> region = pattern(8192, 44);
+  iovec registered{region.data(), region.size()};
+  REQUIRE(ring.register_raw(abi::IORING_REGISTER_BUFFERS, &registered, 1) == 0);
+
+  iovec parts[2] = {{region.data() + 10, 5}, {region.data() + 4000, 700}};
+  msghdr msg{};
+  msg.msg_iov = parts;
+  msg.msg_iovlen = 2;
+  prep_sendmsg_zc_fixed(next_sqe(ring), client.get(), &msg, 0, FixedBuffer(0)).set_user_data(1);
+  REQUIRE(ring.submit() == 1);
+  std::vector<unsigned char> expected(region.begin() + 10, region.begin() + 15);
+  expected.insert(expected.end(), region.begin() + 4000, region.begin() + 4700);
+  CHECK(recv_exact(server.get(), expected.size()) == expected);
+  auto by_send = split(reap(ring, 2));
+  CHECK(by_send[1].result.result() == 705);
+  CHECK(by_send[1].notifications == 1);
+
+  // An iovec outside the registered buffer.
+  std::vector<unsigned char> elsewhere(16, 1);
+  iovec outside{elsewhere.data(), elsewhere.size()};
+  msg.msg_iov = &outside;
+  msg.msg_iovlen = 1;
+  prep_sendmsg_zc_fixed(next_sqe(ring), client.get(), &msg, 0, FixedBuffer(0)).set_user_data(2);
+  REQUIRE(ring.submit() == 1);
+  Cqe failed = reap_one(ring);
+  CHECK(failed.data() == 2);
+  CHECK(failed.result() == -EFAULT);
+  if (failed.more()) CHECK(reap_one(ring).notif());
+  CHECK_FALSE(readable_within(server.get(), 0ms));
+  REQUIRE(ring.register_raw(abi::IORING_UNREGISTER_BUFFERS, nullptr, 0) == 0);
 }
