@@ -114,7 +114,7 @@ constexpr bool is_buffer_index(T index) {
 }  // namespace detail
 
 // A registered buffer (IORING_REGISTER_BUFFERS) by index, for *_FIXED ops.
-//   FixedBuffer(3)                a constant: an index >= kMaxRegisteredBuffers does not compile
+//   FixedBuffer(3)                an int constant: an index >= kMaxRegisteredBuffers does not compile
 //   FixedBuffer::checked(n)       a run-time number that may be out of range: std::nullopt if it is
 //   FixedBuffer(i), i unsigned    a run-time index the caller knows is in range (a loop over a
 //                                 table): one that is not stops the program with a message
