@@ -328,7 +328,10 @@ constexpr std::chrono::milliseconds kCancelRecheck{10};
 class SyncCanceller {
  public:
   SyncCanceller(Ring& ring, std::chrono::nanoseconds timeout) : ring_(ring) {
-    if (timeout.count() >= 0) deadline_ = std::chrono::steady_clock::now() + timeout;
+    if (timeout.count() >= 0) {
+      timed_ = true;
+      deadline_ = std::chrono::steady_clock::now() + timeout;
+    }
   }
 
   // One call, waiting at most `wait` for a running request (a negative
@@ -379,8 +382,8 @@ class SyncCanceller {
   int until_gone(const abi::io_uring_sync_cancel_reg& reg) {
     for (;;) {
       std::chrono::nanoseconds wait = kCancelRecheck;
-      if (deadline_) {
-        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline_ - std::chrono::steady_clock::now());
+      if (timed_) {
+        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline_ - std::chrono::steady_clock::now());
         if (left.count() <= 0) return -ETIME;
         wait = std::min(wait, left);
       }
@@ -392,7 +395,11 @@ class SyncCanceller {
   }
 
   Ring& ring_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  // A bool beside a plain time_point, not an optional: GCC 12 -O2 reads the
+  // optional's value as maybe-uninitialized, which -Werror (CI's vendored
+  // build, -c opt) turns into a build failure.
+  bool timed_ = false;
+  std::chrono::steady_clock::time_point deadline_{};
   unsigned waited_ = 0;
 };
 
