@@ -54,17 +54,22 @@ std::map<std::uint64_t, int> reap_results(Ring& ring, unsigned count) {
   return results;
 }
 
-// True when some io-wq worker of this process sleeps in the FIFO open's
-// wait for a writer (its wchan, /proc/self/task/*/wchan, says so).
-bool worker_in_fifo_wait();
+// How many io-wq workers of this process sleep in a FIFO open's wait for a
+// writer (their wchan, /proc/self/task/*/wchan, says so).
+int workers_in_fifo_wait();
 
 // An OPENAT of a FIFO forced to io-wq blocks in the kernel waiting for a
 // writer: a request that is running, not queued. Returns once a worker
 // sleeps in that wait (or, where wchan is hidden, after a pause).
 void submit_blocked_fifo_open(Ring& ring, const std::string& fifo, std::uint64_t tag) {
+  // Workers of this thread outlive a ring, and one from an earlier case can
+  // still be on its way out of the same wait: wait for one more than before.
+  const int before = workers_in_fifo_wait();
   prep_openat(*ring.get_sqe(), AT_FDCWD, fifo.c_str(), O_RDONLY | O_CLOEXEC, 0).set_user_data(tag).force_async();
   REQUIRE(ring.submit() == 1);
-  if (!eventually(worker_in_fifo_wait, std::chrono::seconds(2))) std::this_thread::sleep_for(milliseconds(100));
+  if (!eventually([&] { return workers_in_fifo_wait() > before; }, std::chrono::seconds(5))) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
 }
 
 // Unblocks a FIFO open still waiting for a writer, so the ring can close.
@@ -215,15 +220,15 @@ class StalledPipeRead {
   char buffer_[64];
 };
 
-bool worker_in_fifo_wait() {
-  bool found = false;
+int workers_in_fifo_wait() {
+  int found = 0;
   DIR* tasks = ::opendir("/proc/self/task");
   if (!tasks) return false;
   while (dirent* entry = ::readdir(tasks)) {
     if (entry->d_name[0] == '.') continue;
     const std::string task = std::string("/proc/self/task/") + entry->d_name;
     if (read_first_line(task + "/comm").rfind("iou-wrk-", 0) != 0) continue;
-    if (read_first_line(task + "/wchan").find("wait_for_partner") != std::string::npos) found = true;
+    if (read_first_line(task + "/wchan").find("wait_for_partner") != std::string::npos) ++found;
   }
   ::closedir(tasks);
   return found;
