@@ -226,6 +226,16 @@ template <class S>
 concept recv_then_buffer_select = requires(S& sqe, char* buf) {
   prep_recv(sqe, 3, buf, SocketLength::at_most(16), 0).buffer_select(std::uint16_t{1});
 };
+// The buffer builders (uring/prep_buffers.h) too: a bundle's group is the
+// builder's own, and its byte cap is a SocketLength like every socket length.
+template <class S>
+concept recv_bundle_then_buffer_select = requires(S& sqe) {
+  prep_recv_bundle(sqe, 3, 0, 0, std::uint16_t{1}).buffer_select(std::uint16_t{2});
+};
+template <class S>
+concept provide_buffers_then_set_file = requires(S& sqe, char* buf) {
+  prep_provide_buffers(sqe, buf, 16u, 1u, std::uint16_t{1}, std::uint16_t{0}).set_file(File(4));
+};
 template <class S>
 concept openat_then_set_file = requires(S& sqe) {
   prep_openat(sqe, 3, "f", 0, 0).set_file(File(4));
@@ -260,6 +270,8 @@ static_assert(!read_fixed_then_buffer_select<Sqe>,
               "buffer_select after prep_read_fixed would overwrite buf_index");
 static_assert(!recv_then_buffer_select<Sqe>, "buffer_select after prep_recv(buf) would drop buf");
 static_assert(!openat_then_set_file<Sqe>, "OPENAT's fd is the directory, not a target file");
+static_assert(!recv_bundle_then_buffer_select<Sqe>, "buffer_select after prep_recv_bundle would change its group");
+static_assert(!provide_buffers_then_set_file<Sqe>, "PROVIDE_BUFFERS' fd field is the buffer count");
 static_assert(!openat_then_set_direct_slot<Sqe>, "the direct form is prep_openat_direct");
 static_assert(read_then_request_setters<Sqe>);
 static_assert(raw_sqe_buffer_select<Sqe>, "the builders themselves still set the group on the raw Sqe");

@@ -17,8 +17,8 @@ namespace uring {
 // laid out back to back from `addr`, to group `group` with ids first_id,
 // first_id+1, ... The CQE result is 0 on success (-EINVAL when `group` is a
 // buffer ring, -E2BIG/-EINVAL when the id range passes 65535).
-inline Sqe& prep_provide_buffers(Sqe& sqe, void* addr, unsigned len, unsigned count,
-                                 std::uint16_t group, std::uint16_t first_id) {
+inline Prepared& prep_provide_buffers(Sqe& sqe, void* addr, unsigned len, unsigned count,
+                                      std::uint16_t group, std::uint16_t first_id) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_PROVIDE_BUFFERS;
   sqe.fd = static_cast<std::int32_t>(count);
@@ -32,7 +32,7 @@ inline Sqe& prep_provide_buffers(Sqe& sqe, void* addr, unsigned len, unsigned co
 // IORING_OP_REMOVE_BUFFERS (5.7): takes up to `count` unused buffers out of
 // legacy group `group`. The CQE result is how many were removed (-ENOENT for
 // a group that does not exist, -EINVAL for a buffer ring).
-inline Sqe& prep_remove_buffers(Sqe& sqe, unsigned count, std::uint16_t group) {
+inline Prepared& prep_remove_buffers(Sqe& sqe, unsigned count, std::uint16_t group) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_REMOVE_BUFFERS;
   sqe.fd = static_cast<std::int32_t>(count);
@@ -42,16 +42,17 @@ inline Sqe& prep_remove_buffers(Sqe& sqe, unsigned count, std::uint16_t group) {
 
 // IORING_OP_RECV with IORING_RECVSEND_BUNDLE (6.10, IORING_FEAT_RECVSEND_BUNDLE):
 // one receive that may fill several buffers of ring group `group`, taken in
-// ring order. `max_bytes` caps the total (0: as much as the buffers hold);
+// ring order. `max_bytes` caps the total (0: as much as the buffers hold; a
+// SocketLength, so a size the kernel's int cannot hold does not compile);
 // `flags` are recv(2) flags. The CQE result is the bytes received; its buffer
 // id is the first buffer used. The CQE does not say it is a bundle's: take it
 // with BufferGroup::take(cqe, Bundle::yes), which works out the rest.
-inline Sqe& prep_recv_bundle(Sqe& sqe, File file, unsigned max_bytes, int flags,
-                             std::uint16_t group) {
+inline Prepared& prep_recv_bundle(Sqe& sqe, File file, SocketLength max_bytes, int flags,
+                                  std::uint16_t group) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_RECV;
   sqe.set_file(file);
-  sqe.len = max_bytes;
+  sqe.len = max_bytes.value();
   sqe.msg_flags = static_cast<std::uint32_t>(flags);
   sqe.ioprio = abi::IORING_RECVSEND_BUNDLE;
   return sqe.buffer_select(group);
@@ -62,7 +63,7 @@ inline Sqe& prep_recv_bundle(Sqe& sqe, File file, unsigned max_bytes, int flags,
 // each CQE carries IORING_CQE_F_MORE while more will follow. A CQE without
 // it ends the request: -ENOBUFS, or a data CQE when it took the last
 // buffers of the ring (BufferGroup::on_multishot_end(cqe, Bundle::yes)).
-inline Sqe& prep_recv_bundle_multishot(Sqe& sqe, File file, int flags, std::uint16_t group) {
+inline Prepared& prep_recv_bundle_multishot(Sqe& sqe, File file, int flags, std::uint16_t group) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_RECV;
   sqe.set_file(file);

@@ -10,6 +10,7 @@
 // case 7: 'n' is not a constant expression
 // case 8: registered_buffer_index_must_be_below_kMaxRegisteredBuffers
 // case 9: 'signed_index' is not a constant expression
+// case 10: 'n' is not a constant expression
 #include <sys/socket.h>
 
 #include <cstddef>
@@ -30,6 +31,8 @@ void build(Sqe& sqe, int fd, const std::string& data, unsigned n, char* buf, con
   prep_recv_buffer_select(sqe, fd, 4096, 0, 1);
   prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(16383));
   prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer::checked(signed_index).value());
+  prep_recv_bundle(sqe, fd, SocketLength::checked(n).value(), 0, 1);
+  prep_recv_bundle(sqe, fd, 0, 0, 1);
 #elif URING_CASE == 1
   prep_send(sqe, fd, data.data(), data.size(), 0);  // a run-time size_t, maybe above 4 GiB
 #elif URING_CASE == 2
@@ -48,5 +51,7 @@ void build(Sqe& sqe, int fd, const std::string& data, unsigned n, char* buf, con
   prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(65536 + 3));  // used to name buffer 3
 #elif URING_CASE == 9
   prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(signed_index));  // may be negative or too big
+#elif URING_CASE == 10
+  prep_recv_bundle(sqe, fd, n, 0, 1);  // a bundle's byte cap is a socket length too
 #endif
 }
