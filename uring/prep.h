@@ -1,6 +1,7 @@
 // Opcode builders: one per kernel opcode, named after it. Each zeroes the
 // SQE, then sets exactly the fields the kernel reads for that opcode; it
-// returns the Sqe so per-request setters can follow:
+// returns it as a Prepared& (uring/sqe.h), so only the per-request setters
+// can follow (prep_nop returns the Sqe itself):
 //
 //   uring::prep_nop(*sqe).set_user_data(42).link();
 //

@@ -4,7 +4,8 @@
 // tee, pipe and the fixed-file table ops.
 //
 // Like every builder (uring/prep.h) each one zeroes the SQE, sets exactly the
-// fields the kernel reads for its opcode and returns the Sqe for chaining:
+// fields the kernel reads for its opcode and returns a Prepared& for the
+// per-request setters:
 //
 //   uring::prep_read(*sqe, fd, buf, sizeof buf, 0).set_user_data(7).link();
 //

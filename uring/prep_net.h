@@ -1,7 +1,8 @@
 // Socket opcode builders: SOCKET, BIND, LISTEN, ACCEPT, CONNECT, SEND/RECV,
 // SENDMSG/RECVMSG, the zero-copy sends, SHUTDOWN, the socket URING_CMDs and
 // RECV_ZC. Same rules as uring/prep.h: each builder zeroes the SQE, sets the
-// fields the kernel reads for that opcode and returns the Sqe for chaining:
+// fields the kernel reads for that opcode and returns a Prepared& for the
+// per-request setters:
 //
 //   uring::prep_recv(*sqe, fd, buf, sizeof buf, 0).set_user_data(7);
 //

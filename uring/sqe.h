@@ -279,8 +279,10 @@ class Sqe : public Prepared {
     return *this;
   }
   // The kernel picks the buffer from provided-buffer group `group` when data
-  // is ready; the CQE says which (Cqe::buffer_id()). Only for ops that take
-  // no buffer of their own (the *_buffer_select and multishot builders).
+  // is ready; the CQE says which (Cqe::buffer_id()). The builders set it
+  // (the *_buffer_select, bundle and multishot ones); they return Prepared&,
+  // which does not offer it, so it cannot be chained onto one that has a
+  // buffer of its own. On a raw Sqe it is yours to get right.
   Sqe& buffer_select(std::uint16_t group) {
     buf_group = group;
     add_flags(abi::IOSQE_BUFFER_SELECT);
