@@ -265,16 +265,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
     s.ring_fd = fd;
     s.enter_fd = fd;
   }
-  s.setup_flags = params.flags;
-  s.features = params.features;
-  s.sqpoll = (params.flags & abi::IORING_SETUP_SQPOLL) != 0;
-  s.sqe_shift = (params.flags & abi::IORING_SETUP_SQE128) ? 7 : 6;
-  s.cqe_shift = (params.flags & abi::IORING_SETUP_CQE32) ? 5 : 4;
-  s.cqe_mixed = (params.flags & abi::IORING_SETUP_CQE_MIXED) != 0;
-  s.cq_enter_bits = abi::IORING_SQ_CQ_OVERFLOW;
-  // Without TASKRUN_FLAG the kernel does not promise to keep this bit
-  // meaningful (after a resize it can stay set), so it is trusted only with it.
-  if (params.flags & abi::IORING_SETUP_TASKRUN_FLAG) s.cq_enter_bits |= abi::IORING_SQ_TASKRUN;
+  init_from_params(s, params);
 
   unsigned char* nommap_rings = nullptr;
   unsigned char* nommap_sqes = nullptr;
@@ -302,18 +293,115 @@ Result<Ring> Ring::create(const RingOptions& options) {
   return ring;
 }
 
-void Ring::register_ring_fd(State& s) {
+void Ring::init_from_params(State& s, const abi::io_uring_params& params) {
+  s.setup_flags = params.flags;
+  s.features = params.features;
+  s.sqpoll = (params.flags & abi::IORING_SETUP_SQPOLL) != 0;
+  s.sqe_shift = (params.flags & abi::IORING_SETUP_SQE128) ? 7 : 6;
+  s.cqe_shift = (params.flags & abi::IORING_SETUP_CQE32) ? 5 : 4;
+  s.cqe_mixed = (params.flags & abi::IORING_SETUP_CQE_MIXED) != 0;
+  s.cq_enter_bits = abi::IORING_SQ_CQ_OVERFLOW;
+  // Without TASKRUN_FLAG the kernel does not promise to keep this bit
+  // meaningful (after a resize it can stay set), so it is trusted only with it.
+  if (params.flags & abi::IORING_SETUP_TASKRUN_FLAG) s.cq_enter_bits |= abi::IORING_SQ_TASKRUN;
+}
+
+Result<Ring> Ring::adopt(int fd, const abi::io_uring_params& params) {
+  if (fd < 0) return Error{EBADF, "adopt: fd " + std::to_string(fd) + " is not a ring fd"};
+  if (params.flags & (abi::IORING_SETUP_NO_MMAP | abi::IORING_SETUP_REGISTERED_FD_ONLY)) {
+    return Error{EINVAL,
+                 "adopt: a NO_MMAP ring lives in memory its creator chose; set it up with Ring::create instead"};
+  }
+  release_orphans_of_this_thread();
+  Ring ring;
+  State& s = ring.s_;
+  init_from_params(s, params);
+  // s.ring_fd stays -1 until the mapping worked: on failure `ring` unmaps
+  // what it mapped and leaves the fd to the caller.
+  if (auto mapped = map_rings(s, fd, params, nullptr, nullptr); !mapped) return mapped.error();
+  s.ring_fd = fd;
+  s.enter_fd = fd;
+  s.sqe_tail = s.sq_head_cache = s.sqpoll_published = barrier::load_relaxed(s.sq_ktail);
+  s.sq_tail_limit = s.sq_head_cache + s.sq_entries;
+  return ring;
+}
+
+int Ring::register_ring_fd(State& s) {
   // IORING_REGISTER_RING_FDS (5.18) has no feature bit: just try. It is an
   // optimisation only: if it fails, enter keeps using the plain fd.
   abi::io_uring_rsrc_update update{};
   update.offset = ~0u;  // let the kernel pick a free slot
   update.data = static_cast<std::uint64_t>(s.ring_fd);
-  if (sys::io_uring_register(s.ring_fd, abi::IORING_REGISTER_RING_FDS, &update, 1) == 1) {
+  const int ret = sys::io_uring_register(s.ring_fd, abi::IORING_REGISTER_RING_FDS, &update, 1);
+  if (ret == 1) {
     s.registered_index = static_cast<int>(update.offset);
     s.enter_fd = s.registered_index;
     s.enter_flags = abi::IORING_ENTER_REGISTERED_RING;
     s.owner_token = this_thread_token();
   }
+  return ret;
+}
+
+int Ring::register_ring_fd() {
+  if (!valid()) return -EBADF;
+  if (s_.registered_index >= 0) return -EEXIST;
+  if (s_.ring_fd < 0) return -EBADF;
+  const int ret = register_ring_fd(s_);
+  if (ret == 1) s_.register_fd_at_enable = false;
+  return ret < 0 ? ret : (ret == 1 ? 1 : -EIO);
+}
+
+int Ring::unregister_ring_fd() {
+  if (s_.registered_index < 0) return -EINVAL;
+  if (s_.owner_token != detail::this_thread_token || s_.ring_fd < 0) return -EBADF;
+  abi::io_uring_rsrc_update update{};
+  update.offset = static_cast<std::uint32_t>(s_.registered_index);
+  const int ret = sys::io_uring_register(s_.ring_fd, abi::IORING_UNREGISTER_RING_FDS, &update, 1);
+  if (ret != 1) return ret < 0 ? ret : -EIO;
+  s_.registered_index = -1;
+  s_.enter_fd = s_.ring_fd;
+  s_.enter_flags = 0;
+  s_.owner_token = 0;
+  return 1;
+}
+
+int Ring::close_ring_fd() {
+  if (!has_feature(abi::IORING_FEAT_REG_REG_RING)) return -EOPNOTSUPP;
+  if (s_.registered_index < 0) return -EINVAL;
+  if (s_.ring_fd < 0) return -EBADF;
+  ::close(s_.ring_fd);
+  s_.ring_fd = -1;
+  return 1;
+}
+
+Ring::Mapping Ring::mapping() const {
+  Mapping m;
+  m.sq_khead = s_.sq_khead;
+  m.sq_ktail = s_.sq_ktail;
+  m.sq_kflags = s_.sq_kflags;
+  m.sq_kdropped = s_.sq_kdropped;
+  m.sq_array = s_.sq_array;
+  m.sqes = s_.sqes;
+  m.sq_mask = s_.sq_mask;
+  m.sq_entries = s_.sq_entries;
+  m.cq_khead = s_.cq_khead;
+  m.cq_ktail = s_.cq_ktail;
+  m.cq_kflags = s_.cq_kflags;
+  m.cq_koverflow = s_.cq_koverflow;
+  m.cqes = s_.cqes;
+  m.cq_mask = s_.cq_mask;
+  m.cq_entries = s_.cq_entries;
+  m.sq_ring = s_.rings.address;
+  m.sq_ring_bytes = s_.rings.bytes;
+  if (s_.cq_ring.address) {
+    m.cq_ring = s_.cq_ring.address;
+    m.cq_ring_bytes = s_.cq_ring.bytes;
+  } else {
+    m.cq_ring = s_.rings.address;
+    m.cq_ring_bytes = s_.rings.bytes;
+  }
+  m.sqes_bytes = std::size_t{s_.sq_entries} << s_.sqe_shift;
+  return m;
 }
 
 Status Ring::map_rings(State& s, int fd, const abi::io_uring_params& params, unsigned char* rings_memory,
@@ -362,6 +450,7 @@ Status Ring::map_rings(State& s, int fd, const abi::io_uring_params& params, uns
     // submit path never touches this array.
     auto* array = reinterpret_cast<std::uint32_t*>(sq_ring + params.sq_off.array);
     for (std::uint32_t i = 0; i < s.sq_entries; ++i) array[i] = i;
+    s.sq_array = array;
   }
 
   s.cq_khead = reinterpret_cast<std::uint32_t*>(cq_ring + params.cq_off.head);

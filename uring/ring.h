@@ -197,6 +197,14 @@ class Ring {
   // followed by SQEs, each part page-aligned).
   static std::size_t no_mmap_bytes(const RingOptions& options);
 
+  // Takes over a ring that io_uring_setup(2) made elsewhere: `params` as the
+  // kernel filled them in for `fd`. Maps its rings (NO_MMAP rings are
+  // refused: EINVAL) and owns `fd` from then on (close() closes it). The
+  // ring fd is not registered: register_ring_fd() does that. On failure the
+  // caller still owns `fd`, and nothing else is left behind. For
+  // io_uring_queue_mmap() of the liburing layer (uring/liburing).
+  static Result<Ring> adopt(int fd, const abi::io_uring_params& params);
+
   Ring() = default;  // an empty ring: valid() is false
   Ring(Ring&& other) noexcept { swap(other); }
   Ring& operator=(Ring&& other) noexcept {
@@ -451,6 +459,59 @@ class Ring {
   std::uint32_t setup_flags() const { return s_.setup_flags; }
   unsigned sq_entries() const { return s_.sq_entries; }
   unsigned cq_entries() const { return s_.cq_entries; }
+  // Where the kernel's words and entries are mapped, read-only, for a C view
+  // of the ring (struct io_uring of uring/liburing). Pointers change only on
+  // resize() and close().
+  struct Mapping {
+    std::uint32_t* sq_khead = nullptr;
+    std::uint32_t* sq_ktail = nullptr;
+    std::uint32_t* sq_kflags = nullptr;
+    std::uint32_t* sq_kdropped = nullptr;
+    std::uint32_t* sq_array = nullptr;  // null on NO_SQARRAY rings
+    unsigned char* sqes = nullptr;
+    std::uint32_t sq_mask = 0;
+    std::uint32_t sq_entries = 0;
+    std::uint32_t* cq_khead = nullptr;
+    std::uint32_t* cq_ktail = nullptr;
+    std::uint32_t* cq_kflags = nullptr;  // null before Linux 5.8
+    std::uint32_t* cq_koverflow = nullptr;
+    unsigned char* cqes = nullptr;
+    std::uint32_t cq_mask = 0;
+    std::uint32_t cq_entries = 0;
+    void* sq_ring = nullptr;  // the SQ ring's mapping (with FEAT_SINGLE_MMAP the CQ ring's too)
+    std::size_t sq_ring_bytes = 0;
+    void* cq_ring = nullptr;  // == sq_ring with FEAT_SINGLE_MMAP or NO_MMAP
+    std::size_t cq_ring_bytes = 0;
+    std::size_t sqes_bytes = 0;
+  };
+  Mapping mapping() const;
+  // The SQ tail of the SQEs handed out by get_sqe(), published or not.
+  std::uint32_t sqe_tail() const { return s_.sqe_tail; }
+  // Publishes the SQEs taken since the last submit (one store of the SQ
+  // tail) without io_uring_enter, for callers who then enter themselves.
+  // Returns the SQEs the kernel has not consumed yet.
+  unsigned flush_sq() {
+    if (s_.sqpoll) s_.sqpoll_published = s_.sqe_tail;
+    return publish_sq_tail();
+  }
+
+  // IORING_REGISTER_RING_FDS (5.18) now, from the calling thread, which
+  // becomes the one that enters through the index (registered_index()).
+  // Returns 1, or -errno: -EEXIST when the ring fd is registered already,
+  // -EBADF for a closed ring, the kernel's error otherwise.
+  int register_ring_fd();
+  // IORING_UNREGISTER_RING_FDS: enter calls use the plain fd again. Returns
+  // 1, or -errno: -EINVAL when the ring fd is not registered, -EBADF from a
+  // thread other than the registering one, or when the ring has no plain fd.
+  int unregister_ring_fd();
+  // Closes the plain ring fd and keeps only the registered index (as a
+  // registered_fd_only ring): fd() is -1 from then on, and calls from other
+  // threads than the registering one fail with -EBADF. Returns 1, or
+  // -EINVAL when the ring fd is not registered, -EBADF without a plain fd,
+  // -EOPNOTSUPP without IORING_FEAT_REG_REG_RING (6.3: register calls
+  // through the index).
+  int close_ring_fd();
+
   // CQEs the kernel had to drop (only without FEAT_NODROP) and SQEs it skipped as invalid.
   unsigned cq_overflow() const { return barrier::load_relaxed(s_.cq_koverflow); }
   unsigned sq_dropped() const { return barrier::load_relaxed(s_.sq_kdropped); }
@@ -512,6 +573,7 @@ class Ring {
     std::uint32_t* sq_ktail = nullptr;
     std::uint32_t* sq_kflags = nullptr;
     std::uint32_t* sq_kdropped = nullptr;
+    std::uint32_t* sq_array = nullptr;  // for mapping(); the submit path never reads it
     unsigned char* sqes = nullptr;
     std::uint32_t sq_mask = 0;
     std::uint32_t sq_entries = 0;
@@ -573,8 +635,11 @@ class Ring {
   static Status map_rings(State& s, int fd, const abi::io_uring_params& params, unsigned char* rings_memory,
                           unsigned char* sqes_memory);
   static void unmap_rings(State& s);
-  // IORING_REGISTER_RING_FDS from the calling thread, which becomes the owner.
-  static void register_ring_fd(State& s);
+  // IORING_REGISTER_RING_FDS from the calling thread, which becomes the
+  // owner. Returns 1 or the kernel's -errno.
+  static int register_ring_fd(State& s);
+  // What create() and adopt() set from the kernel's answer, before mapping.
+  static void init_from_params(State& s, const abi::io_uring_params& params);
   // The wait loop of wait_cqes and submit_and_wait(n, options).
   int wait_loop(unsigned count, const WaitOptions& options, bool submit);
 
