@@ -60,27 +60,27 @@ inline Prepared& prep_rw(Sqe& sqe, std::uint8_t opcode, File file, std::uint64_t
 
 // IORING_OP_READ (5.6): read up to `len` bytes at `offset` (kCurrentPosition:
 // the file position). CQE result: bytes read (0 at end of file) or -errno.
-inline Prepared& prep_read(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset) {
-  return detail::prep_rw(sqe, abi::IORING_OP_READ, file, detail::user_pointer(buf), len, offset);
+inline Prepared& prep_read(Sqe& sqe, File file, void* buf, IoLength len, std::uint64_t offset) {
+  return detail::prep_rw(sqe, abi::IORING_OP_READ, file, detail::user_pointer(buf), len.value(), offset);
 }
 
 // IORING_OP_READ with preadv2(2) flags (RWF_NOWAIT, RWF_HIPRI, ...). CQE as prep_read.
-inline Prepared& prep_read(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset, int rw_flags) {
-  prep_read(sqe, file, buf, len, offset);
+inline Prepared& prep_read(Sqe& sqe, File file, void* buf, IoLength len, std::uint64_t offset, int rw_flags) {
+  prep_read(sqe, file, buf, len.value(), offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
   return sqe;
 }
 
 // IORING_OP_WRITE (5.6): write `len` bytes at `offset` (kCurrentPosition: the
 // file position). CQE result: bytes written or -errno.
-inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset) {
-  return detail::prep_rw(sqe, abi::IORING_OP_WRITE, file, detail::user_pointer(buf), len, offset);
+inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, IoLength len, std::uint64_t offset) {
+  return detail::prep_rw(sqe, abi::IORING_OP_WRITE, file, detail::user_pointer(buf), len.value(), offset);
 }
 
 // IORING_OP_WRITE with pwritev2(2) flags (RWF_DSYNC, RWF_APPEND, ...). CQE as prep_write.
-inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset,
+inline Prepared& prep_write(Sqe& sqe, File file, const void* buf, IoLength len, std::uint64_t offset,
                             int rw_flags) {
-  prep_write(sqe, file, buf, len, offset);
+  prep_write(sqe, file, buf, len.value(), offset);
   sqe.rw_flags = static_cast<std::uint32_t>(rw_flags);
   return sqe;
 }
@@ -107,9 +107,9 @@ inline Prepared& prep_writev(Sqe& sqe, File file, const iovec* iovecs, unsigned 
 // buffer the kernel picks from provided-buffer group `group`. CQE result:
 // bytes read or -errno (-ENOBUFS: the group was empty); Cqe::buffer_id() says
 // which buffer holds them.
-inline Prepared& prep_read_buffer_select(Sqe& sqe, File file, unsigned len, std::uint64_t offset,
+inline Prepared& prep_read_buffer_select(Sqe& sqe, File file, IoLength len, std::uint64_t offset,
                                          std::uint16_t group) {
-  detail::prep_rw(sqe, abi::IORING_OP_READ, file, 0, len, offset);
+  detail::prep_rw(sqe, abi::IORING_OP_READ, file, 0, len.value(), offset);
   return sqe.buffer_select(group);
 }
 
@@ -117,18 +117,18 @@ inline Prepared& prep_read_buffer_select(Sqe& sqe, File file, unsigned len, std:
 // registered buffer `buffer` (BufferTable::read_fixed checks that before
 // submission). CQE result: bytes read or -errno (-EFAULT: index or range
 // outside the registered buffers).
-inline Prepared& prep_read_fixed(Sqe& sqe, File file, void* buf, unsigned len, std::uint64_t offset,
+inline Prepared& prep_read_fixed(Sqe& sqe, File file, void* buf, IoLength len, std::uint64_t offset,
                                  FixedBuffer buffer) {
-  detail::prep_rw(sqe, abi::IORING_OP_READ_FIXED, file, detail::user_pointer(buf), len, offset);
+  detail::prep_rw(sqe, abi::IORING_OP_READ_FIXED, file, detail::user_pointer(buf), len.value(), offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
   return sqe;
 }
 
 // IORING_OP_WRITE_FIXED (5.1): write [buf, buf + len) from inside registered
 // buffer `buffer`. CQE result: bytes written or -errno (-EFAULT as above).
-inline Prepared& prep_write_fixed(Sqe& sqe, File file, const void* buf, unsigned len, std::uint64_t offset,
+inline Prepared& prep_write_fixed(Sqe& sqe, File file, const void* buf, IoLength len, std::uint64_t offset,
                                   FixedBuffer buffer) {
-  detail::prep_rw(sqe, abi::IORING_OP_WRITE_FIXED, file, detail::user_pointer(buf), len, offset);
+  detail::prep_rw(sqe, abi::IORING_OP_WRITE_FIXED, file, detail::user_pointer(buf), len.value(), offset);
   sqe.buf_index = static_cast<std::uint16_t>(buffer.index);
   return sqe;
 }
@@ -159,9 +159,9 @@ inline Prepared& prep_writev_fixed(Sqe& sqe, File file, const iovec* iovecs, uns
 // size; Linux 6.7..6.18 accept nothing else (-EINVAL). Each CQE: bytes read with
 // Cqe::buffer_id(); Cqe::more() false on the last one (0 = end of file,
 // -ENOBUFS = no buffer left: provide more and re-arm, -EBADFD = not pollable).
-inline Prepared& prep_read_multishot(Sqe& sqe, File file, unsigned len, std::uint64_t offset,
+inline Prepared& prep_read_multishot(Sqe& sqe, File file, IoLength len, std::uint64_t offset,
                                      std::uint16_t group) {
-  detail::prep_rw(sqe, abi::IORING_OP_READ_MULTISHOT, file, 0, len, offset);
+  detail::prep_rw(sqe, abi::IORING_OP_READ_MULTISHOT, file, 0, len.value(), offset);
   return sqe.buffer_select(group);
 }
 
@@ -183,23 +183,23 @@ inline Prepared& prep_fsync(Sqe& sqe, File file, std::uint32_t flags = 0) {
 // len 0 with an offset above 0 syncs only the page at `offset`. The range is
 // at most 4 GiB (len is 32 bits); for more, use prep_fsync. CQE result: 0 or
 // -errno.
-inline Prepared& prep_fsync_range(Sqe& sqe, File file, std::uint64_t offset, std::uint32_t len,
+inline Prepared& prep_fsync_range(Sqe& sqe, File file, std::uint64_t offset, IoLength len,
                                   std::uint32_t flags = 0) {
   prep_fsync(sqe, file, flags);
   sqe.off = offset;
-  sqe.len = len;
+  sqe.len = len.value();
   return sqe;
 }
 
 // IORING_OP_SYNC_FILE_RANGE (5.2): sync_file_range(2) with SYNC_FILE_RANGE_*
 // flags. CQE result: 0 or -errno.
-inline Prepared& prep_sync_file_range(Sqe& sqe, File file, std::uint64_t offset, std::uint32_t len,
+inline Prepared& prep_sync_file_range(Sqe& sqe, File file, std::uint64_t offset, IoLength len,
                                       unsigned flags) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SYNC_FILE_RANGE;
   sqe.set_file(file);
   sqe.off = offset;
-  sqe.len = len;
+  sqe.len = len.value();
   sqe.sync_range_flags = flags;
   return sqe;
 }
@@ -454,13 +454,13 @@ inline Prepared& prep_getxattr(Sqe& sqe, const char* path, const char* name, voi
 // file position). A FixedFile `in` sets SPLICE_F_FD_IN_FIXED by itself.
 // CQE result: bytes moved (0: nothing to move) or -errno.
 inline Prepared& prep_splice(Sqe& sqe, File in, std::uint64_t in_offset, File out, std::uint64_t out_offset,
-                             unsigned len, unsigned flags = 0) {
+                             IoLength len, unsigned flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SPLICE;
   sqe.set_file(out);
   sqe.off = out_offset;
   sqe.splice_off_in = in_offset;
-  sqe.len = len;
+  sqe.len = len.value();
   sqe.splice_fd_in = in.value();
   sqe.splice_flags = flags | (in.fixed() ? abi::SPLICE_F_FD_IN_FIXED : 0u);
   return sqe;
@@ -468,11 +468,11 @@ inline Prepared& prep_splice(Sqe& sqe, File in, std::uint64_t in_offset, File ou
 
 // IORING_OP_TEE (5.8): tee(2): duplicate up to `len` bytes from pipe `in` to
 // pipe `out` without consuming them. CQE result: bytes duplicated or -errno.
-inline Prepared& prep_tee(Sqe& sqe, File in, File out, unsigned len, unsigned flags = 0) {
+inline Prepared& prep_tee(Sqe& sqe, File in, File out, IoLength len, unsigned flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_TEE;
   sqe.set_file(out);
-  sqe.len = len;
+  sqe.len = len.value();
   sqe.splice_fd_in = in.value();
   sqe.splice_flags = flags | (in.fixed() ? abi::SPLICE_F_FD_IN_FIXED : 0u);
   return sqe;

@@ -4,14 +4,12 @@
 // into the mapped ring is a pointer to one of these. Builders (uring/prep.h)
 // fill an Sqe and return it as a Prepared, whose named setters add the
 // per-request flags, so call sites never do raw bit math on `flags`. The
-// typed arguments (FixedFile, DirectSlot, FixedBuffer, SocketLength) cannot
+// typed arguments (FixedFile, DirectSlot, FixedBuffer, SocketLength, IoLength) cannot
 // hold a value their SQE field cannot carry.
 #pragma once
 
 #include <concepts>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <type_traits>
@@ -98,13 +96,7 @@ namespace detail {
 // the compile error for an index or length that cannot fit.
 void registered_buffer_index_must_be_below_kMaxRegisteredBuffers();
 void socket_length_must_be_at_most_kMaxSocketLength();
-
-// Stops the program: a run-time value was passed where the caller promised
-// it fits (see FixedBuffer). Says what to use instead.
-[[noreturn]] inline void refuse_argument(const char* what, unsigned long long value, const char* instead) {
-  std::fprintf(stderr, "uring: %s %llu can never be valid; %s\n", what, value, instead);
-  std::abort();
-}
+void io_length_must_fit_in_32_bits();
 
 template <std::integral T>
 constexpr bool is_buffer_index(T index) {
@@ -114,32 +106,27 @@ constexpr bool is_buffer_index(T index) {
 }  // namespace detail
 
 // A registered buffer (IORING_REGISTER_BUFFERS) by index, for *_FIXED ops.
-//   FixedBuffer(3)                an int constant: an index >= kMaxRegisteredBuffers does not compile
-//   FixedBuffer::checked(n)       a run-time number that may be out of range: std::nullopt if it is
-//   FixedBuffer(i), i unsigned    a run-time index the caller knows is in range (a loop over a
-//                                 table): one that is not stops the program with a message
-//                                 naming FixedBuffer::checked, instead of naming another buffer
+//   FixedBuffer(3)                a constant: an index >= kMaxRegisteredBuffers does not compile
+//   FixedBuffer::checked(n)       a run-time index: std::nullopt when n >= kMaxRegisteredBuffers
+//                                 (a run-time number cannot be checked where it is written,
+//                                 and buf_index is 16 bits: unchecked, 65536 + n would name
+//                                 buffer n)
 struct FixedBuffer {
   template <detail::number T>
-  requires(!std::same_as<T, unsigned>) consteval explicit FixedBuffer(T constant) : index(0) {
+  consteval explicit FixedBuffer(T constant) : index(0) {
     if (!detail::is_buffer_index(constant))
       detail::registered_buffer_index_must_be_below_kMaxRegisteredBuffers();
     index = static_cast<unsigned>(constant);
   }
-  template <std::same_as<unsigned> U>
-  constexpr explicit FixedBuffer(U index_in_range) : index(index_in_range) {
-    if (!detail::is_buffer_index(index_in_range)) {
-      detail::refuse_argument("uring::FixedBuffer index", index_in_range,
-                              "registered buffers are numbered below 16384 (IORING_MAX_REG_BUFFERS); use "
-                              "uring::FixedBuffer::checked(n) for a number that may be out of range");
-    }
-  }
   template <detail::number T>
   static constexpr std::optional<FixedBuffer> checked(T index) {
     if (!detail::is_buffer_index(index)) return std::nullopt;
-    return FixedBuffer(static_cast<unsigned>(index));
+    return FixedBuffer(static_cast<unsigned>(index), detail::Checked{});
   }
   unsigned index;  // < kMaxRegisteredBuffers, so it fits sqe->buf_index
+
+ private:
+  constexpr FixedBuffer(unsigned index_in_range, detail::Checked) : index(index_in_range) {}
 };
 
 // The bytes one send or receive may ask for: 0..kMaxSocketLength. The kernel
@@ -183,6 +170,49 @@ class SocketLength {
     return std::cmp_greater_equal(bytes, 0) && std::cmp_less_equal(bytes, kMaxSocketLength);
   }
   constexpr SocketLength(std::uint32_t bytes, detail::Checked) : bytes_(bytes) {}
+  std::uint32_t bytes_;
+};
+
+// The bytes one read, write, splice, tee or sync asks for: sqe->len is 32
+// bits, so a size_t above 4 GiB would be cut modulo 2^32 (5 GiB + 10 becoming
+// 1 GiB + 10). The kernel moves at most MAX_RW_COUNT (0x7ffff000) bytes per
+// read or write, as read(2) and write(2) do: a longer request completes short.
+//   4096, sizeof buf              a constant: one above 0xffffffff (or below 0) does not compile
+//   an unsigned of 32 bits or less  always fits: converts at run time
+//   IoLength::checked(n)          any other run-time value: std::nullopt when it does not fit
+//   IoLength::at_most(n)          any other run-time value, clamped to kMaxIoLength: the
+//                                 request then completes short, which every caller of a
+//                                 read or write must handle anyway
+inline constexpr std::uint32_t kMaxIoLength = 0xffffffff;
+
+class IoLength {
+ public:
+  template <detail::number T>
+  requires(!(std::unsigned_integral<T> && sizeof(T) <= 4)) consteval IoLength(T constant)
+      : bytes_(0) {  // NOLINT: a constant converts
+    if (!fits(constant)) detail::io_length_must_fit_in_32_bits();
+    bytes_ = static_cast<std::uint32_t>(constant);
+  }
+  template <detail::number T>
+  requires(std::unsigned_integral<T> && sizeof(T) <= 4) constexpr IoLength(T bytes)
+      : bytes_(bytes) {}  // NOLINT: always fits
+
+  template <detail::number T>
+  static constexpr std::optional<IoLength> checked(T bytes) {
+    if (!fits(bytes)) return std::nullopt;
+    return IoLength(static_cast<std::uint32_t>(bytes), detail::Checked{});
+  }
+  static constexpr IoLength at_most(std::uint64_t bytes) {
+    return IoLength(bytes < kMaxIoLength ? static_cast<std::uint32_t>(bytes) : kMaxIoLength, detail::Checked{});
+  }
+  constexpr std::uint32_t value() const { return bytes_; }
+
+ private:
+  template <std::integral T>
+  static constexpr bool fits(T bytes) {
+    return std::cmp_greater_equal(bytes, 0) && std::cmp_less_equal(bytes, kMaxIoLength);
+  }
+  constexpr IoLength(std::uint32_t bytes, detail::Checked) : bytes_(bytes) {}
   std::uint32_t bytes_;
 };
 

@@ -1,6 +1,7 @@
 // Lengths and registered-buffer indexes that do not fit their SQE field must
 // not compile (issue 12, item 11): a run-time size goes through
-// SocketLength::checked / at_most, a constant is checked where it is written.
+// SocketLength / IoLength ::checked or ::at_most, a run-time buffer index
+// through FixedBuffer::checked, a constant is checked where it is written.
 // case 1: 'data' is not a constant expression
 // case 2: 'n' is not a constant expression
 // case 3: 'data' is not a constant expression
@@ -11,6 +12,14 @@
 // case 8: registered_buffer_index_must_be_below_kMaxRegisteredBuffers
 // case 9: 'signed_index' is not a constant expression
 // case 10: 'n' is not a constant expression
+// case 11: 'data' is not a constant expression
+// case 12: io_length_must_fit_in_32_bits
+// case 13: 'data' is not a constant expression
+// case 14: 'data' is not a constant expression
+// case 15: io_length_must_fit_in_32_bits
+// case 16: 'data' is not a constant expression
+// case 17: 'n' is not a constant expression
+// case 18: 'data' is not a constant expression
 #include <sys/socket.h>
 
 #include <cstddef>
@@ -33,6 +42,15 @@ void build(Sqe& sqe, int fd, const std::string& data, unsigned n, char* buf, con
   prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer::checked(signed_index).value());
   prep_recv_bundle(sqe, fd, SocketLength::checked(n).value(), 0, 1);
   prep_recv_bundle(sqe, fd, 0, 0, 1);
+  prep_read(sqe, fd, buf, n, 0);  // an unsigned always fits sqe->len
+  prep_write(sqe, fd, data.data(), IoLength::at_most(data.size()), 0);
+  prep_read(sqe, fd, buf, IoLength::checked(data.size()).value(), 0);
+  prep_write(sqe, fd, buf, 0xffffffffu, 0);
+  prep_splice(sqe, fd, 0, fd, 0, IoLength::at_most(data.size()));
+  prep_tee(sqe, fd, fd, n);
+  prep_fsync_range(sqe, fd, 0, 4096);
+  prep_sync_file_range(sqe, fd, 0, n, 0);
+  prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer::checked(n).value());
 #elif URING_CASE == 1
   prep_send(sqe, fd, data.data(), data.size(), 0);  // a run-time size_t, maybe above 4 GiB
 #elif URING_CASE == 2
@@ -53,5 +71,21 @@ void build(Sqe& sqe, int fd, const std::string& data, unsigned n, char* buf, con
   prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(signed_index));  // may be negative or too big
 #elif URING_CASE == 10
   prep_recv_bundle(sqe, fd, n, 0, 1);  // a bundle's byte cap is a socket length too
+#elif URING_CASE == 11
+  prep_read(sqe, fd, buf, data.size(), 0);  // a run-time size_t: above 4 GiB it used to be cut to 32 bits
+#elif URING_CASE == 12
+  prep_write(sqe, fd, buf, (std::size_t{5} << 30) + 10, 0);  // used to become 1 GiB + 10
+#elif URING_CASE == 13
+  prep_splice(sqe, fd, 0, fd, 0, data.size());
+#elif URING_CASE == 14
+  prep_tee(sqe, fd, fd, data.size());
+#elif URING_CASE == 15
+  prep_fsync_range(sqe, fd, 0, -1);  // used to become 4 GiB - 1
+#elif URING_CASE == 16
+  prep_sync_file_range(sqe, fd, 0, data.size(), 0);
+#elif URING_CASE == 17
+  prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(n));  // used to compile and stop the program when n >= 16384
+#elif URING_CASE == 18
+  prep_write_fixed(sqe, fd, buf, data.size(), 0, FixedBuffer(0));
 #endif
 }

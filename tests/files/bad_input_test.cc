@@ -77,17 +77,17 @@ TEST_CASE("registered buffers: a bad index or range is refused before submission
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);
-    Status checked = table->check_range(FixedBuffer(c.index), c.addr, c.len);
+    Status checked = table->check_range(FixedBuffer::checked(c.index).value(), c.addr, c.len);
     REQUIRE_FALSE(checked.ok());
     CHECK(checked.code() == c.code);
     CHECK(checked.error().message.find("fixed buffer") != std::string::npos);
-    auto read = table->read_fixed(fd.get(), c.addr, c.len, 0, FixedBuffer(c.index));
+    auto read = table->read_fixed(fd.get(), c.addr, c.len, 0, FixedBuffer::checked(c.index).value());
     REQUIRE_FALSE(read.ok());
     CHECK(read.code() == c.code);
-    auto write = table->write_fixed(fd.get(), c.addr, c.len, 0, FixedBuffer(c.index));
+    auto write = table->write_fixed(fd.get(), c.addr, c.len, 0, FixedBuffer::checked(c.index).value());
     CHECK(write.code() == c.code);
     const iovec vec[] = {{base + 1024, 8}, {c.addr, c.len}};
-    auto readv = table->readv_fixed(fd.get(), vec, 2, 0, FixedBuffer(c.index));
+    auto readv = table->readv_fixed(fd.get(), vec, 2, 0, FixedBuffer::checked(c.index).value());
     CHECK(readv.code() == c.code);
     CHECK(ring.sq_pending() == pending_before);  // nothing was queued
   }

@@ -45,7 +45,7 @@ std::string write_from_fixed(Ring& ring, int fd, unsigned index, const void* add
   REQUIRE(::ftruncate(fd, 0) == 0);
   Sqe* sqe = ring.get_sqe();
   REQUIRE(sqe != nullptr);
-  prep_write_fixed(*sqe, fd, address, 16, 0, FixedBuffer(index)).set_user_data(index);
+  prep_write_fixed(*sqe, fd, address, 16, 0, FixedBuffer::checked(index).value()).set_user_data(index);
   REQUIRE(ring.submit() == 1);
   const Cqe done = reap_one(ring);
   if (done.result() != 16) return "result " + std::to_string(done.result());

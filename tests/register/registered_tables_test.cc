@@ -37,7 +37,7 @@ std::string read_slot(Ring& ring, unsigned slot) {
 
 // Writes 4 bytes from fixed buffer `slot` at `address` into `fd`: the result.
 int write_fixed_from(Ring& ring, int fd, unsigned slot, const void* address) {
-  prep_write_fixed(next_sqe(ring), fd, address, 4, 0, FixedBuffer(slot)).set_user_data(100 + slot);
+  prep_write_fixed(next_sqe(ring), fd, address, 4, 0, FixedBuffer::checked(slot).value()).set_user_data(100 + slot);
   return reap_one(ring).result();
 }
 
