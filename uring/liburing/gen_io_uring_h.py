@@ -736,6 +736,8 @@ def emit_check(abi, lang):
         out.append(CHECK_PREAMBLE % (COMMAND, "--check-cc"))
         out += ['#include "syscalls/abi.h"', "", "#include <cstddef>", "", "namespace abi = uring::abi;", "",
                 "struct abi_fact { const char *name; long long value; };", "",
+                "extern const abi_fact cc_side_facts[];",
+                "extern const unsigned long cc_side_count;", "",
                 "const abi_fact cc_side_facts[] = {"]
         for key, kind, s, m in records(abi):
             if kind == "const":
@@ -750,7 +752,7 @@ def emit_check(abi, lang):
                 v = "(long long)%s" % m[3].replace("sizeof(", "sizeof(abi::")
             out.append('    {"%s", %s},' % (key, v))
         out += ["};",
-                "extern const unsigned long cc_side_count = sizeof(cc_side_facts) / sizeof(cc_side_facts[0]);"]
+                "const unsigned long cc_side_count = sizeof(cc_side_facts) / sizeof(cc_side_facts[0]);"]
     return "\n".join(out) + "\n"
 
 
