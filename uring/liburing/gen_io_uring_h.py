@@ -108,6 +108,12 @@ C_COMMENTS = {
                      "bytes follow: big_cqe[0] and big_cqe[1]."],
 }
 
+# Comment lines of abi.h that point at its own tables; the C header has
+# them without that part. Exact text of the line -> what C says.
+COMMENT_LINES = {
+    "io_uring_params::features. Versions are in feature_flags[] below.": "io_uring_params::features.",
+}
+
 # Unions the kernel declares __attribute__((packed)) (for the old ARM OABI),
 # named by their first member.
 PACKED_UNIONS = {("io_uring_sqe", "buf_index")}
@@ -211,6 +217,7 @@ def parse(path):
     with open(path) as f:
         lines = f.read().split("\n")
     abi = Abi()
+    abi.text = "\n".join(lines)
     i = 0
     n = len(lines)
 
@@ -378,7 +385,7 @@ def c_expr(expr):
 
 
 def c_comment_block(lines, indent=""):
-    lines = [l.rstrip() for l in lines]
+    lines = [COMMENT_LINES.get(l.rstrip(), l.rstrip()) for l in lines]
     if len(lines) == 1:
         return [indent + "/* " + lines[0] + " */"]
     out = [indent + "/*"]
@@ -470,6 +477,9 @@ def check_tables(abi):
     for s in FROM_SYSTEM_HEADERS:
         if s not in structs:
             raise AbiError("FROM_SYSTEM_HEADERS names %s, which abi.h no longer has" % s)
+    for line in COMMENT_LINES:
+        if "// " + line not in abi.text:
+            raise AbiError("COMMENT_LINES has %r, which abi.h no longer says" % line)
     for s in C_COMMENTS:
         if s not in structs:
             raise AbiError("C_COMMENTS names %s, which abi.h no longer has" % s)
@@ -495,8 +505,6 @@ HEADER_COMMENT = """\
  *  - %(macros)s
  *    are macros here; the kernel that has them makes them enumerators of
  *    enum io_uring_op (abi.h keeps 6.18's IORING_OP_LAST).
- *  - Member types are abi.h's: rw_flags is __u32 where the kernel says
- *    __kernel_rwf_t (an int; same size and place).
  *  - The checks need GNU C or C++: like the kernel's header this uses
  *    zero-length arrays, an enumerator above INT_MAX and an empty struct
  *    (__DECLARE_FLEX_ARRAY's), so -std=c11 -pedantic-errors refuses it.
@@ -579,14 +587,16 @@ def emit_header(abi):
             if name in anon_of:
                 group = anon_of[name]
                 out.append("enum {")
+                body = []
                 for gname in group:
                     if items[k][0] != "const" or items[k][2] != gname:
                         raise AbiError("ANONYMOUS_ENUMS group %s is not consecutive in abi.h" % group)
                     _, _, _, gexpr, gcomment, glead = items[k]
                     if glead and gname != name:
-                        out.extend(c_comment_block(glead, "\t"))
-                    out.append("\t%s = %s,%s" % (gname, c_expr(gexpr), trailing(gcomment)))
+                        body.extend(c_comment_block(glead, "\t"))
+                    body.append("\t%s = %s,%s" % (gname, c_expr(gexpr), trailing(gcomment)))
                     k += 1
+                out.extend(align_comments(body))
                 out.append("};")
                 continue
             # Consecutive #defines are aligned as one block.

@@ -12,8 +12,6 @@
  *  - IORING_OP_NOP128, IORING_OP_URING_CMD128
  *    are macros here; the kernel that has them makes them enumerators of
  *    enum io_uring_op (abi.h keeps 6.18's IORING_OP_LAST).
- *  - Member types are abi.h's: rw_flags is __u32 where the kernel says
- *    __kernel_rwf_t (an int; same size and place).
  *  - The checks need GNU C or C++: like the kernel's header this uses
  *    zero-length arrays, an enumerator above INT_MAX and an empty struct
  *    (__DECLARE_FLEX_ARRAY's), so -std=c11 -pedantic-errors refuses it.
@@ -462,7 +460,7 @@ struct io_uring_params {
 	struct io_cqring_offsets cq_off;
 };
 
-/* io_uring_params::features. Versions are in feature_flags[] below. */
+/* io_uring_params::features. */
 #define IORING_FEAT_SINGLE_MMAP     (1U << 0)
 #define IORING_FEAT_NODROP          (1U << 1)
 #define IORING_FEAT_SUBMIT_STABLE   (1U << 2)
@@ -659,7 +657,7 @@ struct io_uring_clock_register {
 /* io_uring_clone_buffers::flags. */
 enum {
 	IORING_REGISTER_SRC_REGISTERED = (1U << 0),  /* src_fd is a registered ring index */
-	IORING_REGISTER_DST_REPLACE = (1U << 1),  /* overwrite existing buffers */
+	IORING_REGISTER_DST_REPLACE = (1U << 1),     /* overwrite existing buffers */
 };
 
 /* Argument of IORING_REGISTER_CLONE_BUFFERS. */
