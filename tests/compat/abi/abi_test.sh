@@ -1,6 +1,7 @@
 #!/bin/bash
 # Checks uring/liburing/liburing/io_uring.h, the C kernel ABI generated from
 # syscalls/abi.h by uring/liburing/gen_io_uring_h.py:
+#  - the generator stops on what it cannot translate;
 #  - drift: regenerating from the current abi.h gives exactly the committed file;
 #  - equality: every constant, struct size and member offset/size of abi.h has
 #    the same value in the C header (a C and a C++ translation unit, each
@@ -15,7 +16,7 @@ export LC_ALL=C
 if [ -n "${TEST_SRCDIR:-}" ]; then
   cd "${TEST_SRCDIR}/${TEST_WORKSPACE}" || exit 1
 fi
-GEN=uring/liburing/gen_io_uring_h.py
+GEN=${ABI_TEST_GEN:-uring/liburing/gen_io_uring_h.py}
 HDR=uring/liburing/liburing/io_uring.h
 # Lets the checks be shown failing on a scratch copy (see the commit messages).
 ABI=${ABI_TEST_ABI:-syscalls/abi.h}
@@ -36,6 +37,24 @@ elif ! d=$(diff -u "$INC/liburing/io_uring.h" "$work/io_uring.h"); then
   fail "drift: $HDR is not what $GEN makes of $ABI; run: python3 $GEN (and commit the result)" "$d"
 else
   pass "drift: $HDR is what $GEN makes of $ABI"
+fi
+
+# --- the generator refuses what it cannot translate ---------------------------
+# A construct it does not know must stop it (naming the line), not be dropped;
+# so must a name its tables of kernel spellings list but abi.h no longer has.
+mkdir -p "$work/bad/syscalls"
+sed 's|^// sqe->attr_type_mask bits\.$|using weird_t = int;\n&|' "$ABI" >"$work/bad/syscalls/abi.h"
+out1=$("$PY" "$GEN" --abi "$work/bad/syscalls/abi.h" --out "$work/bad/h" 2>&1)
+rc1=$?
+sed 's/IORING_REG_WAIT_TS/IORING_REG_WAIT_TS_RENAMED/g' "$ABI" >"$work/bad/syscalls/abi.h"
+out2=$("$PY" "$GEN" --abi "$work/bad/syscalls/abi.h" --out "$work/bad/h" 2>&1)
+rc2=$?
+if [ $rc1 -eq 0 ] || ! grep -q "abi.h:[0-9]*: not a construct this script understands: 'using weird_t = int;'" <<<"$out1"; then
+  fail "generator: an unknown construct in abi.h did not stop it with its line (exit $rc1)" "$out1"
+elif [ $rc2 -eq 0 ] || ! grep -q "ANONYMOUS_ENUMS names IORING_REG_WAIT_TS, which abi.h no longer has" <<<"$out2"; then
+  fail "generator: a stale ANONYMOUS_ENUMS entry did not stop it (exit $rc2)" "$out2"
+else
+  pass "generator: stops on an unknown construct (${out1##*: }) and on a stale table entry"
 fi
 
 # --- equality ----------------------------------------------------------------
