@@ -9,19 +9,23 @@ using namespace uring;
 
 TEST_CASE("set_file: a plain fd leaves IOSQE_FIXED_FILE clear, a FixedFile sets it") {
   Sqe sqe;
-  prep_nop(sqe).set_file(7);
+  sqe.clear();
+  sqe.set_file(7);
   CHECK(sqe.fd == 7);
   CHECK((sqe.flags & abi::IOSQE_FIXED_FILE) == 0);
-  prep_nop(sqe).set_file(FixedFile(3));
+  sqe.clear();
+  sqe.set_file(FixedFile(3));
   CHECK(sqe.fd == 3);
   CHECK((sqe.flags & abi::IOSQE_FIXED_FILE) != 0);
 }
 
 TEST_CASE("DirectSlot encodes slot + 1, and any() asks the kernel to pick") {
   Sqe sqe;
-  prep_nop(sqe).set_direct_slot(DirectSlot(0));
+  sqe.clear();
+  sqe.set_direct_slot(DirectSlot(0));
   CHECK(sqe.file_index == 1);
-  prep_nop(sqe).set_direct_slot(DirectSlot::any());
+  sqe.clear();
+  sqe.set_direct_slot(DirectSlot::any());
   CHECK(sqe.file_index == abi::IORING_FILE_INDEX_ALLOC);
 }
 
@@ -32,7 +36,8 @@ TEST_CASE("flag setters each set exactly their bit") {
   CHECK(prep_nop(sqe).drain().flags == abi::IOSQE_IO_DRAIN);
   CHECK(prep_nop(sqe).force_async().flags == abi::IOSQE_ASYNC);
   CHECK(prep_nop(sqe).skip_success().flags == abi::IOSQE_CQE_SKIP_SUCCESS);
-  prep_nop(sqe).buffer_select(9);
+  sqe.clear();
+  sqe.buffer_select(9);
   CHECK(sqe.flags == abi::IOSQE_BUFFER_SELECT);
   CHECK(sqe.buf_group == 9);
   int object = 0;
@@ -214,6 +219,14 @@ concept read_then_request_setters = requires(S& sqe, char* buf) {
   prep_read(sqe, 3, buf, 16u, std::uint64_t{0}).set_user_data(std::uint64_t{1}).link().drain();
 };
 template <class S>
+concept nop_then_set_file = requires(S& sqe) {
+  prep_nop(sqe).set_file(File(4));
+};
+template <class S>
+concept nop_then_buffer_select = requires(S& sqe) {
+  prep_nop(sqe).buffer_select(std::uint16_t{1});
+};
+template <class S>
 concept raw_sqe_buffer_select = requires(S& sqe) {
   sqe.buffer_select(std::uint16_t{1});
 };
@@ -245,6 +258,15 @@ static_assert(!std::is_constructible_v<FixedFile, bool>);
 static_assert(!std::is_constructible_v<DirectSlot, bool>);
 static_assert(!std::is_constructible_v<FixedBuffer, bool>);
 static_assert(!std::is_convertible_v<bool, SocketLength>);
+static_assert(!std::is_convertible_v<char16_t, SocketLength>, "u'x' is not a length");
+static_assert(!std::is_convertible_v<char8_t, SocketLength>);
+static_assert(!std::is_convertible_v<char16_t, IoLength>);
+static_assert(!std::is_convertible_v<bool, IoLength>);
+static_assert(std::is_convertible_v<std::uint16_t, SocketLength>);
+static_assert(std::is_convertible_v<unsigned, IoLength>);
+static_assert(!nop_then_set_file<Sqe>, "a plain NOP reads no file: prep_nop_with asks for one");
+static_assert(!nop_then_buffer_select<Sqe>);
+static_assert(std::is_same_v<decltype(prep_nop(std::declval<Sqe&>())), Prepared&>);
 static_assert(std::is_same_v<decltype(prep_read(std::declval<Sqe&>(), 3, nullptr, 1u, 0)), Prepared&>);
 
 TEST_CASE("a builder's result offers only the per-request setters, and they keep the builder's fields") {

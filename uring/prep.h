@@ -1,7 +1,7 @@
 // Opcode builders: one per kernel opcode, named after it. Each zeroes the
 // SQE, then sets exactly the fields the kernel reads for that opcode; it
 // returns it as a Prepared& (uring/sqe.h), so only the per-request setters
-// can follow (prep_nop returns the Sqe itself):
+// can follow:
 //
 //   uring::prep_nop(*sqe).set_user_data(42).link();
 //
@@ -26,8 +26,9 @@
 
 namespace uring {
 
-// IORING_OP_NOP (5.1): completes with result 0 and does nothing else.
-inline Sqe& prep_nop(Sqe& sqe) {
+// IORING_OP_NOP (5.1): completes with result 0 and does nothing else. A NOP
+// reads a file or a registered buffer only when asked to (prep_nop_with).
+inline Prepared& prep_nop(Sqe& sqe) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_NOP;
   return sqe;

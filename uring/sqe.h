@@ -44,9 +44,14 @@ consteval std::uint32_t constant_file_slot(T slot) {
 
 struct Checked {};  // tag: the value was checked by the caller
 
-// An integer that is a number: not a bool (true is not slot 1).
+// An integer that is a number: not a bool (true is not slot 1) and not a
+// character type (u'x' is not a length). std::uint8_t is unsigned char, a
+// number.
 template <class T>
-concept number = std::integral<T> && !std::same_as<std::remove_cv_t<T>, bool>;
+concept number = std::integral<T> && !std::same_as<std::remove_cv_t<T>, bool> &&
+                 !std::same_as<std::remove_cv_t<T>, char> && !std::same_as<std::remove_cv_t<T>, wchar_t> &&
+                 !std::same_as<std::remove_cv_t<T>, char8_t> && !std::same_as<std::remove_cv_t<T>, char16_t> &&
+                 !std::same_as<std::remove_cv_t<T>, char32_t>;
 
 }  // namespace detail
 
@@ -250,8 +255,7 @@ class DirectSlot {
 // direct-descriptor slot, the provided-buffer group -- cannot be changed
 // through it, so prep_read_fixed(...).buffer_select(g) (which would overwrite
 // buf_index) or prep_openat(...).set_file(fd) do not compile. The raw fields
-// stay readable and writable, as on every io_uring_sqe. prep_nop returns the
-// Sqe itself (NOP reads no file or buffer field).
+// stay readable and writable, as on every io_uring_sqe.
 class Prepared : public abi::io_uring_sqe {
  public:
   // Carried untouched to the request's CQE(s).

@@ -386,7 +386,7 @@ TEST_CASE("legacy recycle with a full SQ: sq_full, and the buffer stays yours") 
   REQUIRE(cqe.result() == 64);
   BufferView view = group->take(cqe);
   REQUIRE(view.ok());
-  std::vector<Sqe*> taken;
+  std::vector<Prepared*> taken;
   while (Sqe* sqe = ring.get_sqe()) taken.push_back(&prep_nop(*sqe));
   CHECK(group->recycle(view) == BufferError::sq_full);
   CHECK_FALSE(group->kernel_owns(view.id));
