@@ -1,0 +1,367 @@
+// Setup, teardown, submission and completion of the liburing API, each a
+// call of uring::Ring: io_uring_queue_init* sets the ring up with the
+// caller's io_uring_params (io_uring_setup(2) as liburing makes it) and
+// hands the fd to Ring::adopt, so the Ring is the only owner of the fd, the
+// mappings and the SQ/CQ state; struct io_uring only points into them.
+#include "internal/ring_view.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace uring::compat {
+
+void fill_view(::io_uring* view, Ring* ring, const ::io_uring_params& params) {
+  const Ring::Mapping m = ring->mapping();
+  view->uring_ring = ring;
+  io_uring_sq& sq = view->sq;
+  sq.khead = m.sq_khead;
+  sq.ktail = m.sq_ktail;
+  sq.kflags = m.sq_kflags;
+  sq.kdropped = m.sq_kdropped;
+  sq.array = m.sq_array;
+  sq.sqes = reinterpret_cast<::io_uring_sqe*>(m.sqes);
+  sq.ring_sz = m.sq_ring_bytes;
+  sq.ring_ptr = m.sq_ring;
+  sq.ring_mask = m.sq_mask;
+  sq.ring_entries = m.sq_entries;
+  sq.kring_mask = reinterpret_cast<unsigned*>(static_cast<unsigned char*>(m.sq_ring) + params.sq_off.ring_mask);
+  sq.kring_entries =
+      reinterpret_cast<unsigned*>(static_cast<unsigned char*>(m.sq_ring) + params.sq_off.ring_entries);
+  io_uring_cq& cq = view->cq;
+  cq.khead = m.cq_khead;
+  cq.ktail = m.cq_ktail;
+  cq.kflags = m.cq_kflags;
+  cq.koverflow = m.cq_koverflow;
+  cq.cqes = reinterpret_cast<::io_uring_cqe*>(m.cqes);
+  cq.ring_sz = m.cq_ring_bytes;
+  cq.ring_ptr = m.cq_ring;
+  cq.ring_mask = m.cq_mask;
+  cq.ring_entries = m.cq_entries;
+  cq.kring_mask = reinterpret_cast<unsigned*>(static_cast<unsigned char*>(m.cq_ring) + params.cq_off.ring_mask);
+  cq.kring_entries =
+      reinterpret_cast<unsigned*>(static_cast<unsigned char*>(m.cq_ring) + params.cq_off.ring_entries);
+  view->flags = ring->setup_flags();
+  view->features = ring->features();
+  note_published(view, *ring);  // a fresh ring: tail handed out == tail published
+  note_ring_fd(view, *ring);
+}
+
+void note_ring_fd(::io_uring* view, const Ring& ring) {
+  view->ring_fd = ring.fd();
+  const int index = ring.registered_index();
+  if (index >= 0) {
+    view->enter_ring_fd = index;
+    view->int_flags |= URING_INT_FLAG_REG_RING;
+  } else {
+    view->enter_ring_fd = ring.fd();
+    view->int_flags &= static_cast<__u8>(~URING_INT_FLAG_REG_RING);
+  }
+}
+
+namespace {
+
+// A __kernel_timespec as a WaitOptions timeout. A negative time has passed
+// already (the kernel's wait ends at once); one too long for the Ring's
+// clock arithmetic is no limit.
+std::chrono::nanoseconds timeout_of(const __kernel_timespec& ts) {
+  if (ts.tv_sec < 0 || (ts.tv_sec == 0 && ts.tv_nsec < 0)) return std::chrono::nanoseconds(0);
+  constexpr long long kMaxSeconds = (1LL << 62) / 1000000000LL;
+  if (ts.tv_sec >= kMaxSeconds) return std::chrono::nanoseconds(LLONG_MAX);
+  return std::chrono::nanoseconds(static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec);
+}
+
+WaitOptions wait_options(const __kernel_timespec* ts, const sigset_t* sigmask) {
+  WaitOptions options;
+  if (ts) options.timeout = timeout_of(*ts);
+  options.sigmask = sigmask;
+  return options;
+}
+
+::io_uring_cqe* as_c(Cqe* cqe) { return reinterpret_cast<::io_uring_cqe*>(cqe); }
+
+// After a wait: the oldest CQE into *cqe_ptr; the wait's error, else
+// -EAGAIN when no CQE is there (a wait for 0).
+int take_first(Ring& ring, int wait_result, ::io_uring_cqe** cqe_ptr) {
+  Cqe* cqe = ring.peek_cqe();
+  *cqe_ptr = as_c(cqe);
+  if (wait_result < 0) return wait_result;
+  return cqe ? 0 : -EAGAIN;
+}
+
+}  // namespace
+}  // namespace uring::compat
+
+using uring::Ring;
+using uring::compat::as_c;
+using uring::compat::note_published;
+using uring::compat::ring_of;
+using uring::compat::take_first;
+using uring::compat::wait_options;
+
+extern "C" {
+
+int io_uring_queue_mmap(int fd, struct io_uring_params* p, struct io_uring* view) {
+  std::memset(view, 0, sizeof *view);
+  view->ring_fd = view->enter_ring_fd = -1;
+  if (!p) return -EFAULT;
+  Ring* ring = new (std::nothrow) Ring();
+  if (!ring) return -ENOMEM;
+  auto adopted = Ring::adopt(fd, *reinterpret_cast<const uring::abi::io_uring_params*>(p));
+  if (!adopted) {
+    delete ring;
+    return -adopted.code();  // the fd stays the caller's
+  }
+  *ring = std::move(*adopted);
+  uring::compat::fill_view(view, ring, *p);
+  return 0;
+}
+
+int io_uring_queue_init_params(unsigned entries, struct io_uring* view, struct io_uring_params* p) {
+  const int fd = uring::sys::io_uring_setup(entries, reinterpret_cast<uring::abi::io_uring_params*>(p));
+  if (fd < 0) {
+    std::memset(view, 0, sizeof *view);
+    view->ring_fd = view->enter_ring_fd = -1;
+    return fd;
+  }
+  const int ret = io_uring_queue_mmap(fd, p, view);
+  if (ret) ::close(fd);
+  return ret;
+}
+
+int io_uring_queue_init(unsigned entries, struct io_uring* view, unsigned flags) {
+  struct io_uring_params p;
+  std::memset(&p, 0, sizeof p);
+  p.flags = flags;
+  return io_uring_queue_init_params(entries, view, &p);
+}
+
+void io_uring_queue_exit(struct io_uring* view) {
+  if (!view) return;
+  delete ring_of(view);  // unregisters the ring fd, unmaps, closes
+  std::memset(view, 0, sizeof *view);
+  view->ring_fd = view->enter_ring_fd = -1;
+}
+
+int io_uring_ring_dontfork(struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EINVAL;
+  const Ring::Mapping m = ring->mapping();
+  if (!m.sq_ring || !m.sqes || !m.cq_ring) return -EINVAL;
+  if (::madvise(m.sqes, m.sqes_bytes, MADV_DONTFORK) < 0) return -errno;
+  if (::madvise(m.sq_ring, m.sq_ring_bytes, MADV_DONTFORK) < 0) return -errno;
+  if (m.cq_ring != m.sq_ring && ::madvise(m.cq_ring, m.cq_ring_bytes, MADV_DONTFORK) < 0) return -errno;
+  return 0;
+}
+
+// ---- Submission ------------------------------------------------------------
+
+struct io_uring_sqe* io_uring_get_sqe(struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring) return nullptr;
+  uring::Sqe* sqe = ring->get_sqe();
+  if (!sqe) return nullptr;
+  uring::compat::note_sqe_taken(view, *ring);
+  return reinterpret_cast<struct io_uring_sqe*>(sqe);
+}
+
+unsigned __io_uring_flush_sq(struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring) return 0;
+  const unsigned pending = ring->flush_sq();
+  note_published(view, *ring);
+  return pending;
+}
+
+int io_uring_submit(struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  const int ret = ring->submit();
+  note_published(view, *ring);
+  return ret;
+}
+
+int io_uring_submit_and_wait(struct io_uring* view, unsigned wait_nr) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  const int ret = ring->submit_and_wait(wait_nr);
+  note_published(view, *ring);
+  return ret;
+}
+
+int io_uring_submit_and_wait_timeout(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned wait_nr,
+                                     struct __kernel_timespec* ts, sigset_t* sigmask) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  int ret;
+  if (ts || sigmask) {
+    ret = ring->submit_and_wait(wait_nr, wait_options(ts, sigmask));
+  } else {
+    ret = ring->submit_and_wait(wait_nr);
+  }
+  note_published(view, *ring);
+  uring::Cqe* cqe = ring->peek_cqe();
+  *cqe_ptr = as_c(cqe);
+  return ret;  // the SQEs submitted, or -errno (-ETIME: fewer than wait_nr came in time)
+}
+
+int io_uring_submit_and_get_events(struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  int ret;
+  if (view->flags & IORING_SETUP_SQPOLL) {
+    // Ring::submit wakes the poller when it sleeps; then ask for events.
+    ret = ring->submit();
+    if (ret >= 0) {
+      const int got = ring->enter(0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
+      if (got < 0) ret = got;
+    }
+  } else {
+    const unsigned pending = ring->flush_sq();  // one enter that submits and flushes completions
+    ret = ring->enter(pending, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
+  }
+  note_published(view, *ring);
+  return ret;
+}
+
+int io_uring_get_events(struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  return ring->enter(0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
+}
+
+unsigned io_uring_sq_ready(const struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  return ring ? ring->sq_pending() : 0;
+}
+
+unsigned io_uring_sq_space_left(const struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  return ring ? ring->sq_space_left() : 0;
+}
+
+int __io_uring_sqring_wait(struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  return ring->enter(0, 0, IORING_ENTER_SQ_WAIT, nullptr, 0);
+}
+
+int io_uring_sqring_wait(struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  if (!(view->flags & IORING_SETUP_SQPOLL) || ring->sq_space_left() > 0) return 0;
+  // Publishes what was taken and wakes a sleeping poller before waiting:
+  // a full SQ of unpublished SQEs would never drain otherwise.
+  const int ret = ring->wait_for_sq_space();
+  note_published(view, *ring);
+  return ret;
+}
+
+// ---- Completion ------------------------------------------------------------
+
+int io_uring_peek_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  uring::Cqe* cqe = ring->peek_cqe();  // enters only when the kernel holds completions back
+  *cqe_ptr = as_c(cqe);
+  return cqe ? 0 : -EAGAIN;
+}
+
+int io_uring_wait_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  int error = 0;
+  *cqe_ptr = as_c(ring->wait_cqe(&error));
+  return error;
+}
+
+int io_uring_wait_cqe_nr(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned wait_nr) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  return take_first(*ring, ring->wait_cqes(wait_nr), cqe_ptr);
+}
+
+int io_uring_wait_cqes(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned wait_nr,
+                       struct __kernel_timespec* ts, sigset_t* sigmask) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  return take_first(*ring, ring->wait_cqes(wait_nr, wait_options(ts, sigmask)), cqe_ptr);
+}
+
+int io_uring_wait_cqe_timeout(struct io_uring* view, struct io_uring_cqe** cqe_ptr, struct __kernel_timespec* ts) {
+  return io_uring_wait_cqes(view, cqe_ptr, 1, ts, nullptr);
+}
+
+int __io_uring_get_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned submit, unsigned wait_nr,
+                       sigset_t* sigmask) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  int ret;
+  if (submit > 0) {
+    ret = ring->submit_and_wait(wait_nr, wait_options(nullptr, sigmask));
+    note_published(view, *ring);
+    if (ret > 0) ret = 0;
+  } else {
+    ret = ring->wait_cqes(wait_nr, wait_options(nullptr, sigmask));
+  }
+  return take_first(*ring, ret, cqe_ptr);
+}
+
+unsigned io_uring_peek_batch_cqe(struct io_uring* view, struct io_uring_cqe** cqes, unsigned count) {
+  Ring* ring = ring_of(view);
+  if (!ring) return 0;
+  unsigned ready = ring->cq_ready();
+  if (ready == 0) {
+    // Let the kernel post what it holds back (overflow, task work), as peek does.
+    if (!ring->peek_cqe()) return 0;
+    ready = ring->cq_ready();
+  }
+  if (count > ready) count = ready;
+  const unsigned shift = (view->flags & IORING_SETUP_CQE32) ? 1 : 0;
+  const unsigned head = IO_URING_READ_ONCE(*view->cq.khead);
+  for (unsigned i = 0; i < count; ++i) cqes[i] = &view->cq.cqes[((head + i) & view->cq.ring_mask) << shift];
+  return count;
+}
+
+void io_uring_cq_advance(struct io_uring* view, unsigned nr) {
+  Ring* ring = ring_of(view);
+  if (ring && nr) ring->advance(nr);
+}
+
+void io_uring_cqe_seen(struct io_uring* view, struct io_uring_cqe* cqe) {
+  Ring* ring = ring_of(view);
+  if (ring && cqe) ring->cqe_seen(reinterpret_cast<uring::Cqe*>(cqe));
+}
+
+unsigned io_uring_cq_ready(const struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  return ring ? ring->cq_ready() : 0;
+}
+
+bool io_uring_cq_has_overflow(const struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  return ring && ring->cq_overflow_pending();
+}
+
+bool io_uring_cq_eventfd_enabled(const struct io_uring* view) {
+  Ring* ring = ring_of(view);
+  if (!ring || !ring->has_cq_flags()) return true;
+  return !(ring->cq_flags() & IORING_CQ_EVENTFD_DISABLED);
+}
+
+int io_uring_cq_eventfd_toggle(struct io_uring* view, bool enabled) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  if (enabled == io_uring_cq_eventfd_enabled(view)) return 0;
+  if (!ring->has_cq_flags()) return -EOPNOTSUPP;
+  const std::uint32_t flags = ring->cq_flags();
+  ring->set_cq_flags(enabled ? (flags & ~IORING_CQ_EVENTFD_DISABLED) : (flags | IORING_CQ_EVENTFD_DISABLED));
+  return 0;
+}
+
+}  // extern "C"
