@@ -130,6 +130,7 @@ void socket_flags(Sqe& sqe, unsigned flags) { sqe.rw_flags = flags; }
 void timeout_remove_flags(Sqe& sqe, unsigned flags) { sqe.timeout_flags = flags; }
 void msg_ring_flags(Sqe& sqe, std::uint32_t flags) { sqe.msg_ring_flags = flags; }
 void waitid_flags(Sqe& sqe, unsigned flags) { sqe.waitid_flags = flags; }
+void epoll_wait_flags(Sqe& sqe, unsigned flags) { sqe.rw_flags = flags; }
 void futex_flags(Sqe& sqe, unsigned flags) { sqe.futex_flags = flags; }
 // FUTEX_WAIT's expected value above 32 bits (the kernel refuses it for a
 // 32-bit futex, -EINVAL); the builder's parameter is 32 bits.
@@ -326,6 +327,20 @@ void io_uring_prep_write_fixed(struct io_uring_sqe* sqe, int fd, const void* buf
                     [&](Sqe& s, FixedBuffer b) { uring::prep_write_fixed(s, fd, buf, nbytes, offset, b); });
 }
 
+void io_uring_prep_readv_fixed(struct io_uring_sqe* sqe, int fd, const struct iovec* iovecs, unsigned nr_vecs,
+                               __u64 offset, int flags, int buf_index) {
+  prep_fixed_buffer(sqe, buf_index, [&](Sqe& s, FixedBuffer b) {
+    uring::prep_readv_fixed(s, fd, iovecs, nr_vecs, offset, b, flags);
+  });
+}
+
+void io_uring_prep_writev_fixed(struct io_uring_sqe* sqe, int fd, const struct iovec* iovecs, unsigned nr_vecs,
+                                __u64 offset, int flags, int buf_index) {
+  prep_fixed_buffer(sqe, buf_index, [&](Sqe& s, FixedBuffer b) {
+    uring::prep_writev_fixed(s, fd, iovecs, nr_vecs, offset, b, flags);
+  });
+}
+
 void io_uring_prep_read_multishot(struct io_uring_sqe* sqe, int fd, unsigned nbytes, __u64 offset,
                                   int buf_group) {
   prep(sqe, [&](Sqe& s) {
@@ -445,6 +460,10 @@ void io_uring_prep_fixed_fd_install(struct io_uring_sqe* sqe, int fd, unsigned i
   });
 }
 
+void io_uring_prep_cmd_discard(struct io_uring_sqe* sqe, int fd, uint64_t offset, uint64_t nbytes) {
+  prep(sqe, [&](Sqe& s) { uring::prep_uring_cmd_discard(s, fd, offset, nbytes); });
+}
+
 // ---- directory entries and xattrs ----------------------------------------------------------------
 
 void io_uring_prep_unlinkat(struct io_uring_sqe* sqe, int dfd, const char* path, int flags) {
@@ -523,6 +542,15 @@ void io_uring_prep_tee(struct io_uring_sqe* sqe, int fd_in, int fd_out, unsigned
   prep(sqe, [&](Sqe& s) { uring::prep_tee(s, fd_in, fd_out, nbytes, splice_flags); });
 }
 
+
+void io_uring_prep_pipe(struct io_uring_sqe* sqe, int* fds, int pipe_flags) {
+  prep(sqe, [&](Sqe& s) { uring::prep_pipe(s, *reinterpret_cast<int(*)[2]>(fds), pipe_flags); });
+}
+
+void io_uring_prep_pipe_direct(struct io_uring_sqe* sqe, int* fds, int pipe_flags, unsigned int file_index) {
+  prep_direct(sqe, file_index,
+              [&](Sqe& s) { uring::prep_pipe(s, *reinterpret_cast<int(*)[2]>(fds), pipe_flags); });
+}
 
 // ---- sockets ----------------------------------------------------------------------------------------------
 
@@ -629,6 +657,13 @@ void io_uring_prep_sendmsg_zc(struct io_uring_sqe* sqe, int fd, const struct msg
   prep(sqe, [&](Sqe& s) { uring::prep_sendmsg_zc(s, fd, msg, static_cast<int>(flags)); });
 }
 
+void io_uring_prep_sendmsg_zc_fixed(struct io_uring_sqe* sqe, int fd, const struct msghdr* msg, unsigned flags,
+                                    unsigned buf_index) {
+  prep_fixed_buffer(sqe, buf_index, [&](Sqe& s, FixedBuffer b) {
+    uring::prep_sendmsg_zc_fixed(s, fd, msg, static_cast<int>(flags), b);
+  });
+}
+
 void io_uring_prep_recv(struct io_uring_sqe* sqe, int sockfd, void* buf, size_t len, int flags) {
   prep(sqe, [&](Sqe& s) { uring::prep_recv(s, sockfd, buf, socket_length(len), flags); });
 }
@@ -709,6 +744,14 @@ void io_uring_prep_poll_update(struct io_uring_sqe* sqe, __u64 old_user_data, __
 
 void io_uring_prep_epoll_ctl(struct io_uring_sqe* sqe, int epfd, int fd, int op, struct epoll_event* ev) {
   prep(sqe, [&](Sqe& s) { uring::prep_epoll_ctl(s, epfd, fd, op, ev); });
+}
+
+void io_uring_prep_epoll_wait(struct io_uring_sqe* sqe, int fd, struct epoll_event* events, int maxevents,
+                              unsigned flags) {
+  prep(sqe, [&](Sqe& s) {
+    uring::prep_epoll_wait(s, fd, events, static_cast<unsigned>(maxevents));  // a negative count: -EINVAL
+    if (flags != 0) raw::epoll_wait_flags(s, flags);
+  });
 }
 
 // ---- timeouts, cancellation -------------------------------------------------------------------------------

@@ -131,6 +131,11 @@ void io_uring_prep_read_fixed(struct io_uring_sqe *sqe, int fd, void *buf, unsig
                               int buf_index);
 void io_uring_prep_write_fixed(struct io_uring_sqe *sqe, int fd, const void *buf, unsigned nbytes,
                                __u64 offset, int buf_index);
+/* Later (Linux 6.15): vectored reads/writes inside registered buffer buf_index. */
+void io_uring_prep_readv_fixed(struct io_uring_sqe *sqe, int fd, const struct iovec *iovecs, unsigned nr_vecs,
+                               __u64 offset, int flags, int buf_index);
+void io_uring_prep_writev_fixed(struct io_uring_sqe *sqe, int fd, const struct iovec *iovecs, unsigned nr_vecs,
+                                __u64 offset, int flags, int buf_index);
 /* Later (Linux 6.7): multishot read into buffers of group `buf_group`;
  * sets IOSQE_BUFFER_SELECT itself, as liburing does. */
 void io_uring_prep_read_multishot(struct io_uring_sqe *sqe, int fd, unsigned nbytes, __u64 offset,
@@ -172,6 +177,9 @@ void io_uring_prep_files_update(struct io_uring_sqe *sqe, int *fds, unsigned nr_
  * IOSQE_FIXED_FILE itself, as liburing does). */
 void io_uring_prep_fixed_fd_install(struct io_uring_sqe *sqe, int fd, unsigned int flags);
 
+/* Later (Linux 6.12): BLOCK_URING_CMD_DISCARD of [offset, offset + nbytes). */
+void io_uring_prep_cmd_discard(struct io_uring_sqe *sqe, int fd, uint64_t offset, uint64_t nbytes);
+
 /* ---- directory entries and xattrs ---------------------------------------------------- */
 
 void io_uring_prep_unlinkat(struct io_uring_sqe *sqe, int dfd, const char *path, int flags);
@@ -201,6 +209,10 @@ void io_uring_prep_splice(struct io_uring_sqe *sqe, int fd_in, int64_t off_in, i
                           unsigned int nbytes, unsigned int splice_flags);
 void io_uring_prep_tee(struct io_uring_sqe *sqe, int fd_in, int fd_out, unsigned int nbytes,
                        unsigned int splice_flags);
+
+/* Later (Linux 6.16): pipe2(2); fds[0] and fds[1] are written on completion. */
+void io_uring_prep_pipe(struct io_uring_sqe *sqe, int *fds, int pipe_flags);
+void io_uring_prep_pipe_direct(struct io_uring_sqe *sqe, int *fds, int pipe_flags, unsigned int file_index);
 
 /* ---- sockets ------------------------------------------------------------------------------ */
 
@@ -238,6 +250,9 @@ void io_uring_prep_send_zc_fixed(struct io_uring_sqe *sqe, int sockfd, const voi
                                  unsigned zc_flags, unsigned buf_index);
 void io_uring_prep_sendmsg(struct io_uring_sqe *sqe, int fd, const struct msghdr *msg, unsigned flags);
 void io_uring_prep_sendmsg_zc(struct io_uring_sqe *sqe, int fd, const struct msghdr *msg, unsigned flags);
+/* Later (Linux 6.15). */
+void io_uring_prep_sendmsg_zc_fixed(struct io_uring_sqe *sqe, int fd, const struct msghdr *msg, unsigned flags,
+                                    unsigned buf_index);
 void io_uring_prep_recv(struct io_uring_sqe *sqe, int sockfd, void *buf, size_t len, int flags);
 /* Multishot: the kernel requires buffer selection, so buf is not used and
  * len (Linux 6.17: a per-CQE cap) is passed on; set IOSQE_BUFFER_SELECT
@@ -260,6 +275,9 @@ void io_uring_prep_poll_remove(struct io_uring_sqe *sqe, __u64 user_data);
 void io_uring_prep_poll_update(struct io_uring_sqe *sqe, __u64 old_user_data, __u64 new_user_data,
                                unsigned poll_mask, unsigned flags);
 void io_uring_prep_epoll_ctl(struct io_uring_sqe *sqe, int epfd, int fd, int op, struct epoll_event *ev);
+/* Later (Linux 6.15): flags are passed on (the kernel takes none yet). */
+void io_uring_prep_epoll_wait(struct io_uring_sqe *sqe, int fd, struct epoll_event *events, int maxevents,
+                              unsigned flags);
 
 /* ---- timeouts, cancellation ------------------------------------------------------------------ */
 
