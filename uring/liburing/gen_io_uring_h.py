@@ -28,8 +28,10 @@ static_asserts). Anything it does not recognise stops the script with the
 line number, so a new construct in abi.h cannot be dropped silently. The
 name/version tables at the end of abi.h are our own and are skipped. What
 abi.h deliberately spells differently from the kernel (its header comment
-lists it) is turned back into the kernel's spelling here; see KERNEL_FORMS
-below, and the comment that the generated header starts with.
+lists it) is turned back into the kernel's spelling here: see the tables
+under "How the kernel spells what abi.h restates differently" below (each
+entry must still match abi.h, or the script stops), and the comment the
+generated header starts with.
 """
 
 import argparse
