@@ -58,7 +58,7 @@ static int compat_run(const struct compat_case *cases, int n)
 }
 
 /* Entries of /proc/self/fd, and lines of /proc/self/maps. */
-static int compat_open_fds(void)
+static inline int compat_open_fds(void)
 {
 	DIR *dir = opendir("/proc/self/fd");
 	int n = 0;
@@ -72,7 +72,7 @@ static int compat_open_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
-static int compat_maps(const char *containing)
+static inline int compat_maps(const char *containing)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
 	char line[512];
