@@ -323,7 +323,7 @@ inline constexpr std::uint32_t SPLICE_F_FD_IN_FIXED = 1U << 31;
 inline constexpr std::uint32_t IORING_POLL_ADD_MULTI = 1U << 0;         // multishot poll
 inline constexpr std::uint32_t IORING_POLL_UPDATE_EVENTS = 1U << 1;     // update the event mask of sqe->addr
 inline constexpr std::uint32_t IORING_POLL_UPDATE_USER_DATA = 1U << 2;  // update its user_data to sqe->off
-inline constexpr std::uint32_t IORING_POLL_ADD_LEVEL = 1U << 3;         // level- instead of edge-triggered
+inline constexpr std::uint32_t IORING_POLL_ADD_LEVEL = 1U << 3;         // in the uapi, but POLL_ADD refuses it (-EINVAL: io_poll_add_prep takes only ADD_MULTI)
 
 // sqe->cancel_flags (IORING_OP_ASYNC_CANCEL, IORING_REGISTER_SYNC_CANCEL).
 inline constexpr std::uint32_t IORING_ASYNC_CANCEL_ALL = 1U << 0;       // every match, not just the first

@@ -299,7 +299,7 @@ enum io_uring_op {
 #define IORING_POLL_ADD_MULTI        (1U << 0)  /* multishot poll */
 #define IORING_POLL_UPDATE_EVENTS    (1U << 1)  /* update the event mask of sqe->addr */
 #define IORING_POLL_UPDATE_USER_DATA (1U << 2)  /* update its user_data to sqe->off */
-#define IORING_POLL_ADD_LEVEL        (1U << 3)  /* level- instead of edge-triggered */
+#define IORING_POLL_ADD_LEVEL        (1U << 3)  /* in the uapi, but POLL_ADD refuses it (-EINVAL: io_poll_add_prep takes only ADD_MULTI) */
 
 /* sqe->cancel_flags (IORING_OP_ASYNC_CANCEL, IORING_REGISTER_SYNC_CANCEL). */
 #define IORING_ASYNC_CANCEL_ALL      (1U << 0)  /* every match, not just the first */
