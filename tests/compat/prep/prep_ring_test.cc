@@ -439,3 +439,49 @@ TEST_CASE("pipe and epoll_wait (later preps) through the C API") {
   io_uring_prep_epoll_wait(sqe, ep.get(), out, 4, 1);
   CHECK(one(ring).res == -EINVAL);
 }
+
+TEST_CASE("values an SQE cannot carry, and flag words no builder offers, end in the kernel's refusal") {
+  uring::Ring ring = make_ring();
+  int sv[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
+  Fd left(sv[0]), right(sv[1]);
+
+  // Flag bits past the byte: bit 7 (no IOSQE_ flag), not the low byte alone.
+  io_uring_sqe* sqe = c_sqe(ring);
+  io_uring_prep_nop(sqe);
+  io_uring_sqe_set_flags(sqe, 0x100);
+  CHECK(one(ring).res == -EINVAL);
+
+  // A group no 16 bits can name: refused, not group 70000 - 65536.
+  sqe = c_sqe(ring);
+  io_uring_prep_recv(sqe, right.get(), nullptr, 8, 0);
+  io_uring_sqe_set_flags(sqe, IOSQE_BUFFER_SELECT);
+  io_uring_sqe_set_buf_group(sqe, 70000);
+  CHECK(one(ring).res == -EINVAL);
+
+  // A destination length past 16 bits: still one the kernel refuses.
+  sockaddr_storage ss{};
+  sqe = c_sqe(ring);
+  io_uring_prep_sendto(sqe, left.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&ss), 70000);
+  CHECK(one(ring).res == -EINVAL);
+
+  // CQE_SKIP is for SEND_FD only: passed on, refused for a data message.
+  sqe = c_sqe(ring);
+  io_uring_prep_msg_ring(sqe, ring.fd(), 1, 2, IORING_MSG_RING_CQE_SKIP);
+  CHECK(one(ring).res == -EINVAL);
+}
+
+TEST_CASE("futex_wait with a value past 32 bits and fixed_fd_install of no slot are refused") {
+  URING_REQUIRE(uring::testing::missing_op(IORING_OP_FUTEX_WAIT));
+  URING_REQUIRE(uring::testing::missing_op(IORING_OP_FIXED_FD_INSTALL));
+  uring::Ring ring = make_ring();
+  static std::uint32_t futex = 0;
+  // (1 << 32) cut to 32 bits would be 0 == *futex: a wait that sleeps.
+  io_uring_sqe* sqe = c_sqe(ring);
+  io_uring_prep_futex_wait(sqe, &futex, 1ULL << 32, ~0ULL, 0x82 /* FUTEX2_SIZE_U32 | FUTEX2_PRIVATE */, 0);
+  CHECK(one(ring).res == -EINVAL);
+
+  sqe = c_sqe(ring);
+  io_uring_prep_fixed_fd_install(sqe, -1, 0);
+  CHECK(one(ring).res == -EBADF);
+}
