@@ -285,6 +285,10 @@ void io_uring_prep_nop(struct io_uring_sqe* sqe) {
   prep(sqe, [](Sqe& s) { uring::prep_nop(s); });
 }
 
+void io_uring_prep_nop128(struct io_uring_sqe* sqe) {
+  prep(sqe, [](Sqe& s) { uring::prep_nop128(s); });
+}
+
 // ---- reads and writes ------------------------------------------------------------------
 
 void io_uring_prep_read(struct io_uring_sqe* sqe, int fd, void* buf, unsigned nbytes, __u64 offset) {

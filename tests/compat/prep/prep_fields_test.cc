@@ -922,3 +922,13 @@ TEST_CASE("later preps: vectored fixed reads/writes, sendmsg_zc_fixed, discard, 
   w.len = 4;
   check_same(s, w);
 }
+
+TEST_CASE("nop128 writes both halves of a 128-byte slot and keeps user_data") {
+  io_uring_sqe slot[2];
+  std::memset(slot, 0xa5, sizeof slot);
+  io_uring_prep_nop128(&slot[0]);
+  io_uring_sqe w = want(IORING_OP_NOP128);
+  check_same(slot[0], w);
+  unsigned char zero[sizeof(io_uring_sqe)] = {};
+  CHECK(std::memcmp(&slot[1], zero, sizeof zero) == 0);
+}

@@ -125,6 +125,7 @@ int prep_signatures_match_liburing_2_3(void) {
   SAME_TYPE(io_uring_prep_pipe, void (*)(sqe_t *, int *, int));
   SAME_TYPE(io_uring_prep_pipe_direct, void (*)(sqe_t *, int *, int, unsigned int));
   SAME_TYPE(io_uring_prep_epoll_wait, void (*)(sqe_t *, int, struct epoll_event *, int, unsigned));
+  SAME_TYPE(io_uring_prep_nop128, void (*)(sqe_t *));
   return ok;
 }
 

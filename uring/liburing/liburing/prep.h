@@ -113,6 +113,9 @@ void __io_uring_set_target_fixed_file(struct io_uring_sqe *sqe, unsigned int fil
 void io_uring_prep_rw(int op, struct io_uring_sqe *sqe, int fd, const void *addr, unsigned len,
                       __u64 offset);
 void io_uring_prep_nop(struct io_uring_sqe *sqe);
+/* Later (Linux 6.19): a NOP in a 128-byte slot (an SQE128 ring); both
+ * halves are written, user_data kept. */
+void io_uring_prep_nop128(struct io_uring_sqe *sqe);
 
 /* ---- reads and writes -------------------------------------------------------- */
 
