@@ -86,10 +86,15 @@ WaitOptions wait_options(const __kernel_timespec* ts, const sigset_t* sigmask) {
 ::io_uring_cqe* as_c(Cqe* cqe) { return reinterpret_cast<::io_uring_cqe*>(cqe); }
 
 // After a wait: the oldest CQE into *cqe_ptr; the wait's error, else
-// -EAGAIN when no CQE is there (a wait for 0).
+// -EAGAIN when no CQE is there (a wait for 0). A timed wait that ran out
+// with fewer CQEs than asked for but at least one is a success, as in
+// liburing: the kernel's io_cqring_wait reports 0 whenever the CQ is not
+// empty when it stops waiting, and liburing hands that CQE out (Ring's
+// wait_cqes says -ETIME: the count was not reached).
 int take_first(Ring& ring, int wait_result, ::io_uring_cqe** cqe_ptr) {
   Cqe* cqe = ring.peek_cqe();
   *cqe_ptr = as_c(cqe);
+  if (wait_result == -ETIME && cqe) return 0;
   if (wait_result < 0) return wait_result;
   return cqe ? 0 : -EAGAIN;
 }
@@ -198,6 +203,7 @@ int io_uring_submit_and_wait_timeout(struct io_uring* view, struct io_uring_cqe*
                                      struct __kernel_timespec* ts, sigset_t* sigmask) {
   Ring* ring = ring_of(view);
   if (!ring) return -EBADF;
+  const unsigned pending = ring->sq_pending();
   int ret;
   if (ts || sigmask) {
     ret = ring->submit_and_wait(wait_nr, wait_options(ts, sigmask));
@@ -207,7 +213,13 @@ int io_uring_submit_and_wait_timeout(struct io_uring* view, struct io_uring_cqe*
   note_published(view, *ring);
   uring::Cqe* cqe = ring->peek_cqe();
   *cqe_ptr = as_c(cqe);
-  return ret;  // the SQEs submitted, or -errno (-ETIME: fewer than wait_nr came in time)
+  if (ret == -ETIME && cqe) {
+    // Ran out with some CQEs: a success, as in take_first. The SQEs were
+    // submitted all the same (SQPOLL: published for the poller).
+    ret = (view->flags & IORING_SETUP_SQPOLL) ? static_cast<int>(pending)
+                                              : static_cast<int>(pending - ring->sq_pending());
+  }
+  return ret;  // the SQEs submitted, or -errno (-ETIME: no CQE came in time)
 }
 
 int io_uring_submit_and_get_events(struct io_uring* view) {
