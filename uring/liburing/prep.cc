@@ -738,8 +738,7 @@ void io_uring_prep_poll_update(struct io_uring_sqe* sqe, __u64 old_user_data, __
     // What the PollUpdate cannot say (other flag bits, a mask or user_data
     // without its flag) goes to the kernel as given, which decides.
     const std::uint32_t builder_mask = s.poll32_events;
-    if (s.len != flags || s.off != (update.user_data ? new_user_data : 0) ||
-        (!update.events && poll_mask != 0)) {
+    if (s.len != flags || (!update.user_data && new_user_data != 0) || (!update.events && poll_mask != 0)) {
       raw::poll_update_words(s, flags, new_user_data,
                              update.events ? builder_mask : uring::prep_event_detail::poll_mask_for_kernel(poll_mask));
     }

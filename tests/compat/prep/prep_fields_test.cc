@@ -78,7 +78,7 @@ std::uint64_t value_at(const io_uring_sqe& sqe, const Field& f) {
 
 void check_same(const io_uring_sqe& got, const io_uring_sqe& expected) {
   for (const Field& f : kFields) {
-    INFO("field " << f.name);
+    INFO("field " << std::string(f.name));
     CHECK(value_at(got, f) == value_at(expected, f));
   }
 }
@@ -705,6 +705,12 @@ TEST_CASE("poll and epoll") {
   w.off = 0x5678;
   w.len = 0;
   w.poll32_events = POLLOUT;
+  check_same(s, w);
+  s = dirty();
+  io_uring_prep_poll_update(&s, 0x1234, 0x5678, 0, 0);  // user_data without its flag
+  w.off = 0x5678;
+  w.len = 0;
+  w.poll32_events = 0;
   check_same(s, w);
   s = dirty();
   io_uring_prep_poll_update(&s, 0x1234, 0, POLLIN, IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI);

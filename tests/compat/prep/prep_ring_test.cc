@@ -353,6 +353,14 @@ TEST_CASE("poll_update: what a PollUpdate cannot say reaches the kernel, which r
   CHECK(d.user_data == 11);
   CHECK(d.res == -EINVAL);
 
+  // user_data without IORING_POLL_UPDATE_USER_DATA: -EINVAL as well.
+  sqe = c_sqe(ring);
+  io_uring_prep_poll_update(sqe, 10, 0x5678, 0, 0);
+  io_uring_sqe_set_data64(sqe, 13);
+  d = one(ring);
+  CHECK(d.user_data == 13);
+  CHECK(d.res == -EINVAL);
+
   // A real update: new user_data; the poll then fires under it.
   sqe = c_sqe(ring);
   io_uring_prep_poll_update(sqe, 10, 20, 0, IORING_POLL_UPDATE_USER_DATA);
