@@ -328,9 +328,11 @@ constexpr std::chrono::milliseconds kCancelRecheck{10};
 class SyncCanceller {
  public:
   SyncCanceller(Ring& ring, std::chrono::nanoseconds timeout) : ring_(ring) {
-    if (timeout.count() >= 0) {
+    const auto now = std::chrono::steady_clock::now();
+    // A timeout past the clock's range is no limit (adding it would overflow).
+    if (timeout.count() >= 0 && timeout < std::chrono::steady_clock::time_point::max() - now) {
       timed_ = true;
-      deadline_ = std::chrono::steady_clock::now() + timeout;
+      deadline_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
     }
   }
 
@@ -364,8 +366,13 @@ class SyncCanceller {
   // cancelled poll still in the hash, already counted, or a request
   // submitted since, not this call's). 0 or -errno.
   int running(const abi::io_uring_sync_cancel_reg& reg) {
+    bool ran_task_work = false;
     for (;;) {
       const int ret = call(reg, std::chrono::nanoseconds(0));
+      if (ret >= 0 && !ran_task_work && run_task_work()) {
+        ran_task_work = true;  // a cancelled poll may have hidden a running request: ask again
+        continue;
+      }
       if (ret == -ENOENT || ret >= 0) return 0;
       if (ret != -ETIME) return ret;
       const int gone = until_gone(reg);
@@ -377,6 +384,14 @@ class SyncCanceller {
   unsigned waited() const { return waited_; }
 
  private:
+  // On a DEFER_TASKRUN ring, runs the ring's task work (a wait for no CQE),
+  // which takes cancelled polls out of the kernel's cancel hash; true when
+  // it ran. Other rings run it on the way back from every register call.
+  bool run_task_work() {
+    if ((ring_.setup_flags() & abi::IORING_SETUP_DEFER_TASKRUN) == 0) return false;
+    return ring_.enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0) >= 0;
+  }
+
   // A request matching `reg` was running: asks again in short waits until
   // it is gone (1) or the deadline passed (-ETIME).
   int until_gone(const abi::io_uring_sync_cancel_reg& reg) {

@@ -157,7 +157,7 @@ struct CancelMatch {
 // to `timeout`; negative: no limit) for each one that is running in io-wq
 // until it has finished. Each matched request has posted its CQE (usually
 // -ECANCELED; a running one may end with its own result) when the call
-// returns. On a DEFER_TASKRUN ring the kernel posts an io-wq request's CQE,
+// returns (one exception with `all`/`any`, below). On a DEFER_TASKRUN ring the kernel posts an io-wq request's CQE,
 // and a cancelled poll's, from the ring's task work: the next peek_cqe,
 // for_each_cqe or wait runs it (cq_ready() does not count it until then).
 // The timeout is checked between every two kernel calls.
@@ -172,12 +172,16 @@ struct CancelMatch {
 // signalled), then single-match calls that wait for each request still
 // running in io-wq (`any`: one match per opcode, IORING_ASYNC_CANCEL_OP,
 // Linux 6.6; before it `any` is the kernel's ANY alone, which does not wait
-// for running requests). They stop at the first answer given without a
-// wait: a cancelled poll stays in the kernel's hash until its task work runs
-// (DEFER_TASKRUN: the next wait for CQEs; SQPOLL: the poller thread; else
-// when the arming thread enters the kernel) and every fresh single-match
-// call finds it again, so a running io-wq request matched by the same
-// criteria as such a poll is not waited for. The count is a lower bound:
+// for running requests). A cancelled poll stays in the kernel's hash until
+// its task work runs, and every fresh single-match call finds it again: on
+// a DEFER_TASKRUN ring the first such answer makes cancel_sync run the
+// ring's task work (a wait for no CQE, so call it from the submitter thread)
+// and ask again; the calling thread's own polls leave the hash on the way
+// back from each call. They stop at the next answer given without a wait,
+// so a running io-wq request is not waited for only when a poll matched by
+// the same criteria was armed by another thread that has not entered the
+// kernel since (or, on SQPOLL, the poller has not run its task work yet).
+// A timeout too large for the clock is no limit. The count is a lower bound:
 // 0 only when nothing matched, never more than the requests cancelled or
 // waited for. It is the largest of 1, the kernel's ALL/ANY count (one per
 // poll, timeout, futex or waitid batch; io-wq work once per thread, none

@@ -499,6 +499,57 @@ TEST_CASE("sync cancel: a running request that finishes later is waited for, on 
   }
 }
 
+TEST_CASE("sync cancel with all on a DEFER_TASKRUN ring: a cancelled poll matched by the same user_data does not hide a running read (issue 12, review)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_SINGLE_ISSUER | abi::IORING_SETUP_DEFER_TASKRUN));
+  URING_REQUIRE(StalledPage::missing());
+  RingOptions options;
+  options.single_issuer = true;
+  options.defer_taskrun = true;
+  Ring ring = make_ring(Via::fd, options);
+  Pipe idle;
+  prep_poll_add(*ring.get_sqe(), idle.fds[0], POLLIN).set_user_data(5);
+  REQUIRE(ring.submit() == 1);
+  StalledPipeRead read(ring, 5);
+  const auto delay = milliseconds(300);
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(delay);
+    read.release();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto cancelled = cancel_sync(ring, CancelMatch{.user_data = 5, .all = true}, std::chrono::seconds(20));
+  const auto took = std::chrono::steady_clock::now() - start;
+  releaser.join();
+  INFO("took ", std::chrono::duration_cast<milliseconds>(took).count(), " ms");
+  REQUIRE_MESSAGE(cancelled.ok(), cancelled.error().message);
+  CHECK(*cancelled >= 1);
+  CHECK(took >= delay);  // it waited for the read (it used to return at once, the read still running)
+  int poll_result = 1, read_result = 0;
+  for (int i = 0; i < 2; ++i) {
+    const Cqe done = reap_one(ring);
+    CHECK(done.user_data == 5);
+    (done.result() == -ECANCELED ? poll_result : read_result) = done.result();
+  }
+  CHECK(poll_result == -ECANCELED);
+  read.check_result(read_result);
+}
+
+TEST_CASE("sync cancel: a timeout past the clock's range is no limit, without overflow (issue 12, review)") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_SYNC_CANCEL));
+  Ring ring = make_ring(Via::fd, RingOptions{});
+  Pipe idle;
+  prep_poll_add(*ring.get_sqe(), idle.fds[0], POLLIN).set_user_data(9);
+  REQUIRE(ring.submit() == 1);
+  auto cancelled = cancel_sync(ring, CancelMatch{.user_data = 9, .all = true}, std::chrono::nanoseconds::max());
+  REQUIRE_MESSAGE(cancelled.ok(), cancelled.error().message);
+  CHECK(*cancelled == 1);
+  const Cqe* cqe = ring.wait_cqe();
+  REQUIRE(cqe != nullptr);
+  CHECK(cqe->user_data == 9);
+  CHECK(cqe->result() == -ECANCELED);
+  ring.cqe_seen(cqe);
+}
+
 TEST_CASE("sync cancel: contradictory matches are refused before the call") {
   Ring ring = make_ring(Via::fd);
   auto refused = cancel_sync(ring, CancelMatch{.user_data = 1, .any = true});
