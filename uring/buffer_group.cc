@@ -25,6 +25,7 @@ namespace {
 
 constexpr unsigned kMaxBuffers = 32768;           // ring entries must stay below 65536
 constexpr std::uint32_t kMaxBufferSize = 1u << 30;
+constexpr unsigned kMaxParked = 65536;            // parked requests: the list is reserved up front
 constexpr std::uint64_t kDefaultTagBase = 0xB0F5ull << 48;
 // A kernel-mapped ring is mmap'd at IORING_OFF_PBUF_RING | id << IORING_OFF_PBUF_SHIFT,
 // and io_uring/memmap.c tells the regions apart by offset & IORING_OFF_MMAP_MASK:
@@ -136,6 +137,10 @@ Status BufferGroup::check_common(const Ring& ring, const BufferGroupOptions& opt
   if (options.buffer_size == 0 || options.buffer_size > kMaxBufferSize) {
     return invalid("buffer_size " + std::to_string(options.buffer_size) +
                    ": each buffer is 1 byte .. 1 GiB");
+  }
+  if (options.max_parked > kMaxParked) {
+    return invalid("max_parked " + std::to_string(options.max_parked) + ": at most " +
+                   std::to_string(kMaxParked) + " requests can be parked (the list is reserved up front)");
   }
   if (options.internal_user_data & kInternalLowMask) {
     return invalid("internal_user_data " + hex(options.internal_user_data) +

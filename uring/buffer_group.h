@@ -155,7 +155,7 @@ struct BufferGroupOptions {
   std::uint16_t extra_ring_flags = 0;  // raw IOU_PBUF_RING_* bits newer than this library
 
   NoBuffersPolicy no_buffers = NoBuffersPolicy::fail;
-  unsigned max_parked = 64;  // requests on_no_buffers() may park (reserved up front)
+  unsigned max_parked = 64;  // requests on_no_buffers() may park (reserved up front; at most 65536)
 
   // Legacy groups: mark the group's PROVIDE/REMOVE_BUFFERS SQEs
   // IOSQE_CQE_SKIP_SUCCESS (IORING_FEAT_CQE_SKIP, 5.17), so a recycle posts

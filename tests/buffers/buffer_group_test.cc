@@ -141,6 +141,8 @@ TEST_CASE("bad ring shapes and memory are refused before the kernel sees them, w
   add("caller memory missing", [](BufferGroupOptions& o) { o.ring_memory = RingMemory::caller; }, "needs ring_memory_address");
   add("address without caller memory", [](BufferGroupOptions& o) { o.ring_memory_address = &o; }, "is not RingMemory::caller");
   add("internal user_data with low bits", [](BufferGroupOptions& o) { o.internal_user_data = 0x1234; }, "low 17 bits");
+  // It used to be reserved unchecked: UINT_MAX threw std::bad_alloc out of create_ring (issue 12, review).
+  add("max_parked past its cap", [](BufferGroupOptions& o) { o.max_parked = ~0u; }, "at most 65536 requests can be parked");
   for (const Case& c : cases) {
     CAPTURE(c.what);
     auto group = BufferGroup::create_ring(ring, c.options);
