@@ -226,6 +226,15 @@ template <class S>
 concept nop_then_buffer_select = requires(S& sqe) {
   prep_nop(sqe).buffer_select(std::uint16_t{1});
 };
+// BufferTable's range-checked builders hand back the same Prepared.
+template <class Table>
+concept table_read_fixed_then_buffer_select = requires(Table& table, char* buf) {
+  (*table.read_fixed(3, buf, 16u, std::uint64_t{0}, FixedBuffer(0)))->buffer_select(std::uint16_t{1});
+};
+template <class Table>
+concept table_write_fixed_then_set_user_data = requires(Table& table, char* buf) {
+  (*table.write_fixed(3, buf, 16u, std::uint64_t{0}, FixedBuffer(0)))->set_user_data(std::uint64_t{1}).link();
+};
 template <class S>
 concept raw_sqe_buffer_select = requires(S& sqe) {
   sqe.buffer_select(std::uint16_t{1});
@@ -266,6 +275,9 @@ static_assert(std::is_convertible_v<std::uint16_t, SocketLength>);
 static_assert(std::is_convertible_v<unsigned, IoLength>);
 static_assert(!nop_then_set_file<Sqe>, "a plain NOP reads no file: prep_nop_with asks for one");
 static_assert(!nop_then_buffer_select<Sqe>);
+static_assert(!table_read_fixed_then_buffer_select<BufferTable>,
+              "buffer_select after BufferTable::read_fixed would overwrite buf_index");
+static_assert(table_write_fixed_then_set_user_data<BufferTable>);
 static_assert(std::is_same_v<decltype(prep_nop(std::declval<Sqe&>())), Prepared&>);
 static_assert(std::is_same_v<decltype(prep_read(std::declval<Sqe&>(), 3, nullptr, 1u, 0)), Prepared&>);
 

@@ -498,35 +498,36 @@ Result<Sqe*> BufferTable::take_sqe() {
 }
 
 template <class Build>
-Result<Sqe*> BufferTable::queue_checked(const Status& range, Build&& build) {
+Result<Prepared*> BufferTable::queue_checked(const Status& range, Build&& build) {
   if (!range) return range.error();
   Result<Sqe*> sqe = take_sqe();
-  if (sqe) build(**sqe);
-  return sqe;
+  if (!sqe) return sqe.error();
+  return &build(**sqe);
 }
 
-Result<Sqe*> BufferTable::read_fixed(File file, void* buf, unsigned len, std::uint64_t offset,
-                                     FixedBuffer index) {
-  return queue_checked(check_range(index, buf, len),
-                       [&](Sqe& sqe) { prep_read_fixed(sqe, file, buf, len, offset, index); });
+Result<Prepared*> BufferTable::read_fixed(File file, void* buf, IoLength len, std::uint64_t offset, FixedBuffer index) {
+  return queue_checked(check_range(index, buf, len.value()),
+                       [&](Sqe& sqe) -> Prepared& { return prep_read_fixed(sqe, file, buf, len, offset, index); });
 }
 
-Result<Sqe*> BufferTable::write_fixed(File file, const void* buf, unsigned len, std::uint64_t offset,
-                                      FixedBuffer index) {
-  return queue_checked(check_range(index, buf, len),
-                       [&](Sqe& sqe) { prep_write_fixed(sqe, file, buf, len, offset, index); });
+Result<Prepared*> BufferTable::write_fixed(File file, const void* buf, IoLength len, std::uint64_t offset,
+                                           FixedBuffer index) {
+  return queue_checked(check_range(index, buf, len.value()),
+                       [&](Sqe& sqe) -> Prepared& { return prep_write_fixed(sqe, file, buf, len, offset, index); });
 }
 
-Result<Sqe*> BufferTable::readv_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
-                                      FixedBuffer index) {
-  return queue_checked(check_iovecs(index, iovecs, count),
-                       [&](Sqe& sqe) { prep_readv_fixed(sqe, file, iovecs, count, offset, index); });
+Result<Prepared*> BufferTable::readv_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
+                                           FixedBuffer index) {
+  return queue_checked(check_iovecs(index, iovecs, count), [&](Sqe& sqe) -> Prepared& {
+    return prep_readv_fixed(sqe, file, iovecs, count, offset, index);
+  });
 }
 
-Result<Sqe*> BufferTable::writev_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
-                                       FixedBuffer index) {
-  return queue_checked(check_iovecs(index, iovecs, count),
-                       [&](Sqe& sqe) { prep_writev_fixed(sqe, file, iovecs, count, offset, index); });
+Result<Prepared*> BufferTable::writev_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
+                                            FixedBuffer index) {
+  return queue_checked(check_iovecs(index, iovecs, count), [&](Sqe& sqe) -> Prepared& {
+    return prep_writev_fixed(sqe, file, iovecs, count, offset, index);
+  });
 }
 
 }  // namespace uring

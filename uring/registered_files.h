@@ -149,13 +149,15 @@ class BufferTable {
   // Range-checked READ_FIXED / WRITE_FIXED / READV_FIXED / WRITEV_FIXED: check
   // every range against the registered buffer, and only then take an SQE from
   // the ring and build the request. On error nothing is queued (EBUSY: the SQ
-  // is full — submit first). The returned Sqe takes set_user_data() etc.
-  Result<Sqe*> read_fixed(File file, void* buf, unsigned len, std::uint64_t offset, FixedBuffer index);
-  Result<Sqe*> write_fixed(File file, const void* buf, unsigned len, std::uint64_t offset, FixedBuffer index);
-  Result<Sqe*> readv_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
-                           FixedBuffer index);
-  Result<Sqe*> writev_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
-                            FixedBuffer index);
+  // is full — submit first). The result is a builder's Prepared: it takes
+  // set_user_data(), link() etc., never set_file() or buffer_select().
+  Result<Prepared*> read_fixed(File file, void* buf, IoLength len, std::uint64_t offset, FixedBuffer index);
+  Result<Prepared*> write_fixed(File file, const void* buf, IoLength len, std::uint64_t offset,
+                                FixedBuffer index);
+  Result<Prepared*> readv_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
+                                FixedBuffer index);
+  Result<Prepared*> writev_fixed(File file, const iovec* iovecs, unsigned count, std::uint64_t offset,
+                                 FixedBuffer index);
 
  private:
   BufferTable(Ring& ring, std::vector<iovec> buffers) : ring_(ring), buffers_(std::move(buffers)) {}
@@ -164,7 +166,7 @@ class BufferTable {
   // Refuses a bad range before taking an SQE (so nothing is queued), then
   // builds the op into the SQE. Defined in registered_files.cc, its only user.
   template <class Build>
-  Result<Sqe*> queue_checked(const Status& range, Build&& build);
+  Result<Prepared*> queue_checked(const Status& range, Build&& build);
 
   RingRef ring_;  // follows the Ring's moves; null once it closed
   std::vector<iovec> buffers_;  // what each slot holds, as far as this table was told
