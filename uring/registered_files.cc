@@ -28,16 +28,20 @@ std::string slots_text(unsigned first, unsigned last) {
 }
 
 // What an update did to fds[0..done) (slots from `offset`): runs of
-// "slots 0..1 updated" and "slot 2 skipped" (IORING_REGISTER_FILES_SKIP,
-// which the kernel counts among its successes but leaves as it is).
+// "slots 0..1 updated", "slot 2 emptied" (-1) and "slot 3 skipped"
+// (IORING_REGISTER_FILES_SKIP, which the kernel counts among its successes
+// but leaves as it is).
 std::string done_slots_text(std::span<const int> fds, unsigned offset, unsigned done) {
+  // What the kernel did to one slot: 0 set, 1 emptied (-1), 2 skipped.
+  auto kind = [&](unsigned i) { return fds[i] == abi::IORING_REGISTER_FILES_SKIP ? 2 : fds[i] == -1 ? 1 : 0; };
+  static const char* const kWords[] = {" updated", " emptied", " skipped"};
   std::string text;
   for (unsigned i = 0; i < done;) {
-    const bool skip = fds[i] == abi::IORING_REGISTER_FILES_SKIP;
+    const int k = kind(i);
     unsigned end = i + 1;
-    while (end < done && (fds[end] == abi::IORING_REGISTER_FILES_SKIP) == skip) ++end;
+    while (end < done && kind(end) == k) ++end;
     if (!text.empty()) text += ", ";
-    text += slots_text(offset + i, offset + end - 1) + (skip ? " skipped" : " updated");
+    text += slots_text(offset + i, offset + end - 1) + kWords[k];
     i = end;
   }
   return text;

@@ -80,8 +80,8 @@ class FileTable {
 
   // Puts fds[i] into slot offset + i (-1 empties the slot,
   // abi::IORING_REGISTER_FILES_SKIP leaves it and its tag as they are), with
-  // optional tags (an empty or skipped slot takes tag 0). Returns the number
-  // of slots updated: all of them. The kernel stops at the first fd it
+  // optional tags (an empty or skipped slot takes tag 0). Returns fds.size():
+  // the kernel counts emptied and skipped slots with the set ones. The kernel stops at the first fd it
   // cannot register (not open, or a ring) after emptying that slot: then
   // the result is an error (EBADF, ...) whose message says which slots
   // were updated, which slot is now empty and which are unchanged.

@@ -184,6 +184,14 @@ TEST_CASE("FileTable::update stopped part way says which slots were skipped, not
     INFO(skipped.error().message);
     CHECK_FALSE(contains(skipped.error().message, "updated"));
     CHECK(contains(skipped.error().message, "slot 0 skipped"));
+
+    // An emptied slot (-1) is said to be emptied, not updated (break-it review).
+    const int empty_then_bad[] = {-1, closed};
+    auto emptied = table->update(1, empty_then_bad);
+    REQUIRE_FALSE(emptied.ok());
+    INFO(emptied.error().message);
+    CHECK_FALSE(contains(emptied.error().message, "slot 1 updated"));
+    CHECK(contains(emptied.error().message, "slot 1 emptied"));
   }
   ::close(b);
   ::close(c);
