@@ -374,6 +374,26 @@ int Ring::close_ring_fd() {
   return 1;
 }
 
+int Ring::replace_fd(int fd) {
+  if (fd < 0 || !valid()) return -EBADF;
+  // Without a registered index the plain fd is also what enter uses.
+  if (s_.registered_index < 0) s_.enter_fd = fd;
+  s_.ring_fd = fd;
+  return 0;
+}
+
+int Ring::resync_sqe_tail(std::uint32_t sqe_tail) {
+  if (!valid()) return -EBADF;
+  const std::uint32_t head = barrier::load_acquire(s_.sq_khead);
+  const std::uint32_t published = barrier::load_acquire(s_.sq_ktail);
+  if (static_cast<std::int32_t>(sqe_tail - published) < 0 || sqe_tail - head > s_.sq_entries) return -EINVAL;
+  s_.sqe_tail = sqe_tail;
+  s_.sq_head_cache = head;
+  s_.sq_tail_limit = head + s_.sq_entries;
+  s_.sqpoll_published = published;
+  return 0;
+}
+
 Ring::Mapping Ring::mapping() const {
   Mapping m;
   m.sq_khead = s_.sq_khead;

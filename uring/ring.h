@@ -495,6 +495,26 @@ class Ring {
     return publish_sq_tail();
   }
 
+  // Makes `fd`, another descriptor of this ring's file (a dup(2) of fd()),
+  // the ring's plain fd: enter and register calls use it from then on, and
+  // close() closes it. The fd it replaces is left open: it is the caller's
+  // from then on (a caller who closed it already owes nothing). That `fd`
+  // is this ring's is not checked. A registered index stays as it is. For
+  // the liburing layer, whose programs may store a dup in struct io_uring's
+  // ring_fd (liburing's queue_exit closes the stored fd). Returns 0, or
+  // -EBADF for a negative fd or a closed ring (nothing changes then).
+  int replace_fd(int fd);
+  // Makes `sqe_tail` this Ring's tail of SQEs handed out, in place of its
+  // own, for another holder of the same mapped rings that moved on — a
+  // forked process whose copy of the Ring submitted (liburing programs keep
+  // struct io_uring in memory shared across fork). The next get_sqe() hands
+  // out the SQE at `sqe_tail`, submit() publishes everything before it, and
+  // what was published already is read from the kernel's SQ tail. Returns
+  // 0, or -EINVAL when `sqe_tail` is behind the kernel's SQ tail or more
+  // than sq_entries() past its SQ head, -EBADF for a closed ring (nothing
+  // changes then). Not for rings another thread submits on meanwhile.
+  int resync_sqe_tail(std::uint32_t sqe_tail);
+
   // IORING_REGISTER_RING_FDS (5.18) now, from the calling thread, which
   // becomes the one that enters through the index (registered_index()).
   // Returns 1, or -errno: -EEXIST when the ring fd is registered already,
