@@ -24,6 +24,13 @@ namespace uring {
 
 namespace prep_net_detail {
 
+// sqe->addr_len is 16 bits: a longer length becomes 65535, which the kernel
+// refuses (-EINVAL: more than a sockaddr_storage) instead of being cut to a
+// shorter one it would accept (65536 + 16 naming a 16-byte address).
+inline std::uint16_t address_length(socklen_t length) {
+  return length > 0xffff ? std::uint16_t{0xffff} : static_cast<std::uint16_t>(length);
+}
+
 inline std::uint64_t address_of(const void* pointer) {
   return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(pointer));
 }
@@ -180,7 +187,7 @@ inline Prepared& prep_sendto(Sqe& sqe, File file, const void* buf, SocketLength 
                              const sockaddr* dest, socklen_t destlen, NetOptions options = {}) {
   prep_send(sqe, file, buf, len, flags, options);
   sqe.addr2 = prep_net_detail::address_of(dest);
-  sqe.addr_len = static_cast<std::uint16_t>(destlen);
+  sqe.addr_len = prep_net_detail::address_length(destlen);
   return sqe;
 }
 
@@ -334,7 +341,7 @@ inline Prepared& prep_sendto_zc(Sqe& sqe, File file, const void* buf, SocketLeng
                                 const sockaddr* dest, socklen_t destlen, std::uint16_t zc_flags = 0) {
   prep_send_zc(sqe, file, buf, len, flags, zc_flags);
   sqe.addr2 = prep_net_detail::address_of(dest);
-  sqe.addr_len = static_cast<std::uint16_t>(destlen);
+  sqe.addr_len = prep_net_detail::address_length(destlen);
   return sqe;
 }
 

@@ -121,6 +121,37 @@ TEST_CASE("NetOptions::poll_first reaches the kernel: no attempt before the poll
   CHECK(reap_one(ring).result() == 4);
 }
 
+TEST_CASE("sendto and sendto_zc: an address length past 16 bits is refused by the kernel, never cut to a valid one (issue 12, item 11)") {
+  URING_REQUIRE(testing::missing_op(abi::IORING_OP_SEND_ZC));  // 6.0; plain sendto (6.1 addr2) follows it
+  FdLeakCheck leaks;
+  Ring ring = make_ring();
+  sockaddr_in receiver_addr{};
+  sockaddr_in sender_addr{};
+  Fd receiver = udp_socket(&receiver_addr);
+  Fd sender = udp_socket(&sender_addr);
+  const char payload[] = "abc";
+  // 65536 + 16 used to be written as 16: a valid sockaddr_in length, and the datagram went out.
+  const socklen_t too_long = 65536 + sizeof(sockaddr_in);
+  SUBCASE("sendto") {
+    prep_sendto(next_sqe(ring), sender.get(), payload, 3, 0, as_sockaddr(receiver_addr), too_long).set_user_data(1);
+    CHECK(reap_one(ring).result() == -EINVAL);
+  }
+  SUBCASE("sendto_zc") {
+    prep_sendto_zc(next_sqe(ring), sender.get(), payload, 3, 0, as_sockaddr(receiver_addr), too_long)
+        .set_user_data(2);
+    const Cqe done = reap_one(ring);
+    CHECK(done.result() == -EINVAL);
+    if (done.more()) {  // the kernel still posts the notification (6.18 does)
+      const Cqe notification = reap_one(ring);
+      CHECK(notification.user_data == 2);
+      CHECK((notification.flags & abi::IORING_CQE_F_NOTIF) != 0);
+    }
+  }
+  char got[8];
+  CHECK(::recv(receiver.get(), got, sizeof got, MSG_DONTWAIT) == -1);  // nothing arrived
+  CHECK(errno == EAGAIN);
+}
+
 TEST_CASE("sendto reaches an unconnected UDP socket and recvmsg reports the sender") {
   FdLeakCheck leaks;
   Ring ring = make_ring();
