@@ -11,10 +11,17 @@
  *    the Ring's mappings, and the values (ring_mask, ring_entries, ring_sz,
  *    flags, ring_fd, features, enter_ring_fd, int_flags) are the Ring's.
  *    Read them as liburing programs do; do not copy the struct and use the
- *    copy, and change no field: the Ring keeps the state the calls use.
- *    sq.sqe_tail is the Ring's tail of SQEs handed out (updated by
+ *    copy. sq.sqe_tail is the Ring's tail of SQEs handed out (updated by
  *    io_uring_get_sqe) and sq.sqe_head the tail last published to the kernel
- *    (updated by every submit/flush).
+ *    (updated by every submit/flush). Change no field, except the two that
+ *    liburing programs change and every call then follows: ring_fd, set to
+ *    a dup of the ring fd (calls enter and register through it, and
+ *    io_uring_queue_exit closes it, not the fd it replaced, which is the
+ *    program's: liburing's behaviour), and sq.sqe_tail, moved by another
+ *    process when the struct lives in memory shared across fork (the next
+ *    call goes on from it; parent and child must take turns, as with
+ *    liburing). A negative ring_fd or an sq.sqe_tail the kernel's SQ head
+ *    and tail rule out is not taken: the calls go on as before.
  *  - Functions that liburing 2.3 makes static inline (io_uring_get_sqe,
  *    io_uring_cq_ready, io_uring_peek_cqe, io_uring_wait_cqe, ...) are
  *    ordinary functions here, so they all go through the Ring. The macro

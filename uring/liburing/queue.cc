@@ -64,6 +64,18 @@ void note_ring_fd(::io_uring* view, const Ring& ring) {
   }
 }
 
+void follow_view(const ::io_uring* view, Ring* ring) {
+  // liburing enters and registers through ring->ring_fd, and its queue_exit
+  // closes that fd: so does the Ring from now on. The fd it replaces is the
+  // program's (closed already, in liburing's test/sq-poll-dup).
+  if (view->ring_fd != ring->fd() && view->ring_fd >= 0) (void)ring->replace_fd(view->ring_fd);
+  // liburing's SQ bookkeeping is sq.sqe_tail/sqe_head of the struct; where
+  // it lives in MAP_SHARED memory (test/across-fork), the process that
+  // submitted last left its tail there, and this process's Ring copy is
+  // behind. The kernel's SQ words, shared too, check the value.
+  if (view->sq.sqe_tail != ring->sqe_tail()) (void)ring->resync_sqe_tail(view->sq.sqe_tail);
+}
+
 namespace {
 
 // A __kernel_timespec as a WaitOptions timeout. A negative time has passed

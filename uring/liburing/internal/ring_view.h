@@ -20,10 +20,23 @@ static_assert(sizeof(::io_uring_params) == sizeof(abi::io_uring_params));
 static_assert(sizeof(::io_uring_sqe) == sizeof(Sqe));
 static_assert(sizeof(::io_uring_cqe) == sizeof(abi::io_uring_cqe));
 
-// The Ring behind a view; null before io_uring_queue_init* and after
-// io_uring_queue_exit.
+// Brings the Ring in line with what the program changed in the view, as
+// liburing, whose state the struct is, would see it: a new ring_fd (a dup of
+// the ring fd) becomes the Ring's fd, and an sq.sqe_tail another process
+// moved (the struct in memory shared across fork) the Ring's SQ tail. A
+// value the Ring refuses (a negative fd, a tail the kernel's words rule out)
+// leaves the Ring as it was.
+void follow_view(const ::io_uring* view, Ring* ring);
+
+// The Ring behind a view, in line with it; null before
+// io_uring_queue_init* and after io_uring_queue_exit. Every entry point
+// comes through here, so a view changed between calls is seen at the next.
 inline Ring* ring_of(const ::io_uring* view) {
-  return view ? static_cast<Ring*>(view->uring_ring) : nullptr;
+  Ring* ring = view ? static_cast<Ring*>(view->uring_ring) : nullptr;
+  if (ring && (view->ring_fd != ring->fd() || view->sq.sqe_tail != ring->sqe_tail())) [[unlikely]] {
+    follow_view(view, ring);
+  }
+  return ring;
 }
 
 // Sets every field of `view` from `ring` (after setup, and after anything
