@@ -342,7 +342,7 @@ build_one() {
   if ! $link -o "$bin" "$obj" "$objdir/helpers.o" "$library" -lpthread >"$log.link" 2>&1; then
     rm -f "$bin"
     cat "$log.link" >>"$log"
-    grep -m1 -E 'undefined reference|error' "$log.link" | sed -e 's|^/usr/bin/ld: ||' -e "s|$objdir/||" >"$logs/$name.build-fail"
+    grep -m1 -E 'undefined reference|error' "$log.link" | sed -E -e 's/^.*(undefined reference)/\1/' -e 's|^/usr/bin/ld: ||' -e "s|$objdir/||" >"$logs/$name.build-fail"
     [ -s "$logs/$name.build-fail" ] || echo "link failed (see $log)" >"$logs/$name.build-fail"
   fi
   rm -f "$log.link"
@@ -390,6 +390,7 @@ export_functions() {
 mkdir -p "$logs"
 { declare -f stale; } >"$helpers_file"
 fetch_source
+build_start=$(date +%s)
 if [ "$against" = liburing ]; then
   prepare_liburing
   test_dir=$flavour_dir/test
@@ -424,13 +425,12 @@ if [ -n "$only" ]; then
 fi
 
 echo "liburing_tests: building ${#tests[@]} tests against $against with $jobs jobs"
-build_start=$(date +%s)
 (. "$helpers_file" && build_one helpers)
 [ -f "$objdir/helpers.o" ] || die "test/helpers.c did not build: $(cat "$logs/helpers.build-fail") (log: $logs/helpers.build.log)"
 to_build=("${tests[@]}")
 printf '%s\n' "${tests[@]}" | grep -qx exec-target || to_build+=(exec-target)
 printf '%s\n' "${to_build[@]}" | xargs -P "$jobs" -I{} bash -c '. "$1" && build_one "$2"' _ "$helpers_file" {}
-echo "liburing_tests: built in $(($(date +%s) - build_start)) s"
+echo "liburing_tests: library and tests built in $(($(date +%s) - build_start)) s"
 
 # Run what built, longest first (times of the last run), slow ones unless --all.
 to_run=() not_run=()
