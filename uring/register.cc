@@ -366,12 +366,15 @@ class SyncCanceller {
   // cancelled poll still in the hash, already counted, or a request
   // submitted since, not this call's). 0 or -errno.
   int running(const abi::io_uring_sync_cancel_reg& reg) {
-    bool ran_task_work = false;
     for (;;) {
-      const int ret = call(reg, std::chrono::nanoseconds(0));
-      if (ret >= 0 && !ran_task_work && run_task_work()) {
-        ran_task_work = true;  // a cancelled poll may have hidden a running request: ask again
-        continue;
+      int ret = call(reg, std::chrono::nanoseconds(0));
+      // An answer at once may be a cancelled poll still in the hash hiding a
+      // running request: run the ring's task work and ask again, for as
+      // long as the kernel says task work is left (it runs a few items per
+      // enter) and the deadline allows.
+      for (bool ran = false; ret >= 0 && (!ran || task_work_pending()) && !past_deadline() && run_task_work();
+           ran = true) {
+        ret = call(reg, std::chrono::nanoseconds(0));
       }
       if (ret == -ENOENT || ret >= 0) return 0;
       if (ret != -ETIME) return ret;
@@ -391,6 +394,12 @@ class SyncCanceller {
     if ((ring_.setup_flags() & abi::IORING_SETUP_DEFER_TASKRUN) == 0) return false;
     return ring_.enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0) >= 0;
   }
+  // IORING_SQ_TASKRUN: the kernel has task work queued for the ring (only
+  // ever set on TASKRUN_FLAG rings, which every DEFER_TASKRUN Ring is).
+  bool task_work_pending() const {
+    return (barrier::load_relaxed(ring_.mapping().sq_kflags) & abi::IORING_SQ_TASKRUN) != 0;
+  }
+  bool past_deadline() const { return timed_ && std::chrono::steady_clock::now() >= deadline_; }
 
   // A request matching `reg` was running: asks again in short waits until
   // it is gone (1) or the deadline passed (-ETIME).
@@ -531,6 +540,7 @@ Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match, std::chrono::
     if (ret == -ETIME) hint = "a matched request was still running when the timeout passed" + so_far;
     if (ret == -EINTR) hint = "a signal interrupted the wait for a running request" + so_far + "; call again";
     if (ret == -EBADF) hint = "the file to match on is not open (or not a registered file)";
+    if (ret == -EEXIST) hint = "a SINGLE_ISSUER ring takes cancel_sync only from the thread that submits to it";
     return register_error(abi::IORING_REGISTER_SYNC_CANCEL, ret, hint);
   }
   return count;

@@ -174,14 +174,15 @@ struct CancelMatch {
 // Linux 6.6; before it `any` is the kernel's ANY alone, which does not wait
 // for running requests). A cancelled poll stays in the kernel's hash until
 // its task work runs, and every fresh single-match call finds it again: on
-// a DEFER_TASKRUN ring the first such answer makes cancel_sync run the
-// ring's task work (a wait for no CQE, so call it from the submitter thread)
-// and ask again; the calling thread's own polls leave the hash on the way
+// a DEFER_TASKRUN ring such an answer makes cancel_sync run the ring's task
+// work (a wait for no CQE) and ask again, while the kernel says task work is
+// left (IORING_SQ_TASKRUN) and the deadline allows; the calling thread's own polls leave the hash on the way
 // back from each call. They stop at the next answer given without a wait,
 // so a running io-wq request is not waited for only when a poll matched by
 // the same criteria was armed by another thread that has not entered the
 // kernel since (or, on SQPOLL, the poller has not run its task work yet).
-// A timeout too large for the clock is no limit. The count is a lower bound:
+// A timeout too large for the clock is no limit. On a SINGLE_ISSUER ring
+// only the submitter thread may call it (EEXIST from any other). The count is a lower bound:
 // 0 only when nothing matched, never more than the requests cancelled or
 // waited for. It is the largest of 1, the kernel's ALL/ANY count (one per
 // poll, timeout, futex or waitid batch; io-wq work once per thread, none
