@@ -158,6 +158,16 @@ TEST_CASE("SocketLength: run-time sizes are checked or clamped, never cut modulo
   CHECK(sqe.len == sizeof buf);
 }
 
+TEST_CASE("at_most clamps to the field's range, and a negative length to 0, not to the maximum (issue 12, review)") {
+  CHECK(IoLength::at_most(-36).value() == 0);
+  CHECK(IoLength::at_most(std::int64_t{-1}).value() == 0);
+  CHECK(IoLength::at_most(std::size_t{5} << 30).value() == kMaxIoLength);
+  CHECK(IoLength::at_most(4096u).value() == 4096);
+  CHECK(SocketLength::at_most(-36).value() == 0);
+  CHECK(SocketLength::at_most(std::size_t{1} << 31).value() == kMaxSocketLength);
+  CHECK(SocketLength::at_most(100).value() == 100);
+}
+
 TEST_CASE("FixedBuffer: a run-time index is checked, never cut to 16 bits and never fatal (issue 12, item 11)") {
   CHECK_FALSE(FixedBuffer::checked(65536 + 3).has_value());
   CHECK_FALSE(FixedBuffer::checked(16384).has_value());
@@ -268,6 +278,14 @@ static_assert(!std::is_constructible_v<DirectSlot, bool>);
 static_assert(!std::is_constructible_v<FixedBuffer, bool>);
 static_assert(!std::is_convertible_v<bool, SocketLength>);
 static_assert(!std::is_convertible_v<char16_t, SocketLength>, "u'x' is not a length");
+enum OldStyle { kOldStyleChunk = 4096 };
+enum class Scoped : unsigned { chunk = 4096 };
+static_assert(IoLength(kOldStyleChunk).value() == 4096);
+static_assert(SocketLength(kOldStyleChunk).value() == 4096);
+static_assert(!std::is_constructible_v<IoLength, Scoped>, "a scoped enum is a type of its own");
+template <class T>
+concept at_most_takes = requires(T value) { IoLength::at_most(value); };
+static_assert(!at_most_takes<bool> && !at_most_takes<char>, "true and 'A' are not lengths");
 static_assert(!std::is_convertible_v<char8_t, SocketLength>);
 static_assert(!std::is_convertible_v<char16_t, IoLength>);
 static_assert(!std::is_convertible_v<bool, IoLength>);

@@ -17,13 +17,13 @@ namespace uring {
 // laid out back to back from `addr`, to group `group` with ids first_id,
 // first_id+1, ... The CQE result is 0 on success (-EINVAL when `group` is a
 // buffer ring, -E2BIG/-EINVAL when the id range passes 65535).
-inline Prepared& prep_provide_buffers(Sqe& sqe, void* addr, unsigned len, unsigned count,
+inline Prepared& prep_provide_buffers(Sqe& sqe, void* addr, IoLength len, unsigned count,
                                       std::uint16_t group, std::uint16_t first_id) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_PROVIDE_BUFFERS;
   sqe.fd = static_cast<std::int32_t>(count);
   sqe.addr = reinterpret_cast<std::uintptr_t>(addr);
-  sqe.len = len;
+  sqe.len = len.value();
   sqe.off = first_id;
   sqe.buf_group = group;
   return sqe;

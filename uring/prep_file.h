@@ -397,27 +397,27 @@ inline Prepared& prep_linkat(Sqe& sqe, int old_dir_fd, const char* old_path, int
 
 // IORING_OP_FSETXATTR (5.19): fsetxattr(2) with XATTR_CREATE/XATTR_REPLACE.
 // CQE result: 0 or -errno.
-inline Prepared& prep_fsetxattr(Sqe& sqe, int fd, const char* name, const void* value, unsigned size,
+inline Prepared& prep_fsetxattr(Sqe& sqe, int fd, const char* name, const void* value, IoLength size,
                                 int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FSETXATTR;
   sqe.fd = fd;
   sqe.addr = detail::user_pointer(name);
   sqe.addr2 = detail::user_pointer(value);
-  sqe.len = size;
+  sqe.len = size.value();
   sqe.xattr_flags = static_cast<std::uint32_t>(flags);
   return sqe;
 }
 
 // IORING_OP_SETXATTR (5.19): setxattr(2) on a path (symlinks followed). CQE
 // result: 0 or -errno.
-inline Prepared& prep_setxattr(Sqe& sqe, const char* path, const char* name, const void* value, unsigned size,
+inline Prepared& prep_setxattr(Sqe& sqe, const char* path, const char* name, const void* value, IoLength size,
                                int flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_SETXATTR;
   sqe.addr = detail::user_pointer(name);
   sqe.addr2 = detail::user_pointer(value);
-  sqe.len = size;
+  sqe.len = size.value();
   sqe.addr3 = detail::user_pointer(path);
   sqe.xattr_flags = static_cast<std::uint32_t>(flags);
   return sqe;
@@ -426,23 +426,23 @@ inline Prepared& prep_setxattr(Sqe& sqe, const char* path, const char* name, con
 // IORING_OP_FGETXATTR (5.19): fgetxattr(2) into `value` (size 0 asks for the
 // length only). CQE result: the value's length or -errno (-ENODATA: no such
 // attribute, -ERANGE: `size` too small).
-inline Prepared& prep_fgetxattr(Sqe& sqe, int fd, const char* name, void* value, unsigned size) {
+inline Prepared& prep_fgetxattr(Sqe& sqe, int fd, const char* name, void* value, IoLength size) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_FGETXATTR;
   sqe.fd = fd;
   sqe.addr = detail::user_pointer(name);
   sqe.addr2 = detail::user_pointer(value);
-  sqe.len = size;
+  sqe.len = size.value();
   return sqe;
 }
 
 // IORING_OP_GETXATTR (5.19): getxattr(2) on a path. CQE result as prep_fgetxattr.
-inline Prepared& prep_getxattr(Sqe& sqe, const char* path, const char* name, void* value, unsigned size) {
+inline Prepared& prep_getxattr(Sqe& sqe, const char* path, const char* name, void* value, IoLength size) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_GETXATTR;
   sqe.addr = detail::user_pointer(name);
   sqe.addr2 = detail::user_pointer(value);
-  sqe.len = size;
+  sqe.len = size.value();
   sqe.addr3 = detail::user_pointer(path);
   return sqe;
 }

@@ -468,10 +468,10 @@ inline Prepared& prep_recv_zc_multishot(Sqe& sqe, File file, std::uint32_t zcrx_
 
 // IORING_OP_RECV_ZC (6.15), multishot until `len` bytes arrived (0: no
 // limit): data CQEs with more(), then a final CQE with result 0 (or -errno).
-inline Prepared& prep_recv_zc(Sqe& sqe, File file, std::uint32_t zcrx_id, std::uint32_t len,
+inline Prepared& prep_recv_zc(Sqe& sqe, File file, std::uint32_t zcrx_id, IoLength len,
                               NetOptions options = {}) {
   prep_recv_zc_multishot(sqe, file, zcrx_id, options);
-  sqe.len = len;
+  sqe.len = len.value();
   return sqe;
 }
 

@@ -53,6 +53,11 @@ concept number = std::integral<T> && !std::same_as<std::remove_cv_t<T>, bool> &&
                  !std::same_as<std::remove_cv_t<T>, char8_t> && !std::same_as<std::remove_cv_t<T>, char16_t> &&
                  !std::same_as<std::remove_cv_t<T>, char32_t>;
 
+// An old-style constant: `enum { kChunk = 4096 };` (scoped enums are types
+// of their own and stay refused).
+template <class T>
+concept unscoped_enum = std::is_enum_v<T> && std::is_convertible_v<T, std::underlying_type_t<T>>;
+
 }  // namespace detail
 
 // A slot in the ring's registered file table (IORING_REGISTER_FILES). Made
@@ -123,6 +128,8 @@ struct FixedBuffer {
       detail::registered_buffer_index_must_be_below_kMaxRegisteredBuffers();
     index = static_cast<unsigned>(constant);
   }
+  template <detail::unscoped_enum E>
+  consteval explicit FixedBuffer(E constant) : FixedBuffer(static_cast<std::underlying_type_t<E>>(constant)) {}
   template <detail::number T>
   static constexpr std::optional<FixedBuffer> checked(T index) {
     if (!detail::is_buffer_index(index)) return std::nullopt;
@@ -142,8 +149,9 @@ struct FixedBuffer {
 //   16, sizeof buf                a constant: one above kMaxSocketLength does not compile
 //   a std::uint8_t/std::uint16_t  always fits: converts at run time
 //   SocketLength::checked(n)      any other run-time value: std::nullopt when it does not fit
-//   SocketLength::at_most(n)      any other run-time value, clamped to kMaxSocketLength: for
-//                                 streams, where a short transfer is normal anyway
+//   SocketLength::at_most(n)      any other run-time value, clamped to 0..kMaxSocketLength:
+//                                 for streams, where a short transfer is normal anyway
+//   enum { kChunk = 4096 }        an unscoped enum constant: checked as a constant
 inline constexpr std::uint32_t kMaxSocketLength = 0x7fffffff;  // INT_MAX
 
 class SocketLength {
@@ -157,14 +165,20 @@ class SocketLength {
   template <detail::number T>
   requires(std::unsigned_integral<T> && sizeof(T) <= 2) constexpr SocketLength(T bytes)
       : bytes_(bytes) {}  // NOLINT: always fits
+  template <detail::unscoped_enum E>
+  consteval SocketLength(E constant)  // NOLINT: a constant converts
+      : SocketLength(static_cast<std::underlying_type_t<E>>(constant)) {}
 
   template <detail::number T>
   static constexpr std::optional<SocketLength> checked(T bytes) {
     if (!fits(bytes)) return std::nullopt;
     return SocketLength(static_cast<std::uint32_t>(bytes), detail::Checked{});
   }
-  static constexpr SocketLength at_most(std::uint64_t bytes) {
-    return SocketLength(bytes < kMaxSocketLength ? static_cast<std::uint32_t>(bytes) : kMaxSocketLength,
+  // Negative: 0 (a bookkeeping error must not become a 2 GiB transfer).
+  template <detail::number T>
+  static constexpr SocketLength at_most(T bytes) {
+    if (std::cmp_less(bytes, 0)) return SocketLength(0u, detail::Checked{});
+    return SocketLength(std::cmp_less(bytes, kMaxSocketLength) ? static_cast<std::uint32_t>(bytes) : kMaxSocketLength,
                         detail::Checked{});
   }
   constexpr std::uint32_t value() const { return bytes_; }
@@ -185,9 +199,10 @@ class SocketLength {
 //   4096, sizeof buf              a constant: one above 0xffffffff (or below 0) does not compile
 //   an unsigned of 32 bits or less  always fits: converts at run time
 //   IoLength::checked(n)          any other run-time value: std::nullopt when it does not fit
-//   IoLength::at_most(n)          any other run-time value, clamped to kMaxIoLength: the
+//   IoLength::at_most(n)          any other run-time value, clamped to 0..kMaxIoLength: the
 //                                 request then completes short, which every caller of a
 //                                 read or write must handle anyway
+//   enum { kChunk = 4096 }        an unscoped enum constant: checked as a constant
 inline constexpr std::uint32_t kMaxIoLength = 0xffffffff;
 
 class IoLength {
@@ -201,14 +216,21 @@ class IoLength {
   template <detail::number T>
   requires(std::unsigned_integral<T> && sizeof(T) <= 4) constexpr IoLength(T bytes)
       : bytes_(bytes) {}  // NOLINT: always fits
+  template <detail::unscoped_enum E>
+  consteval IoLength(E constant)  // NOLINT: a constant converts
+      : IoLength(static_cast<std::underlying_type_t<E>>(constant)) {}
 
   template <detail::number T>
   static constexpr std::optional<IoLength> checked(T bytes) {
     if (!fits(bytes)) return std::nullopt;
     return IoLength(static_cast<std::uint32_t>(bytes), detail::Checked{});
   }
-  static constexpr IoLength at_most(std::uint64_t bytes) {
-    return IoLength(bytes < kMaxIoLength ? static_cast<std::uint32_t>(bytes) : kMaxIoLength, detail::Checked{});
+  // Negative: 0 (a bookkeeping error must not become a 4 GiB transfer).
+  template <detail::number T>
+  static constexpr IoLength at_most(T bytes) {
+    if (std::cmp_less(bytes, 0)) return IoLength(0u, detail::Checked{});
+    return IoLength(std::cmp_less(bytes, kMaxIoLength) ? static_cast<std::uint32_t>(bytes) : kMaxIoLength,
+                    detail::Checked{});
   }
   constexpr std::uint32_t value() const { return bytes_; }
 

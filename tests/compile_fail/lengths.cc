@@ -20,6 +20,10 @@
 // case 16: 'data' is not a constant expression
 // case 17: 'n' is not a constant expression
 // case 18: 'data' is not a constant expression
+// case 19: 'data' is not a constant expression
+// case 20: 'data' is not a constant expression
+// case 21: 'data' is not a constant expression
+// case 22: io_length_must_fit_in_32_bits
 #include <sys/socket.h>
 
 #include <cstddef>
@@ -51,6 +55,13 @@ void build(Sqe& sqe, int fd, const std::string& data, unsigned n, char* buf, con
   prep_fsync_range(sqe, fd, 0, 4096);
   prep_sync_file_range(sqe, fd, 0, n, 0);
   prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer::checked(n).value());
+  enum { kChunk = 4096, kSlot = 2 };  // old-style constants are constants too
+  prep_read(sqe, fd, buf, kChunk, 0);
+  prep_send(sqe, fd, buf, kChunk, 0);
+  prep_read_fixed(sqe, fd, buf, kChunk, 0, FixedBuffer(kSlot));
+  prep_provide_buffers(sqe, buf, n, 4, 1, 0);
+  prep_fgetxattr(sqe, fd, "user.x", buf, IoLength::at_most(data.size()));
+  prep_recv_zc(sqe, fd, 0, n);
 #elif URING_CASE == 1
   prep_send(sqe, fd, data.data(), data.size(), 0);  // a run-time size_t, maybe above 4 GiB
 #elif URING_CASE == 2
@@ -87,5 +98,14 @@ void build(Sqe& sqe, int fd, const std::string& data, unsigned n, char* buf, con
   prep_read_fixed(sqe, fd, buf, 16, 0, FixedBuffer(n));  // used to compile and stop the program when n >= 16384
 #elif URING_CASE == 18
   prep_write_fixed(sqe, fd, buf, data.size(), 0, FixedBuffer(0));
+#elif URING_CASE == 19
+  prep_provide_buffers(sqe, buf, data.size(), 4, 1, 0);  // used to be cut to 32 bits (2^32 + 16 -> 16)
+#elif URING_CASE == 20
+  prep_fgetxattr(sqe, fd, "user.x", buf, data.size());
+#elif URING_CASE == 21
+  prep_recv_zc(sqe, fd, 0, data.size());  // exactly 4 GiB used to become 0: no limit
+#elif URING_CASE == 22
+  enum : long long { kHuge = 1LL << 33 };
+  prep_read(sqe, fd, buf, kHuge, 0);
 #endif
 }
