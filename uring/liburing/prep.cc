@@ -33,6 +33,7 @@ constexpr std::uint32_t kSockCmdSiocinq = abi::SOCKET_URING_OP_SIOCINQ;
 constexpr std::uint32_t kSockCmdSiocoutq = abi::SOCKET_URING_OP_SIOCOUTQ;
 constexpr std::uint32_t kSockCmdGetsockopt = abi::SOCKET_URING_OP_GETSOCKOPT;
 constexpr std::uint32_t kSockCmdSetsockopt = abi::SOCKET_URING_OP_SETSOCKOPT;
+constexpr std::uint8_t kOpNop128 = abi::IORING_OP_NOP128;
 // The IOSQE_* bits the kernel knows (bit 7 is none of them).
 constexpr std::uint8_t kKnownSqeFlags = abi::IOSQE_FIXED_FILE | abi::IOSQE_IO_DRAIN | abi::IOSQE_IO_LINK |
                                         abi::IOSQE_IO_HARDLINK | abi::IOSQE_ASYNC | abi::IOSQE_BUFFER_SELECT |
@@ -110,6 +111,20 @@ void generic_rw(Sqe& sqe, std::uint8_t opcode, int fd, const void* addr, unsigne
 // CQE says -EINVAL.
 void refuse(Sqe& sqe) { sqe.opcode = 0xff; }
 
+// liburing's preps of opcodes without a target file write fd -1 (uring's
+// builders leave 0): for ASYNC_CANCEL with IORING_ASYNC_CANCEL_FD set later
+// by the caller, and a NOP given IORING_NOP_FILE, 0 would name stdin.
+void no_file(Sqe& sqe) { sqe.fd = -1; }
+
+// io_uring_prep_nop128 cannot know the ring's SQE size (liburing 2.3 has
+// no get_sqe128): it writes the first 64 bytes only, as liburing does, so on
+// a 64-byte-SQE ring it never touches the next slot (or, on the last slot,
+// the memory after the SQE array); the kernel then refuses it (-EINVAL).
+void nop128_first_half(Sqe& sqe) {
+  sqe.clear();
+  sqe.opcode = k::kOpNop128;
+}
+
 // A registered-buffer index no table reaches (at most 16384 buffers): the
 // kernel's lookup fails and the CQE says -EFAULT.
 void unreachable_buffer(Sqe& sqe) { sqe.buf_index = 0xffff; }
@@ -186,6 +201,15 @@ void prep(struct io_uring_sqe* c_sqe, Build&& build) {
   const std::uint64_t user_data = sqe.user_data;
   build(sqe);
   raw::keep_user_data(sqe, user_data);
+}
+
+// The same for an opcode that takes no file: fd is -1, as liburing writes it.
+template <class Build>
+void prep_without_file(struct io_uring_sqe* c_sqe, Build&& build) {
+  prep(c_sqe, [&](Sqe& sqe) {
+    build(sqe);
+    raw::no_file(sqe);
+  });
 }
 
 // A C slot number as a DirectSlot: IORING_FILE_INDEX_ALLOC and, as liburing
@@ -282,11 +306,11 @@ void io_uring_prep_rw(int op, struct io_uring_sqe* sqe, int fd, const void* addr
 }
 
 void io_uring_prep_nop(struct io_uring_sqe* sqe) {
-  prep(sqe, [](Sqe& s) { uring::prep_nop(s); });
+  prep_without_file(sqe, [](Sqe& s) { uring::prep_nop(s); });
 }
 
 void io_uring_prep_nop128(struct io_uring_sqe* sqe) {
-  prep(sqe, [](Sqe& s) { uring::prep_nop128(s); });
+  prep_without_file(sqe, [](Sqe& s) { raw::nop128_first_half(s); });
 }
 
 // ---- reads and writes ------------------------------------------------------------------
@@ -375,7 +399,7 @@ void io_uring_prep_fadvise(struct io_uring_sqe* sqe, int fd, __u64 offset, off_t
 }
 
 void io_uring_prep_madvise(struct io_uring_sqe* sqe, void* addr, off_t length, int advice) {
-  prep(sqe, [&](Sqe& s) { uring::prep_madvise(s, addr, static_cast<std::uint64_t>(length), advice); });
+  prep_without_file(sqe, [&](Sqe& s) { uring::prep_madvise(s, addr, static_cast<std::uint64_t>(length), advice); });
 }
 
 void io_uring_prep_fadvise64(struct io_uring_sqe* sqe, int fd, __u64 offset, off_t len, int advice) {
@@ -444,7 +468,7 @@ void io_uring_prep_statx(struct io_uring_sqe* sqe, int dfd, const char* path, in
 }
 
 void io_uring_prep_files_update(struct io_uring_sqe* sqe, int* fds, unsigned nr_fds, int offset) {
-  prep(sqe, [&](Sqe& s) {
+  prep_without_file(sqe, [&](Sqe& s) {
     if (static_cast<std::uint32_t>(offset) == k::kFileIndexAlloc) {
       uring::prep_files_update_alloc(s, fds, nr_fds);
     } else {
@@ -725,12 +749,12 @@ void io_uring_prep_poll_multishot(struct io_uring_sqe* sqe, int fd, unsigned pol
 }
 
 void io_uring_prep_poll_remove(struct io_uring_sqe* sqe, __u64 user_data) {
-  prep(sqe, [&](Sqe& s) { uring::prep_poll_remove(s, user_data); });
+  prep_without_file(sqe, [&](Sqe& s) { uring::prep_poll_remove(s, user_data); });
 }
 
 void io_uring_prep_poll_update(struct io_uring_sqe* sqe, __u64 old_user_data, __u64 new_user_data,
                                unsigned poll_mask, unsigned flags) {
-  prep(sqe, [&](Sqe& s) {
+  prep_without_file(sqe, [&](Sqe& s) {
     uring::PollUpdate update;
     if (flags & k::kPollUpdateUserData) update.user_data = new_user_data;
     if (flags & k::kPollUpdateEvents) update.events = poll_mask;
@@ -767,11 +791,11 @@ const abi::kernel_timespec* timespec_of(const struct __kernel_timespec* ts) {
 
 void io_uring_prep_timeout(struct io_uring_sqe* sqe, struct __kernel_timespec* ts, unsigned count,
                            unsigned flags) {
-  prep(sqe, [&](Sqe& s) { uring::prep_timeout(s, timespec_of(ts), count, flags); });
+  prep_without_file(sqe, [&](Sqe& s) { uring::prep_timeout(s, timespec_of(ts), count, flags); });
 }
 
 void io_uring_prep_timeout_remove(struct io_uring_sqe* sqe, __u64 user_data, unsigned flags) {
-  prep(sqe, [&](Sqe& s) {
+  prep_without_file(sqe, [&](Sqe& s) {
     uring::prep_timeout_remove(s, user_data);
     if (flags != 0) raw::timeout_remove_flags(s, flags);
   });
@@ -779,15 +803,15 @@ void io_uring_prep_timeout_remove(struct io_uring_sqe* sqe, __u64 user_data, uns
 
 void io_uring_prep_timeout_update(struct io_uring_sqe* sqe, struct __kernel_timespec* ts, __u64 user_data,
                                   unsigned flags) {
-  prep(sqe, [&](Sqe& s) { uring::prep_timeout_update(s, user_data, timespec_of(ts), flags); });
+  prep_without_file(sqe, [&](Sqe& s) { uring::prep_timeout_update(s, user_data, timespec_of(ts), flags); });
 }
 
 void io_uring_prep_link_timeout(struct io_uring_sqe* sqe, struct __kernel_timespec* ts, unsigned flags) {
-  prep(sqe, [&](Sqe& s) { uring::prep_link_timeout(s, timespec_of(ts), flags); });
+  prep_without_file(sqe, [&](Sqe& s) { uring::prep_link_timeout(s, timespec_of(ts), flags); });
 }
 
 void io_uring_prep_cancel64(struct io_uring_sqe* sqe, __u64 user_data, int flags) {
-  prep(sqe, [&](Sqe& s) { uring::prep_cancel(s, static_cast<std::uint64_t>(user_data), static_cast<std::uint32_t>(flags)); });
+  prep_without_file(sqe, [&](Sqe& s) { uring::prep_cancel(s, static_cast<std::uint64_t>(user_data), static_cast<std::uint32_t>(flags)); });
 }
 
 void io_uring_prep_cancel(struct io_uring_sqe* sqe, void* user_data, int flags) {

@@ -42,6 +42,17 @@ io_uring_sqe want(unsigned opcode) {
   std::memset(&sqe, 0, sizeof sqe);
   sqe.opcode = static_cast<__u8>(opcode);
   sqe.user_data = kDirty64;
+  // Opcodes without a target file: liburing writes fd -1 (0 would be stdin
+  // for a cancel given IORING_ASYNC_CANCEL_FD, or a NOP given IORING_NOP_FILE).
+  switch (opcode) {
+    case IORING_OP_NOP: case IORING_OP_NOP128: case IORING_OP_MADVISE: case IORING_OP_FILES_UPDATE:
+    case IORING_OP_POLL_REMOVE: case IORING_OP_TIMEOUT: case IORING_OP_TIMEOUT_REMOVE:
+    case IORING_OP_LINK_TIMEOUT: case IORING_OP_ASYNC_CANCEL:
+      sqe.fd = -1;
+      break;
+    default:
+      break;
+  }
   return sqe;
 }
 
@@ -929,12 +940,13 @@ TEST_CASE("later preps: vectored fixed reads/writes, sendmsg_zc_fixed, discard, 
   check_same(s, w);
 }
 
-TEST_CASE("nop128 writes both halves of a 128-byte slot and keeps user_data") {
+TEST_CASE("nop128 writes the first 64 bytes only, as liburing does: on a 64-byte-SQE ring the next slot stays (review)") {
   io_uring_sqe slot[2];
   std::memset(slot, 0xa5, sizeof slot);
   io_uring_prep_nop128(&slot[0]);
   io_uring_sqe w = want(IORING_OP_NOP128);
   check_same(slot[0], w);
-  unsigned char zero[sizeof(io_uring_sqe)] = {};
-  CHECK(std::memcmp(&slot[1], zero, sizeof zero) == 0);
+  unsigned char dirty_bytes[sizeof(io_uring_sqe)];
+  std::memset(dirty_bytes, 0xa5, sizeof dirty_bytes);
+  CHECK(std::memcmp(&slot[1], dirty_bytes, sizeof dirty_bytes) == 0);  // used to be zeroed
 }

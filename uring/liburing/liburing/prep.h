@@ -55,7 +55,15 @@
  *     still longer than any sockaddr (-EINVAL).
  *   - futex_wait's 64-bit value above 32 bits, msg_ring_fd's source slot
  *     and fixed_fd_install's fd that are no slot: passed on as given (the
- *     kernel: -EINVAL, -EBADF).
+ *     kernel: -EINVAL, -EBADF; a bad msg_ring_fd source sent to the same
+ *     ring gets -EINVAL first).
+ *   - opcodes without a target file (nop, nop128, cancel, timeouts, poll
+ *     remove/update, files_update, madvise) get fd -1, as liburing writes
+ *     it: a later IORING_ASYNC_CANCEL_FD or IORING_NOP_FILE then names no
+ *     file instead of stdin.
+ *   - io_uring_prep_nop128 writes the first 64 bytes only (it cannot know
+ *     the ring's SQE size): on a 64-byte-SQE ring the kernel refuses it
+ *     (-EINVAL) and the next slot is untouched.
  *   - flag words the builders do not offer (socket's `flags`, a
  *     timeout_remove with flags, poll_update's unused arguments, msg_ring
  *     flags, waitid/futex `flags`) are passed on in their fields as given:
