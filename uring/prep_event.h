@@ -203,9 +203,12 @@ inline Prepared& prep_link_timeout(Sqe& sqe, const abi::kernel_timespec* ts, std
 
 // IORING_OP_ASYNC_CANCEL (5.5): the request whose user_data is `target`.
 // `flags`: IORING_ASYNC_CANCEL_ALL (5.19) to cancel every request with it.
+// fd is -1: IORING_ASYNC_CANCEL_FD passed here names no file (-EBADF), not
+// stdin; prep_cancel_fd matches on a file.
 inline Prepared& prep_cancel(Sqe& sqe, std::uint64_t target, std::uint32_t flags = 0) {
   sqe.clear();
   sqe.opcode = abi::IORING_OP_ASYNC_CANCEL;
+  sqe.fd = -1;
   sqe.addr = target;
   sqe.cancel_flags = flags;
   return sqe;

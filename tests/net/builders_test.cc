@@ -272,6 +272,7 @@ TEST_CASE("event builders set exactly their fields") {
   check_sqe([&](Sqe& s) { prep_cancel_op(s, abi::IORING_OP_RECV); },
             [&](abi::io_uring_sqe& w) {
               w.opcode = abi::IORING_OP_ASYNC_CANCEL;
+              w.fd = -1;
               w.len = abi::IORING_OP_RECV;
               w.cancel_flags = abi::IORING_ASYNC_CANCEL_OP;
             });
@@ -473,6 +474,7 @@ TEST_CASE("the builders added for issue 12, item 14 set exactly their fields") {
   check_sqe([&](Sqe& s) { prep_cancel(s, &object, abi::IORING_ASYNC_CANCEL_ALL); },
             [&](abi::io_uring_sqe& w) {
               w.opcode = abi::IORING_OP_ASYNC_CANCEL;
+              w.fd = -1;
               w.addr = addr(&object);
               w.cancel_flags = abi::IORING_ASYNC_CANCEL_ALL;
             });

@@ -53,6 +53,15 @@ struct FourPending {
 
 }  // namespace
 
+TEST_CASE("prep_cancel given IORING_ASYNC_CANCEL_FD names no file (-EBADF), never stdin (fd 0 used to be matched)") {
+  URING_REQUIRE(testing::missing_since("IORING_ASYNC_CANCEL_FD", "5.19"));
+  Ring ring = make_ring();
+  prep_cancel(next_sqe(ring), 1, abi::IORING_ASYNC_CANCEL_FD).set_user_data(10);
+  CHECK(reap_one(ring).result() == -EBADF);  // with fd 0: -ENOENT (nothing pending on stdin)
+  prep_cancel(next_sqe(ring), 1).set_user_data(11);  // without CANCEL_FD the fd is not read
+  CHECK(reap_one(ring).result() == -ENOENT);
+}
+
 TEST_CASE("cancel by user_data ends exactly that request; an unknown one is -ENOENT") {
   FdLeakCheck leaks;
   Ring ring = make_ring();
