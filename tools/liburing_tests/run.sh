@@ -6,6 +6,7 @@
 #   tools/liburing_tests/run.sh                      # all tests against uring
 #   tools/liburing_tests/run.sh --against liburing   # the baseline
 #   tools/liburing_tests/run.sh --only nop,link,poll # a few tests
+#   tools/liburing_tests/run.sh --no-examples        # test/ only
 #   tools/liburing_tests/run.sh --help               # every option
 #
 # What it does:
@@ -34,6 +35,14 @@
 #     that did not, and names the newly passing ones. A flaky test (one that
 #     fails now and then under load, with liburing itself too) is run and
 #     shown but never counts as a regression.
+#  5. After the tests (unless --no-examples), builds every program of
+#     liburing's examples/ with examples/Makefile's flags against the same
+#     flavour and runs each with a check of what it did (see run_example):
+#     PASS example:NAME, FAIL example:NAME (why), BUILD-FAIL example:NAME: ...,
+#     BUILT example:NAME (build-only) for one with no check, then the line
+#     "liburing examples: N pass, N fail, N build-only" (a build failure
+#     counts as a fail). The "liburing tests:" line stays about test/ only.
+#     Expected-list lines "example:NAME pass" make a failure a regression.
 #
 # Needs root (several tests skip otherwise), gcc/g++, and Debian's apt.
 # Exit status: 0 no regression, 1 regression, 2 usage, 3 setup failed.
@@ -57,7 +66,11 @@ Usage: tools/liburing_tests/run.sh [options]
                             \${XDG_CACHE_HOME:-\$HOME/.cache}/uring/liburing-$version)
   --timeout SECONDS         per-test timeout (default 60, as runtests.sh)
   --jobs N                  tests built and run at once (default: nproc)
-  --only a,b,c              build and run only these tests
+  --only a,b,c              build and run only these tests; example:NAME
+                            names an example (with --only, only the examples
+                            named run)
+  --no-examples             leave out liburing's examples/ (run by default
+                            after the tests, about 12 s)
   --skip-slow               leave out the tests slow by design (the default)
   --all                     also run the tests left out as slow by design
   --expected FILE           expected results (default tools/liburing_tests/
@@ -85,6 +98,7 @@ only=
 all=0
 expected=
 update_expected=0
+examples=1
 while [ $# -gt 0 ]; do
   case $1 in
     --against) [ $# -ge 2 ] || usage_error "--against needs a value"; against=$2; shift ;;
@@ -98,6 +112,7 @@ while [ $# -gt 0 ]; do
     --only) [ $# -ge 2 ] || usage_error "--only needs a value"; only=$2; shift ;;
     --only=*) only=${1#*=} ;;
     --all) all=1 ;;
+    --no-examples) examples=0 ;;
     --skip-slow) all=0 ;;
     --expected) [ $# -ge 2 ] || usage_error "--expected needs a value"; expected=$2; shift ;;
     --expected=*) expected=${1#*=} ;;
@@ -377,6 +392,170 @@ run_one() {
   rm -rf "$dir"
 }
 
+# --- 5. examples ----------------------------------------------------------------
+# Builds one program of examples/ as examples/Makefile does (CPPFLAGS
+# -D_GNU_SOURCE and the include path, CFLAGS -g -O2 -Wall, linked with the
+# library) against the chosen flavour.
+build_example() {
+  local name=$1 obj=$exobjdir/$1.o bin=$exbindir/$1 log=$logs/example-$1.build.log
+  rm -f "$logs/example-$name.build-fail"
+  if stale "$obj"; then
+    rm -f "$bin"
+    if ! $cc -D_GNU_SOURCE "${include_flags[@]}" -g -O2 -Wall -MMD -MF "$obj.d" -c "$exsrcdir/$name.c" -o "$obj" >"$log" 2>&1; then
+      rm -f "$obj"
+      grep -m1 -E 'error|Error' "$log" | sed -e "s|^$exsrcdir/||" >"$logs/example-$name.build-fail"
+      [ -s "$logs/example-$name.build-fail" ] || echo "compiler exited non-zero (see $log)" >"$logs/example-$name.build-fail"
+      return 0
+    fi
+  fi
+  if ! $linker -o "$bin" "$obj" "$library" >>"$log" 2>&1; then
+    rm -f "$bin"
+    grep -m1 -E 'undefined reference|error' "$log" | sed -E -e 's/^.*(undefined reference)/\1/' -e 's|^/usr/bin/ld: ||' >"$logs/example-$name.build-fail"
+    [ -s "$logs/example-$name.build-fail" ] || echo "link failed (see $log)" >"$logs/example-$name.build-fail"
+  fi
+}
+
+# Waits up to 5 s for a port number: the first line of FILE (example_peer)
+# or, with a prefix, the number after it (io_uring-udp's "port bound to N").
+wait_port() {
+  local file=$1 prefix=${2:-} i port
+  for ((i = 0; i < 100; i++)); do
+    if [ -n "$prefix" ]; then port=$(sed -n "s/^$prefix\([0-9][0-9]*\)\$/\1/p" "$file" 2>/dev/null | head -n 1)
+    else port=$(head -n 1 "$file" 2>/dev/null | grep -xE '[0-9]+'); fi
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.05
+  done
+  return 1
+}
+
+# Runs one example in an empty dir of its own with a check of what it did;
+# prints its line and writes "example:NAME state secs" to the results. The
+# why of a failure goes into the line; the example's output is in
+# logs/example-NAME.log.
+run_example() {
+  local name=$1 dir=$exrundir/$1 log=$logs/example-$1.log bin=$exbindir/$1 start why= rc size size2 port pid peer n m line
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cd "$dir" || return 1
+  : >"$log"
+  start=$(date +%s.%N)
+  # run_ex SECONDS ARGS...: the example under timeout, output to the log;
+  # sets rc, and why when it did not exit 0.
+  run_ex() { local t=$1; shift; { timeout -s INT -k 5 "$t" "$bin" "$@" >>"$log" 2>&1 </dev/null; } 2>/dev/null; rc=$?
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then why="still running after $t s"; return 1; fi
+    if [ $rc -gt 128 ]; then why="killed by SIG$(kill -l $((rc - 128)))"; return 1; fi
+    [ $rc -eq 0 ] || { why="exit $rc"; return 1; }; }
+  case $name in
+    io_uring-cp|link-cp)
+      # A random file of 1-3 MiB (not a multiple of the 32 KiB blocks), copied.
+      size=$((1048576 + (RANDOM * 32768 + RANDOM) % 2097152))
+      head -c "$size" /dev/urandom >in
+      echo "+ $name in out   # in: $size random bytes" >>"$log"
+      if run_ex 30 in out; then
+        if [ ! -f out ]; then why="wrote no out file"
+        elif ! cmp -s in out; then why="out ($(stat -c %s out) bytes) differs from in ($size bytes): $(cmp in out 2>&1 | head -n 1)"; fi
+      fi ;;
+    io_uring-test)
+      # It reads the file's first blocks, 4 KiB each, with O_DIRECT on a ring
+      # of 4: a file of 16 KiB or more gives 4 full reads. (A smaller one can
+      # fail by the example's own check when the short read completes first.)
+      size=$((16384 + (RANDOM * 32768 + RANDOM) % 1032192))
+      head -c "$size" /dev/urandom >in
+      echo "+ $name in   # in: $size random bytes" >>"$log"
+      if run_ex 30 in; then
+        line=$(grep -E '^Submitted=' "$log")
+        [ "$line" = "Submitted=4, completed=4, bytes=16384" ] ||
+          why="printed '${line:-nothing}', not 'Submitted=4, completed=4, bytes=16384' (4 reads of 4 KiB)"
+      fi ;;
+    ucontext-cp)
+      # Two small files copied at once by two coroutines, 1 KiB a step and a
+      # 1 s timeout between steps: at most 2 s here.
+      size=$((1 + RANDOM % 3000)) size2=$((1 + RANDOM % 3000))
+      head -c "$size" /dev/urandom >in1
+      head -c "$size2" /dev/urandom >in2
+      echo "+ $name in1 out1 in2 out2   # $size and $size2 random bytes" >>"$log"
+      if run_ex 20 in1 out1 in2 out2; then
+        if ! grep -qx 'finished with 2 success(es) and 0 failure(s)' "$log"; then why="did not print 'finished with 2 success(es) and 0 failure(s)'"
+        elif ! cmp -s in1 out1; then why="out1 differs from in1 ($size bytes)"
+        elif ! cmp -s in2 out2; then why="out2 differs from in2 ($size2 bytes)"; fi
+      fi ;;
+    poll-bench)
+      # Runs 10 s by itself: rounds of 32 POLL_ADDs on a registered pipe (a
+      # registered ring fd), one write, 32 CQEs reaped.
+      echo "+ $name" >>"$log"
+      if run_ex 40; then
+        n=$(sed -n 's/^requests\/s: \([0-9][0-9]*\)$/\1/p' "$log")
+        if [ -z "$n" ] || [ "$n" -eq 0 ]; then why="printed no 'requests/s: N' with N > 0"
+        elif grep -q 'wait completion' "$log"; then why="a wait for a CQE failed: $(grep -m1 'wait completion' "$log")"; fi
+      fi ;;
+    io_uring-udp)
+      # A UDP echo server (multishot RECVMSG into a buffer ring, SENDMSG
+      # back) on a port of its choosing; example_peer sends 96 datagrams and
+      # checks every echo byte for byte; the server must still be running,
+      # with nothing to complain of.
+      echo "+ $name &   then: example_peer udp-echo PORT SEED" >>"$log"
+      "$bin" 2>server.err </dev/null &
+      pid=$!
+      if ! port=$(wait_port server.err 'port bound to '); then why="printed no 'port bound to N' within 5 s"
+      else
+        if ! "$expeer" udp-echo "$port" "$RANDOM" >>"$log" 2>&1; then why="the echoes were wrong: $(grep -m1 "^example_peer:" "$log")"
+        elif ! kill -0 "$pid" 2>/dev/null; then why="the server stopped"; fi
+      fi
+      kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+      cat server.err >>"$log"
+      if [ -z "$why" ] && grep -qv '^port bound to ' server.err; then why="the server said: $(grep -v -m1 '^port bound to ' server.err)"; fi ;;
+    send-zerocopy)
+      # SEND_ZC from a registered buffer to example_peer on 127.0.0.1 for
+      # 1.2 s ("-t 1"; "-t 0" divides by zero in the 2.3 example's report),
+      # over TCP (every byte must arrive: as many whole payloads as the
+      # example's tx=N) and over UDP (only whole, correct datagrams, at most N).
+      for proto in tcp udp; do
+        [ -n "$why" ] && break
+        local len=4000
+        [ $proto = udp ] && len=1400
+        "$expeer" $proto-sink "$len" >peer.out 2>peer.err &
+        peer=$!
+        if ! port=$(wait_port peer.out); then why="$proto: example_peer bound no port"; kill "$peer" 2>/dev/null; wait "$peer" 2>/dev/null; break; fi
+        echo "+ $name -4 -D 127.0.0.1 -p $port -t 1 -s $len $proto" >>"$log"
+        : >tx.err
+        { timeout -s INT -k 5 20 "$bin" -4 -D 127.0.0.1 -p "$port" -t 1 -s "$len" $proto >>"$log" 2>tx.err </dev/null; } 2>/dev/null
+        rc=$?
+        cat tx.err >>"$log"
+        wait "$peer"
+        m=$?
+        cat peer.out peer.err >>"$log"
+        n=$(sed -n 's/^.*tx=\([0-9][0-9]*\) .*$/\1/p' tx.err | head -n 1)
+        if [ $rc -ne 0 ]; then why="$proto: exit $rc$( [ $rc -gt 128 ] && echo " (SIG$(kill -l $((rc - 128))))")"
+        elif grep -q 'Connection failure' tx.err; then why="$proto: the example saw a connection failure"
+        elif [ -z "$n" ] || [ "$n" -eq 0 ]; then why="$proto: printed no 'tx=N' with N > 0"
+        elif [ $m -ne 0 ]; then why="$proto: what arrived was wrong: $(head -n 1 peer.err)"
+        elif [ $proto = tcp ]; then
+          m=$(sed -n 's/^received [0-9]* bytes = \([0-9]*\) payloads$/\1/p' peer.out)
+          [ "$m" = "$n" ] || why="tcp: sent tx=$n payloads of $len bytes, ${m:-no whole number} arrived"
+        else
+          m=$(sed -n 's/^received \([0-9]*\) datagrams$/\1/p' peer.out)
+          { [ -n "$m" ] && [ "$m" -ge 1 ] && [ "$m" -le "$n" ]; } || why="udp: sent tx=$n datagrams, ${m:-none} arrived"
+        fi
+      done ;;
+    *)
+      printf 'BUILT example:%s (build-only: run.sh has no check for it)\n' "$name"
+      echo "example:$name build-only 0" >"$exresdir/$name"
+      cd / && rm -rf "$dir"
+      return 0 ;;
+  esac
+  local secs
+  secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+  if [ -z "$why" ]; then
+    printf 'PASS example:%s (%s s)\n' "$name" "$secs"
+    echo "example:$name pass $secs" >"$exresdir/$name"
+  else
+    printf 'FAIL example:%s (%s)\n' "$name" "$why"
+    echo "example:$name fail $secs" >"$exresdir/$name"
+  fi
+  cd / && rm -rf "$dir"
+}
+
 # The functions and settings the parallel workers (bash -c) need.
 helpers_file=$work/.functions.$against.sh
 export_functions() {
@@ -416,9 +595,19 @@ export_functions
 # Every program of test/: *.c and *.cc but helpers.c.
 mapfile -t all_tests < <(cd "$source_dir/test" && ls -- *.c *.cc | sed -E 's/\.(c|cc)$//' | grep -vx helpers | sort -u)
 tests=("${all_tests[@]}")
+# Every program of examples/ (examples/Makefile builds ucontext-cp only where
+# configure finds ucontext; glibc has it).
+mapfile -t all_examples < <(cd "$source_dir/examples" && ls -- *.c | sed -E 's/\.c$//' | sort -u)
+run_examples=()
+[ $examples -eq 1 ] && run_examples=("${all_examples[@]}")
 if [ -n "$only" ]; then
-  tests=()
+  tests=() run_examples=()
   for name in ${only//,/ }; do
+    if [[ $name == example:* ]]; then
+      printf '%s\n' "${all_examples[@]}" | grep -qxF -- "${name#example:}" || usage_error "--only: liburing $version has no example '${name#example:}'"
+      [ $examples -eq 1 ] && run_examples+=("${name#example:}")
+      continue
+    fi
     printf '%s\n' "${all_tests[@]}" | grep -qxF -- "$name" || usage_error "--only: liburing $version has no test '$name'"
     tests+=("$name")
   done
@@ -471,12 +660,60 @@ echo "liburing tests: $(count pass) pass, $(count fail) fail, $(count skip) skip
 slow_now=$(awk '$2 != "build-fail" && $3 > 20 { printf "%s%s %s s", sep, $1, $3; sep = ", " }' "$work/results.$against.txt")
 [ -z "$slow_now" ] || echo "tests over 20 s: $slow_now"
 echo "ran in $run_secs s; per-test logs: $logs (results: $work/results.$against.txt)"
+
+# --- 5. examples: build, run, check ---------------------------------------------
+examples_results=$work/results.examples.$against.txt
+: >"$examples_results"
+if [ ${#run_examples[@]} -gt 0 ]; then
+  exsrcdir=$source_dir/examples exobjdir=$flavour_dir/obj/examples exbindir=$flavour_dir/examples
+  exrundir=$work/run/$against-examples exresdir=$work/results/$against-examples expeer=$work/example_peer
+  mkdir -p "$exobjdir" "$exbindir" "$exrundir" "$exresdir"
+  rm -f "$exresdir"/*
+  ex_start=$(date +%s)
+  # Our peer for the network examples (plain C, no io_uring).
+  if stale "$expeer"; then
+    $cc -O2 -Wall -Wextra -MMD -MF "$expeer.d" -o "$expeer" "$here/example_peer.c" >"$logs/example_peer.build.log" 2>&1 ||
+      { cat "$logs/example_peer.build.log" >&2; die "tools/liburing_tests/example_peer.c did not build"; }
+  fi
+  { declare -f build_example wait_port run_example; declare -p exsrcdir exobjdir exbindir exrundir exresdir expeer include_flags; } >>"$helpers_file"
+  echo "liburing_tests: building and running ${#run_examples[@]} examples against $against"
+  printf '%s\n' "${run_examples[@]}" | xargs -P "$jobs" -I{} bash -c '. "$1" && build_example "$2"' _ "$helpers_file" {}
+  ex_run=()
+  for name in "${run_examples[@]}"; do
+    if [ -s "$logs/example-$name.build-fail" ]; then
+      echo "BUILD-FAIL example:$name: $(cat "$logs/example-$name.build-fail")"
+      echo "example:$name build-fail 0" >"$exresdir/$name"
+    else
+      ex_run+=("$name")
+    fi
+  done
+  # Longest first (poll-bench runs 10 s by design), by the last run's times.
+  ex_times=$work/times.examples.$against
+  touch "$ex_times"
+  if [ ${#ex_run[@]} -gt 0 ]; then
+    printf '%s\n' "${ex_run[@]}" | awk 'FILENAME == ARGV[1] { t[$1] = $2; next } { print t[$1] + 0, $1 }' "$ex_times" - |
+      sort -k1,1gr | awk '{ print $2 }' |
+      xargs -P "$jobs" -I{} bash -c '. "$1" && run_example "$2"' _ "$helpers_file" {}
+  fi
+  cat "$exresdir"/* 2>/dev/null | sort >"$examples_results"
+  awk '$2 == "pass" || $2 == "fail" { sub(/^example:/, "", $1); print $1, $3 }' "$examples_results" >"$ex_times.new"
+  awk 'FILENAME == ARGV[1] { seen[$1] = 1; print; next } !($1 in seen)' "$ex_times.new" "$ex_times" >"$ex_times.merged" &&
+    mv "$ex_times.merged" "$ex_times"
+  rm -f "$ex_times.new"
+  ex_count() { awk -v s="$1" '$2 == s' "$examples_results" | wc -l; }
+  echo "liburing examples: $(ex_count pass) pass, $(($(ex_count fail) + $(ex_count build-fail))) fail, $(ex_count build-only) build-only"
+  echo "examples built and ran in $(($(date +%s) - ex_start)) s; logs: $logs/example-NAME.log"
+fi
+
 if [ -r /dev/kmsg ] && dmesg >/dev/null 2>&1; then
   dmesg | sed -n "/$kmsg_marker/,\$p" | grep -E 'kernel BUG at|WARNING:|BUG:|Oops:|possible recursive locking|Internal error|suspicious RCU usage|circular locking dependency|general protection fault' >"$work/dmesg.$against.txt"
-  [ -s "$work/dmesg.$against.txt" ] && echo "kernel warnings while the tests ran (runtests.sh fails a test for these; any process may have caused them): $work/dmesg.$against.txt" && head -n 5 "$work/dmesg.$against.txt"
+  [ -s "$work/dmesg.$against.txt" ] && echo "kernel warnings while the tests and examples ran (runtests.sh fails a test for these; any process may have caused them): $work/dmesg.$against.txt" && head -n 5 "$work/dmesg.$against.txt"
 fi
 
 # --- 4. against the expected list --------------------------------------------
+# Tests and examples together.
+all_results=$work/results.all.$against.txt
+cat "$work/results.$against.txt" "$examples_results" | sort >"$all_results"
 status=0
 if [ $update_expected -eq 1 ] && [ -e "$expected" ] && [ ! -f "$expected" ]; then
   echo "liburing_tests: --update-expected writes a regular file, not $expected" >&2
@@ -485,18 +722,19 @@ elif [ $update_expected -eq 1 ]; then
   # This run's results, and the old lines of tests this run left out.
   touch "$expected"
   {
-    echo "# liburing $version tests against $against: name and result (pass|skip|fail|timeout|build-fail|flaky)."
+    echo "# liburing $version tests, and examples as example:NAME, against $against: name and result"
+    echo "# (pass|skip|fail|timeout|build-fail|build-only|flaky)."
     echo "# Written by tools/liburing_tests/run.sh --update-expected; a test expected to pass must pass;"
     echo "# a flaky one (mark it by hand, with the reason after #) never counts as a regression."
     # Flaky lines and lines of tests not run stay as they were.
     awk 'FILENAME == ARGV[1] { if ($0 !~ /^#/ && NF) { old[$1] = $0; was[$1] = $2 }; next }
       { seen[$1] = 1; print (was[$1] == "flaky" ? old[$1] : $1 " " $2) }
-      END { for (n in old) if (!(n in seen)) print old[n] }' "$expected" "$work/results.$against.txt" | sort
+      END { for (n in old) if (!(n in seen)) print old[n] }' "$expected" "$all_results" | sort
   } >"$expected.new" && mv "$expected.new" "$expected"
   echo "wrote $expected"
 elif [ -r "$expected" ]; then
-  regressed=$(grep -v '^#' "$expected" | awk 'FILENAME == ARGV[1] { now[$1] = $2; next } NF && $2 == "pass" && ($1 in now) && now[$1] != "pass" { printf "%s%s (%s)", sep, $1, now[$1]; sep = ", " }' "$work/results.$against.txt" -)
-  newly=$(grep -v '^#' "$expected" | awk 'FILENAME == ARGV[1] { if (NF) was[$1] = $2; next } $2 == "pass" && was[$1] != "pass" && was[$1] != "flaky" { printf "%s%s", sep, $1; sep = " " }' - "$work/results.$against.txt")
+  regressed=$(grep -v '^#' "$expected" | awk 'FILENAME == ARGV[1] { now[$1] = $2; next } NF && $2 == "pass" && ($1 in now) && now[$1] != "pass" { printf "%s%s (%s)", sep, $1, now[$1]; sep = ", " }' "$all_results" -)
+  newly=$(grep -v '^#' "$expected" | awk 'FILENAME == ARGV[1] { if (NF) was[$1] = $2; next } $2 == "pass" && was[$1] != "pass" && was[$1] != "flaky" { printf "%s%s", sep, $1; sep = " " }' - "$all_results")
   if [ -n "$regressed" ]; then
     echo "REGRESSION: expected to pass, did not: $regressed"
     status=1
