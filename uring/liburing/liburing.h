@@ -21,7 +21,12 @@
  *    process when the struct lives in memory shared across fork (the next
  *    call goes on from it; parent and child must take turns, as with
  *    liburing). A negative ring_fd or an sq.sqe_tail the kernel's SQ head
- *    and tail rule out is not taken: the calls go on as before.
+ *    and tail rule out is not taken: the calls go on as before. Only the
+ *    SQ-side calls (get_sqe, submit*, sq_ready, sq_space_left,
+ *    sqring_wait, __io_uring_flush_sq, __io_uring_get_cqe with submit > 0)
+ *    look at sq.sqe_tail, comparing it with the tail this process last
+ *    wrote there; the CQ-side and register calls read no SQ field, so one
+ *    thread may submit while another reaps, as with liburing.
  *  - Functions that liburing 2.3 makes static inline (io_uring_get_sqe,
  *    io_uring_cq_ready, io_uring_peek_cqe, io_uring_wait_cqe, ...) are
  *    ordinary functions here, so they all go through the Ring. The macro

@@ -16,9 +16,10 @@
 
 namespace uring::compat {
 
-void fill_view(::io_uring* view, Ring* ring, const ::io_uring_params& params) {
+void fill_view(::io_uring* view, State* state, const ::io_uring_params& params) {
+  Ring* ring = &state->ring;
   const Ring::Mapping m = ring->mapping();
-  view->uring_ring = ring;
+  view->uring_ring = state;
   io_uring_sq& sq = view->sq;
   sq.khead = m.sq_khead;
   sq.ktail = m.sq_ktail;
@@ -64,16 +65,23 @@ void note_ring_fd(::io_uring* view, const Ring& ring) {
   }
 }
 
-void follow_view(const ::io_uring* view, Ring* ring) {
+void follow_ring_fd(const ::io_uring* view, Ring* ring) {
   // liburing enters and registers through ring->ring_fd, and its queue_exit
   // closes that fd: so does the Ring from now on. The fd it replaces is the
   // program's (closed already, in liburing's test/sq-poll-dup).
-  if (view->ring_fd != ring->fd() && view->ring_fd >= 0) (void)ring->replace_fd(view->ring_fd);
+  if (view->ring_fd >= 0) (void)ring->replace_fd(view->ring_fd);
+}
+
+void follow_sqe_tail(::io_uring* view, State* state) {
   // liburing's SQ bookkeeping is sq.sqe_tail/sqe_head of the struct; where
   // it lives in MAP_SHARED memory (test/across-fork), the process that
   // submitted last left its tail there, and this process's Ring copy is
-  // behind. The kernel's SQ words, shared too, check the value.
-  if (view->sq.sqe_tail != ring->sqe_tail()) (void)ring->resync_sqe_tail(view->sq.sqe_tail);
+  // behind. The kernel's SQ words, shared too, check the value. The
+  // comparison is with noted_tail, which only this process's submitting
+  // thread writes, never with the Ring's live tail: get_sqe moves that one
+  // before the view is told.
+  if (state->ring.resync_sqe_tail(view->sq.sqe_tail) < 0) view->sq.sqe_tail = state->ring.sqe_tail();
+  state->noted_tail = view->sq.sqe_tail;
 }
 
 namespace {
@@ -118,6 +126,7 @@ using uring::Ring;
 using uring::compat::as_c;
 using uring::compat::note_published;
 using uring::compat::ring_of;
+using uring::compat::sq_ring_of;
 using uring::compat::take_first;
 using uring::compat::wait_options;
 
@@ -127,15 +136,15 @@ int io_uring_queue_mmap(int fd, struct io_uring_params* p, struct io_uring* view
   std::memset(view, 0, sizeof *view);
   view->ring_fd = view->enter_ring_fd = -1;
   if (!p) return -EFAULT;
-  Ring* ring = new (std::nothrow) Ring();
-  if (!ring) return -ENOMEM;
+  auto* state = new (std::nothrow) uring::compat::State();
+  if (!state) return -ENOMEM;
   auto adopted = Ring::adopt(fd, *reinterpret_cast<const uring::abi::io_uring_params*>(p));
   if (!adopted) {
-    delete ring;
+    delete state;
     return -adopted.code();  // the fd stays the caller's
   }
-  *ring = std::move(*adopted);
-  uring::compat::fill_view(view, ring, *p);
+  state->ring = std::move(*adopted);
+  uring::compat::fill_view(view, state, *p);
   return 0;
 }
 
@@ -160,7 +169,7 @@ int io_uring_queue_init(unsigned entries, struct io_uring* view, unsigned flags)
 
 void io_uring_queue_exit(struct io_uring* view) {
   if (!view) return;
-  delete ring_of(view);  // unregisters the ring fd, unmaps, closes
+  delete uring::compat::state_of(view);  // unregisters the ring fd, unmaps, closes
   std::memset(view, 0, sizeof *view);
   view->ring_fd = view->enter_ring_fd = -1;
 }
@@ -179,7 +188,7 @@ int io_uring_ring_dontfork(struct io_uring* view) {
 // ---- Submission ------------------------------------------------------------
 
 struct io_uring_sqe* io_uring_get_sqe(struct io_uring* view) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   if (!ring) return nullptr;
   uring::Sqe* sqe = ring->get_sqe();
   if (!sqe) return nullptr;
@@ -188,7 +197,7 @@ struct io_uring_sqe* io_uring_get_sqe(struct io_uring* view) {
 }
 
 unsigned __io_uring_flush_sq(struct io_uring* view) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   if (!ring) return 0;
   const unsigned pending = ring->flush_sq();
   note_published(view, *ring);
@@ -196,7 +205,7 @@ unsigned __io_uring_flush_sq(struct io_uring* view) {
 }
 
 int io_uring_submit(struct io_uring* view) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   if (!ring) return -EBADF;
   const int ret = ring->submit();
   note_published(view, *ring);
@@ -204,7 +213,7 @@ int io_uring_submit(struct io_uring* view) {
 }
 
 int io_uring_submit_and_wait(struct io_uring* view, unsigned wait_nr) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   if (!ring) return -EBADF;
   const int ret = ring->submit_and_wait(wait_nr);
   note_published(view, *ring);
@@ -213,7 +222,7 @@ int io_uring_submit_and_wait(struct io_uring* view, unsigned wait_nr) {
 
 int io_uring_submit_and_wait_timeout(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned wait_nr,
                                      struct __kernel_timespec* ts, sigset_t* sigmask) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   if (!ring) return -EBADF;
   const unsigned pending = ring->sq_pending();
   int ret;
@@ -235,7 +244,7 @@ int io_uring_submit_and_wait_timeout(struct io_uring* view, struct io_uring_cqe*
 }
 
 int io_uring_submit_and_get_events(struct io_uring* view) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   if (!ring) return -EBADF;
   int ret;
   if (view->flags & IORING_SETUP_SQPOLL) {
@@ -260,12 +269,12 @@ int io_uring_get_events(struct io_uring* view) {
 }
 
 unsigned io_uring_sq_ready(const struct io_uring* view) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   return ring ? ring->sq_pending() : 0;
 }
 
 unsigned io_uring_sq_space_left(const struct io_uring* view) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   return ring ? ring->sq_space_left() : 0;
 }
 
@@ -276,7 +285,7 @@ int __io_uring_sqring_wait(struct io_uring* view) {
 }
 
 int io_uring_sqring_wait(struct io_uring* view) {
-  Ring* ring = ring_of(view);
+  Ring* ring = sq_ring_of(view);
   if (!ring) return -EBADF;
   if (!(view->flags & IORING_SETUP_SQPOLL) || ring->sq_space_left() > 0) return 0;
   // Publishes what was taken and wakes a sleeping poller before waiting:
@@ -323,7 +332,7 @@ int io_uring_wait_cqe_timeout(struct io_uring* view, struct io_uring_cqe** cqe_p
 
 int __io_uring_get_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned submit, unsigned wait_nr,
                        sigset_t* sigmask) {
-  Ring* ring = ring_of(view);
+  Ring* ring = submit > 0 ? sq_ring_of(view) : ring_of(view);  // the SQ side only when it submits
   if (!ring) return -EBADF;
   int ret;
   if (submit > 0) {
