@@ -152,6 +152,67 @@ static void shared_across_fork(void)
 	munmap(ring, sizeof *ring);
 }
 
+/* A child's io_uring_queue_exit on a struct shared across fork ends the
+ * child's copy of the ring only (its mappings and fd): liburing's leaves the
+ * struct alone, so the parent's ring goes on, and the parent's own exit
+ * still frees everything. */
+static void child_exit_leaves_parents_ring(void)
+{
+	int fds = compat_open_fds();
+	struct io_uring *ring =
+		mmap(NULL, sizeof *ring, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(ring != MAP_FAILED);
+	if (ring == MAP_FAILED)
+		return;
+	CHECK_EQ(io_uring_queue_init(8, ring, 0), 0);
+	const int ring_fd = ring->ring_fd;
+	CHECK_EQ(nop_round_trip(ring, 1), 0);
+
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		int ret = nop_round_trip(ring, 2);
+		io_uring_queue_exit(ring);
+		io_uring_queue_exit(ring); /* a second exit does nothing */
+		_exit(ret);
+	}
+	int status = 0;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+
+	CHECK_EQ(ring->ring_fd, ring_fd);
+	CHECK(fd_is_open(ring_fd));
+	CHECK(ring->uring_ring != NULL);
+	CHECK_EQ(nop_round_trip(ring, 3), 0);
+	CHECK_EQ(*ring->sq.ktail, 3);
+	CHECK_EQ(io_uring_sq_ready(ring), 0);
+	CHECK_EQ(io_uring_cq_ready(ring), 0);
+	io_uring_queue_exit(ring);
+	CHECK(!fd_is_open(ring_fd));
+	CHECK_EQ(compat_open_fds(), fds);
+	munmap(ring, sizeof *ring);
+}
+
+/* A second io_uring_queue_exit does nothing, even once another ring lives
+ * where the first one's memory was. */
+static void second_exit_does_nothing(void)
+{
+	int fds = compat_open_fds();
+	int maps = compat_maps("io_uring");
+	struct io_uring a, b;
+	CHECK_EQ(io_uring_queue_init(8, &a, 0), 0);
+	io_uring_queue_exit(&a);
+	io_uring_queue_exit(&a);
+	CHECK_EQ(compat_open_fds(), fds);
+	CHECK_EQ(io_uring_queue_init(8, &b, 0), 0);
+	io_uring_queue_exit(&a); /* b's state may sit where a's was */
+	CHECK_EQ(nop_round_trip(&b, 5), 0);
+	io_uring_queue_exit(&b);
+	CHECK_EQ(compat_open_fds(), fds);
+	CHECK_EQ(compat_maps("io_uring"), maps);
+}
+
 int main(void)
 {
 	static const struct compat_case cases[] = {
@@ -159,6 +220,8 @@ int main(void)
 		{"the same on an SQPOLL ring (liburing's sq-poll-dup)", replaced_fd_closed_original_sqpoll},
 		{"ring_fd replaced by a dup, the original kept: it stays the program's", replaced_fd_original_kept},
 		{"struct io_uring in MAP_SHARED memory: parent and child submit in turn (liburing's across-fork)", shared_across_fork},
+		{"a child's queue_exit on a shared struct leaves the parent's ring", child_exit_leaves_parents_ring},
+		{"a second queue_exit does nothing", second_exit_does_nothing},
 	};
 	return compat_run(cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -27,6 +27,12 @@
  *    look at sq.sqe_tail, comparing it with the tail this process last
  *    wrote there; the CQ-side and register calls read no SQ field, so one
  *    thread may submit while another reaps, as with liburing.
+ *  - io_uring_queue_exit() frees the Ring only when this process made it
+ *    (a forked child's exit frees the child's copy, its mappings and fd)
+ *    and leaves the struct as it is, as liburing does: a child's exit on a
+ *    struct shared across fork leaves the parent's ring working. After it,
+ *    pass the struct to nothing but io_uring_queue_init*() (a second exit
+ *    does nothing).
  *  - Functions that liburing 2.3 makes static inline (io_uring_get_sqe,
  *    io_uring_cq_ready, io_uring_peek_cqe, io_uring_wait_cqe, ...) are
  *    ordinary functions here, so they all go through the Ring. The macro

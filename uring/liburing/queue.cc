@@ -5,6 +5,7 @@
 // mappings and the SQ/CQ state; struct io_uring only points into them.
 #include "internal/ring_view.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -86,6 +87,53 @@ void follow_sqe_tail(::io_uring* view, State* state) {
 
 namespace {
 
+// The States io_uring_queue_init* made in this process and
+// io_uring_queue_exit has not freed yet: an intrusive list (no allocation,
+// no static destructor, so an exit from an atexit handler still works),
+// under a pthread mutex held across fork() so a child never inherits it
+// locked. A forked child keeps the list: its copies of the States (heap
+// memory, copied by fork) are its own, with its copies of the mappings and
+// fds, and its io_uring_queue_exit frees those, never the parent's.
+pthread_mutex_t g_live_mutex = PTHREAD_MUTEX_INITIALIZER;
+State* g_live = nullptr;
+
+struct LiveLock {
+  LiveLock() { ::pthread_mutex_lock(&g_live_mutex); }
+  ~LiveLock() { ::pthread_mutex_unlock(&g_live_mutex); }
+  LiveLock(const LiveLock&) = delete;
+  LiveLock& operator=(const LiveLock&) = delete;
+};
+
+void lock_live() { ::pthread_mutex_lock(&g_live_mutex); }
+void unlock_live() { ::pthread_mutex_unlock(&g_live_mutex); }
+
+void add_live(State* state, const ::io_uring* view) {
+  static const int at_fork = ::pthread_atfork(lock_live, unlock_live, unlock_live);
+  (void)at_fork;
+  LiveLock lock;
+  state->view = view;
+  state->prev = nullptr;
+  state->next = g_live;
+  if (g_live) g_live->prev = state;
+  g_live = state;
+}
+
+// The live State that `view` points at and was made for, out of the list;
+// null when there is none (never set up, or exited already: a State freed
+// and another allocated at its address is some other view's).
+State* take_live(const ::io_uring* view) {
+  LiveLock lock;
+  for (State* state = g_live; state; state = state->next) {
+    if (state != view->uring_ring || state->view != view) continue;
+    if (state->prev) state->prev->next = state->next;
+    else g_live = state->next;
+    if (state->next) state->next->prev = state->prev;
+    state->prev = state->next = nullptr;
+    return state;
+  }
+  return nullptr;
+}
+
 // A __kernel_timespec as a WaitOptions timeout. A negative time has passed
 // already (the kernel's wait ends at once); one too long for the Ring's
 // clock arithmetic is no limit.
@@ -145,6 +193,7 @@ int io_uring_queue_mmap(int fd, struct io_uring_params* p, struct io_uring* view
   }
   state->ring = std::move(*adopted);
   uring::compat::fill_view(view, state, *p);
+  uring::compat::add_live(state, view);
   return 0;
 }
 
@@ -167,11 +216,17 @@ int io_uring_queue_init(unsigned entries, struct io_uring* view, unsigned flags)
   return io_uring_queue_init_params(entries, view, &p);
 }
 
+// Frees this process's ring behind `view` and leaves the struct as it is,
+// as liburing does: a child's exit on a struct shared across fork must not
+// take the parent's ring away. Only init may use the struct afterwards; a
+// second exit does nothing.
 void io_uring_queue_exit(struct io_uring* view) {
   if (!view) return;
-  delete uring::compat::state_of(view);  // unregisters the ring fd, unmaps, closes
-  std::memset(view, 0, sizeof *view);
-  view->ring_fd = view->enter_ring_fd = -1;
+  uring::compat::State* state = uring::compat::take_live(view);
+  if (!state) return;
+  // liburing closes the ring_fd the struct holds (a dup the program stored).
+  if (view->ring_fd != state->ring.fd()) uring::compat::follow_ring_fd(view, &state->ring);
+  delete state;  // unregisters the ring fd, unmaps, closes
 }
 
 int io_uring_ring_dontfork(struct io_uring* view) {

@@ -28,6 +28,12 @@ static_assert(sizeof(::io_uring_cqe) == sizeof(abi::io_uring_cqe));
 struct State {
   Ring ring;
   std::uint32_t noted_tail = 0;
+  // The registry of this process's live States (queue.cc), consulted only by
+  // io_uring_queue_init* and io_uring_queue_exit: the view it was made for,
+  // and its neighbours in the list.
+  const ::io_uring* view = nullptr;
+  State* prev = nullptr;
+  State* next = nullptr;
 };
 
 inline State* state_of(const ::io_uring* view) { return view ? static_cast<State*>(view->uring_ring) : nullptr; }
