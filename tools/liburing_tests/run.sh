@@ -49,6 +49,7 @@
 set -uo pipefail
 
 script=$(readlink -f "$0")
+orig_args=("$@")
 here=$(dirname "$script")
 repo=$(cd "$here/../.." && pwd)
 version=2.3
@@ -130,6 +131,15 @@ if [ -z "$expected" ]; then
 fi
 mkdir -p "$work" || die "cannot create the work dir $work"
 work=$(cd "$work" && pwd)
+# One run at a time per work dir: a second one would delete the first's
+# results and rebuild the binaries it is running. flock holds the lock and
+# runs this script again; -o keeps the lock's fd out of the tests, so a
+# process a test leaves behind cannot hold it.
+if [ -z "${URING_LIBURING_TESTS_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+  flock -n "$work/.lock" true 2>/dev/null ||
+    echo "liburing_tests: another run.sh is using $work; waiting for it to end (--work DIR runs elsewhere)" >&2
+  URING_LIBURING_TESTS_LOCKED=1 exec flock -o "$work/.lock" "$script" "${orig_args[@]}"
+fi
 [ "$(id -u)" -eq 0 ] || echo "liburing_tests: not root: tests that need root will skip or fail" >&2
 
 # --- 1. liburing's source, from Debian ------------------------------------
