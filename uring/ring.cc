@@ -811,6 +811,14 @@ Result<std::span<unsigned char>> Ring::register_mem_region(const MemRegionOption
 
 Status Ring::resize(const ResizeOptions& options) {
   if (!valid()) return Error{EBADF, "resize: the ring is closed"};
+  if (s_.ring_fd < 0 && !(s_.setup_flags & abi::IORING_SETUP_NO_MMAP)) {
+    // The resized rings are mmap'd through the plain fd: without one the
+    // kernel would resize and the new rings could not be reached (a
+    // registered_fd_only ring is NO_MMAP, so it never gets here).
+    return Error{EBADF,
+                 "resize: the ring has no fd to map the resized rings through (close_ring_fd() closed it): "
+                 "resize before close_ring_fd(), or set the ring up with no_mmap"};
+  }
   if (options.sq_entries == 0) return Error{EINVAL, "resize: sq_entries must be at least 1"};
   if (!(s_.setup_flags & abi::IORING_SETUP_DEFER_TASKRUN)) {
     return Error{EINVAL,

@@ -425,7 +425,10 @@ class Ring {
   // the kernel first so it copies them; they are submitted by the next
   // submit). The kernel allows it only on DEFER_TASKRUN rings, and fails with
   // EOVERFLOW when the new sizes cannot hold what is pending. Pointers to
-  // SQEs and CQEs taken before the call are invalid after it.
+  // SQEs and CQEs taken before the call are invalid after it. The new rings
+  // are mmap'd through the plain fd (NO_MMAP rings excepted): after
+  // close_ring_fd() it fails with EBADF before the kernel sees it, and the
+  // ring goes on unchanged; resize first.
   Status resize(const ResizeOptions& options);
 
   // IORING_REGISTER_MEM_REGION (6.13): memory the ring owns until close().
@@ -529,7 +532,8 @@ class Ring {
   // threads than the registering one fail with -EBADF. Returns 1, or
   // -EINVAL when the ring fd is not registered, -EBADF without a plain fd,
   // -EOPNOTSUPP without IORING_FEAT_REG_REG_RING (6.3: register calls
-  // through the index).
+  // through the index). Without the fd, resize() can no longer map new
+  // rings (unless the ring is NO_MMAP): it refuses with EBADF.
   int close_ring_fd();
 
   // CQEs the kernel had to drop (only without FEAT_NODROP) and SQEs it skipped as invalid.

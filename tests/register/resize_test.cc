@@ -234,3 +234,42 @@ TEST_CASE("resize: empty peeks stop entering once task work has run, and a peek 
   ::close(fds[0]);
   ::close(fds[1]);
 }
+
+// Review 13, item 3: after close_ring_fd() a ring that maps its rings
+// through the fd has nothing to map the resized rings through: resize must
+// refuse before the kernel resizes (it once resized, failed to mmap through
+// fd -1 and closed the ring, losing its CQEs). A NO_MMAP ring needs no fd.
+TEST_CASE("resize: after close_ring_fd it is refused up front on an mmap'd ring, and works on a NO_MMAP one") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_RESIZE_RINGS));
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_REG_REG_RING));  // close_ring_fd
+  Shape plain = kShapes[0];
+  {
+    Ring ring = make_ring(Via::fd, resizable(plain, 8));
+    REQUIRE(ring.registered_index() >= 0);
+    REQUIRE(ring.close_ring_fd() == 1);
+    REQUIRE(ring.fd() == -1);
+    prep_tagged_nop(ring, plain, 1);
+    REQUIRE(ring.submit() == 1);
+    REQUIRE(ring.wait_cqes(1, WaitOptions{.timeout = std::chrono::seconds(5)}) == 0);
+    Status refused = ring.resize({.sq_entries = 16});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.code() == EBADF);
+    CHECK(refused.error().message.find("close_ring_fd") != std::string::npos);
+    CHECK(ring.valid());
+    CHECK(ring.sq_entries() == 8);
+    reap_tags(ring, plain, 1, 1);  // the CQE from before is still there
+    nop_round_trip(ring, 2);
+  }
+  {
+    Ring ring = make_ring(Via::registered_index, resizable(plain, 8));  // NO_MMAP, no plain fd
+    REQUIRE(ring.fd() == -1);
+    prep_tagged_nop(ring, plain, 3);
+    REQUIRE(ring.submit() == 1);
+    REQUIRE(ring.wait_cqes(1, WaitOptions{.timeout = std::chrono::seconds(5)}) == 0);
+    Status grown = ring.resize({.sq_entries = 16});
+    REQUIRE_MESSAGE(grown.ok(), grown.error().message);
+    CHECK(ring.sq_entries() == 16);
+    reap_tags(ring, plain, 3, 1);
+    nop_round_trip(ring, 4);
+  }
+}
