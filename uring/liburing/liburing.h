@@ -39,6 +39,9 @@
  *    io_uring_for_each_cqe reads the mapped words directly, as liburing's.
  *  - Waiting with a timeout needs IORING_FEAT_EXT_ARG (Linux 5.11): without
  *    it the wait calls return -EOPNOTSUPP (liburing queued a TIMEOUT SQE).
+ *  - A wait for more CQEs than the CQ holds (wait_nr > cq.ring_entries)
+ *    waits for a full CQ, as the kernel caps min_events (uring's Ring
+ *    refuses such a count).
  *  - Every call returns -errno on failure and leaves errno alone.
  */
 #ifndef LIB_URING_H

@@ -151,6 +151,13 @@ WaitOptions wait_options(const __kernel_timespec* ts, const sigset_t* sigmask) {
   return options;
 }
 
+// The kernel caps a wait's min_events at the CQ's size (io_cqring_wait):
+// asking for more returns once the CQ is full. Ring refuses such a count
+// (-EINVAL); liburing programs get the kernel's answer.
+unsigned clamp_wait(const ::io_uring* view, unsigned wait_nr) {
+  return wait_nr > view->cq.ring_entries ? view->cq.ring_entries : wait_nr;
+}
+
 ::io_uring_cqe* as_c(Cqe* cqe) { return reinterpret_cast<::io_uring_cqe*>(cqe); }
 
 // After a wait: the oldest CQE into *cqe_ptr; the wait's error, else
@@ -172,6 +179,7 @@ int take_first(Ring& ring, int wait_result, ::io_uring_cqe** cqe_ptr) {
 
 using uring::Ring;
 using uring::compat::as_c;
+using uring::compat::clamp_wait;
 using uring::compat::note_published;
 using uring::compat::ring_of;
 using uring::compat::sq_ring_of;
@@ -270,7 +278,7 @@ int io_uring_submit(struct io_uring* view) {
 int io_uring_submit_and_wait(struct io_uring* view, unsigned wait_nr) {
   Ring* ring = sq_ring_of(view);
   if (!ring) return -EBADF;
-  const int ret = ring->submit_and_wait(wait_nr);
+  const int ret = ring->submit_and_wait(clamp_wait(view, wait_nr));
   note_published(view, *ring);
   return ret;
 }
@@ -282,9 +290,9 @@ int io_uring_submit_and_wait_timeout(struct io_uring* view, struct io_uring_cqe*
   const unsigned pending = ring->sq_pending();
   int ret;
   if (ts || sigmask) {
-    ret = ring->submit_and_wait(wait_nr, wait_options(ts, sigmask));
+    ret = ring->submit_and_wait(clamp_wait(view, wait_nr), wait_options(ts, sigmask));
   } else {
-    ret = ring->submit_and_wait(wait_nr);
+    ret = ring->submit_and_wait(clamp_wait(view, wait_nr));
   }
   note_published(view, *ring);
   uring::Cqe* cqe = ring->peek_cqe();
@@ -371,14 +379,14 @@ int io_uring_wait_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr) {
 int io_uring_wait_cqe_nr(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned wait_nr) {
   Ring* ring = ring_of(view);
   if (!ring) return -EBADF;
-  return take_first(*ring, ring->wait_cqes(wait_nr), cqe_ptr);
+  return take_first(*ring, ring->wait_cqes(clamp_wait(view, wait_nr)), cqe_ptr);
 }
 
 int io_uring_wait_cqes(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned wait_nr,
                        struct __kernel_timespec* ts, sigset_t* sigmask) {
   Ring* ring = ring_of(view);
   if (!ring) return -EBADF;
-  return take_first(*ring, ring->wait_cqes(wait_nr, wait_options(ts, sigmask)), cqe_ptr);
+  return take_first(*ring, ring->wait_cqes(clamp_wait(view, wait_nr), wait_options(ts, sigmask)), cqe_ptr);
 }
 
 int io_uring_wait_cqe_timeout(struct io_uring* view, struct io_uring_cqe** cqe_ptr, struct __kernel_timespec* ts) {
@@ -391,11 +399,11 @@ int __io_uring_get_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr, uns
   if (!ring) return -EBADF;
   int ret;
   if (submit > 0) {
-    ret = ring->submit_and_wait(wait_nr, wait_options(nullptr, sigmask));
+    ret = ring->submit_and_wait(clamp_wait(view, wait_nr), wait_options(nullptr, sigmask));
     note_published(view, *ring);
     if (ret > 0) ret = 0;
   } else {
-    ret = ring->wait_cqes(wait_nr, wait_options(nullptr, sigmask));
+    ret = ring->wait_cqes(clamp_wait(view, wait_nr), wait_options(nullptr, sigmask));
   }
   return take_first(*ring, ret, cqe_ptr);
 }
