@@ -55,10 +55,40 @@ static void wait_for_more_than_the_cq_holds(void)
 	io_uring_queue_exit(&ring);
 }
 
+/* Nothing to submit, nothing to wait for, no CQE: -EAGAIN, as liburing's
+ * get-CQE loop; with a CQE ready, 0 and that CQE. A timed wait that runs
+ * out after submitting is -ETIME (the 2.3 man page's "most common failure
+ * case"). */
+static void submit_and_wait_timeout_with_nothing(void)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe = (struct io_uring_cqe *)&ring; /* not NULL */
+	struct __kernel_timespec zero = {.tv_sec = 0, .tv_nsec = 0};
+	CHECK_EQ(small_cq_ring(&ring), 0);
+	CHECK_EQ(io_uring_submit_and_wait_timeout(&ring, &cqe, 0, NULL, NULL), -EAGAIN);
+	CHECK(cqe == NULL);
+	cqe = (struct io_uring_cqe *)&ring;
+	CHECK_EQ(io_uring_submit_and_wait_timeout(&ring, &cqe, 0, &zero, NULL), -EAGAIN);
+	CHECK(cqe == NULL);
+	nops(&ring, 1, 42);
+	CHECK_EQ(io_uring_submit(&ring), 1);
+	CHECK_EQ(io_uring_wait_cqe_nr(&ring, &cqe, 1), 0);
+	cqe = NULL;
+	CHECK_EQ(io_uring_submit_and_wait_timeout(&ring, &cqe, 0, NULL, NULL), 0);
+	CHECK(cqe != NULL && cqe->user_data == 42);
+	io_uring_cq_advance(&ring, 1);
+	nops(&ring, 2, 50); /* submitted, nothing waited for: the count */
+	CHECK_EQ(io_uring_submit_and_wait_timeout(&ring, &cqe, 0, NULL, NULL), 2);
+	CHECK_EQ(io_uring_wait_cqe_nr(&ring, &cqe, 2), 0);
+	io_uring_cq_advance(&ring, 2);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	static const struct compat_case cases[] = {
 		{"waiting for more CQEs than the CQ holds returns when it is full", wait_for_more_than_the_cq_holds},
+		{"submit_and_wait_timeout with nothing queued or ready is -EAGAIN", submit_and_wait_timeout_with_nothing},
 	};
 	return compat_run(cases, (int)(sizeof cases / sizeof cases[0]));
 }

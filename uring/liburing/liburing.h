@@ -42,6 +42,11 @@
  *  - A wait for more CQEs than the CQ holds (wait_nr > cq.ring_entries)
  *    waits for a full CQ, as the kernel caps min_events (uring's Ring
  *    refuses such a count).
+ *  - io_uring_submit_and_wait_timeout() returns -ETIME when the timeout
+ *    ran out with no CQE, also after it submitted SQEs (they stay
+ *    submitted), as its 2.3 man page says; liburing 2.3's code returned the
+ *    submitted count then. With nothing submitted, nothing to wait for and
+ *    no CQE it returns -EAGAIN, as liburing.
  *  - Every call returns -errno on failure and leaves errno alone.
  */
 #ifndef LIB_URING_H

@@ -303,7 +303,10 @@ int io_uring_submit_and_wait_timeout(struct io_uring* view, struct io_uring_cqe*
     ret = (view->flags & IORING_SETUP_SQPOLL) ? static_cast<int>(pending)
                                               : static_cast<int>(pending - ring->sq_pending());
   }
-  return ret;  // the SQEs submitted, or -errno (-ETIME: no CQE came in time)
+  // Nothing submitted, nothing waited for and no CQE: liburing's get-CQE
+  // loop says -EAGAIN, as io_uring_peek_cqe does.
+  if (ret == 0 && wait_nr == 0 && !cqe) return -EAGAIN;
+  return ret;  // the SQEs submitted, or -errno (-ETIME: no CQE came in time, as the 2.3 man page says)
 }
 
 int io_uring_submit_and_get_events(struct io_uring* view) {
