@@ -84,11 +84,42 @@ static void submit_and_wait_timeout_with_nothing(void)
 	io_uring_queue_exit(&ring);
 }
 
+/* __io_uring_get_cqe's `submit` is how many SQEs the kernel is to submit of
+ * those published already (liburing's callers flush first): it publishes
+ * nothing and submits no more. */
+static void get_cqe_submits_the_count_given(void)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe = NULL;
+	CHECK_EQ(small_cq_ring(&ring), 0);
+	nops(&ring, 2, 70);
+	CHECK_EQ(__io_uring_flush_sq(&ring), 2);
+	CHECK_EQ(*ring.sq.ktail, 2);
+	CHECK_EQ(__io_uring_get_cqe(&ring, &cqe, 1, 1, NULL), 0);
+	CHECK(cqe != NULL && cqe->user_data == 70);
+	CHECK_EQ(*ring.sq.khead, 1);
+	CHECK_EQ(io_uring_sq_ready(&ring), 1);
+	CHECK_EQ(io_uring_cq_ready(&ring), 1);
+	io_uring_cq_advance(&ring, 1);
+	nops(&ring, 1, 72); /* taken, not published: submit 2 reaches only the one published */
+	CHECK_EQ(__io_uring_get_cqe(&ring, &cqe, 2, 1, NULL), 0);
+	CHECK(cqe != NULL && cqe->user_data == 71);
+	CHECK_EQ(*ring.sq.ktail, 2);
+	CHECK_EQ(io_uring_sq_ready(&ring), 1);
+	io_uring_cq_advance(&ring, 1);
+	CHECK_EQ(io_uring_submit(&ring), 1);
+	CHECK_EQ(io_uring_wait_cqe(&ring, &cqe), 0);
+	CHECK(cqe != NULL && cqe->user_data == 72);
+	io_uring_cq_advance(&ring, 1);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	static const struct compat_case cases[] = {
 		{"waiting for more CQEs than the CQ holds returns when it is full", wait_for_more_than_the_cq_holds},
 		{"submit_and_wait_timeout with nothing queued or ready is -EAGAIN", submit_and_wait_timeout_with_nothing},
+		{"__io_uring_get_cqe submits the count given, of what is published", get_cqe_submits_the_count_given},
 	};
 	return compat_run(cases, (int)(sizeof cases / sizeof cases[0]));
 }

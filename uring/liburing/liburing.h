@@ -214,7 +214,9 @@ int io_uring_wait_cqe_timeout(struct io_uring *ring, struct io_uring_cqe **cqe_p
 int io_uring_wait_cqe_nr(struct io_uring *ring, struct io_uring_cqe **cqe_ptr, unsigned wait_nr);
 int io_uring_wait_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr);
 int io_uring_peek_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr);
-/* The helper behind the peek/wait calls (exported by liburing too). */
+/* The helper behind the peek/wait calls (exported by liburing too): enters
+ * with `submit` as the count to submit, of the SQEs published already
+ * (__io_uring_flush_sq), and waits for wait_nr CQEs. */
 int __io_uring_get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
 		       sigset_t *sigmask);
 /* Publishes the SQEs taken so far without entering; returns those not yet consumed. */

@@ -402,9 +402,14 @@ int __io_uring_get_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr, uns
   if (!ring) return -EBADF;
   int ret;
   if (submit > 0) {
-    ret = ring->submit_and_wait(clamp_wait(view, wait_nr), wait_options(nullptr, sigmask));
-    note_published(view, *ring);
-    if (ret > 0) ret = 0;
+    // `submit` SQEs of those published already (liburing's callers flush
+    // first): one enter that submits them, publishing nothing more, then
+    // the rest of the wait if the kernel stopped short of it.
+    const unsigned want = clamp_wait(view, wait_nr);
+    unsigned flags = want ? IORING_ENTER_GETEVENTS : 0;
+    if ((view->flags & IORING_SETUP_SQPOLL) && ring->sq_needs_wakeup()) flags |= IORING_ENTER_SQ_WAKEUP;
+    ret = ring->enter(submit, want, flags, sigmask, _NSIG / 8);
+    if (ret >= 0) ret = ring->cq_ready() >= want ? 0 : ring->wait_cqes(want, wait_options(nullptr, sigmask));
   } else {
     ret = ring->wait_cqes(clamp_wait(view, wait_nr), wait_options(nullptr, sigmask));
   }
