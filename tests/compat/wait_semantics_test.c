@@ -114,12 +114,35 @@ static void get_cqe_submits_the_count_given(void)
 	io_uring_queue_exit(&ring);
 }
 
+/* __io_uring_peek_cqe (static inline in liburing 2.3): the oldest CQE or
+ * NULL, and how many are ready, without entering or consuming. */
+static void peek_cqe_with_count(void)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe = (struct io_uring_cqe *)&ring;
+	unsigned available = 99;
+	CHECK_EQ(small_cq_ring(&ring), 0);
+	CHECK_EQ(__io_uring_peek_cqe(&ring, &cqe, &available), 0);
+	CHECK(cqe == NULL);
+	CHECK_EQ(available, 0);
+	nops(&ring, 3, 80);
+	CHECK_EQ(io_uring_submit_and_wait(&ring, 3), 3);
+	CHECK_EQ(__io_uring_peek_cqe(&ring, &cqe, &available), 0);
+	CHECK(cqe != NULL && cqe->user_data == 80);
+	CHECK_EQ(available, 3);
+	CHECK_EQ(__io_uring_peek_cqe(&ring, &cqe, NULL), 0); /* the count is optional */
+	CHECK_EQ(io_uring_cq_ready(&ring), 3);
+	io_uring_cq_advance(&ring, 3);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	static const struct compat_case cases[] = {
 		{"waiting for more CQEs than the CQ holds returns when it is full", wait_for_more_than_the_cq_holds},
 		{"submit_and_wait_timeout with nothing queued or ready is -EAGAIN", submit_and_wait_timeout_with_nothing},
 		{"__io_uring_get_cqe submits the count given, of what is published", get_cqe_submits_the_count_given},
+		{"__io_uring_peek_cqe gives the oldest CQE and the count ready", peek_cqe_with_count},
 	};
 	return compat_run(cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -219,6 +219,10 @@ int io_uring_peek_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr);
  * (__io_uring_flush_sq), and waits for wait_nr CQEs. */
 int __io_uring_get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr, unsigned submit, unsigned wait_nr,
 		       sigset_t *sigmask);
+/* The oldest CQE ready (NULL when none) and, when nr_available is not NULL,
+ * how many are ready; never enters, consumes nothing, returns 0 (liburing
+ * 2.3 makes it static inline). */
+int __io_uring_peek_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr, unsigned *nr_available);
 /* Publishes the SQEs taken so far without entering; returns those not yet consumed. */
 unsigned __io_uring_flush_sq(struct io_uring *ring);
 

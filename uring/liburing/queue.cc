@@ -371,6 +371,18 @@ int io_uring_peek_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr) {
   return cqe ? 0 : -EAGAIN;
 }
 
+int __io_uring_peek_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr, unsigned* nr_available) {
+  Ring* ring = ring_of(view);
+  if (!ring) return -EBADF;
+  // No internal timeout CQEs to skip: this layer queues none.
+  const unsigned ready = ring->cq_ready();
+  const unsigned shift = (view->flags & IORING_SETUP_CQE32) ? 1 : 0;
+  const unsigned head = IO_URING_READ_ONCE(*view->cq.khead);
+  *cqe_ptr = ready ? &view->cq.cqes[(head & view->cq.ring_mask) << shift] : nullptr;
+  if (nr_available) *nr_available = ready;
+  return 0;
+}
+
 int io_uring_wait_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr) {
   Ring* ring = ring_of(view);
   if (!ring) return -EBADF;
