@@ -476,11 +476,11 @@ TEST_CASE("sync cancel: a running request that finishes later is waited for, on 
       Ring ring = make_ring(Via::fd, options);
       StalledPipeRead read(ring, 5);
       const auto delay = milliseconds(200);
+      const auto start = std::chrono::steady_clock::now();  // before the releaser starts its sleep
       std::thread releaser([&] {
         std::this_thread::sleep_for(delay);
         read.release();
       });
-      const auto start = std::chrono::steady_clock::now();
       auto cancelled = cancel_sync(ring, match, std::chrono::seconds(20));
       const auto took = std::chrono::steady_clock::now() - start;
       const Cqe* posted = ring.peek_cqe();  // on a DEFER_TASKRUN ring this runs the task work
@@ -515,11 +515,11 @@ TEST_CASE("sync cancel with all on a DEFER_TASKRUN ring: cancelled polls matched
   REQUIRE(ring.submit() == kPolls);
   StalledPipeRead read(ring, 5);
   const auto delay = milliseconds(300);
+  const auto start = std::chrono::steady_clock::now();  // before the releaser starts its sleep
   std::thread releaser([&] {
     std::this_thread::sleep_for(delay);
     read.release();
   });
-  const auto start = std::chrono::steady_clock::now();
   auto cancelled = cancel_sync(ring, CancelMatch{.user_data = 5, .all = true}, std::chrono::seconds(20));
   const auto took = std::chrono::steady_clock::now() - start;
   releaser.join();
