@@ -58,6 +58,20 @@ static int compat_run(const struct compat_case *cases, int n)
 	return failed_cases ? 1 : 0;
 }
 
+/* A raw SQE, written field by field (not through a prep function), so the
+ * ring calls are tested on their own. Needs <liburing.h> first. */
+static inline void compat_fill(struct io_uring_sqe *sqe, int opcode, int fd, const void *addr, unsigned len,
+			       __u64 off, __u64 user_data)
+{
+	memset(sqe, 0, sizeof *sqe);
+	sqe->opcode = (__u8)opcode;
+	sqe->fd = fd;
+	sqe->addr = (unsigned long)addr;
+	sqe->len = len;
+	sqe->off = off;
+	sqe->user_data = user_data;
+}
+
 /* Entries of /proc/self/fd, and lines of /proc/self/maps. */
 static inline int compat_open_fds(void)
 {

@@ -14,24 +14,12 @@
 
 #include "tests/compat/compat_check.h"
 
-static void fill(struct io_uring_sqe *sqe, int opcode, int fd, const void *addr, unsigned len, __u64 off,
-		 __u64 user_data)
-{
-	memset(sqe, 0, sizeof *sqe);
-	sqe->opcode = (__u8)opcode;
-	sqe->fd = fd;
-	sqe->addr = (unsigned long)addr;
-	sqe->len = len;
-	sqe->off = off;
-	sqe->user_data = user_data;
-}
-
 static void nop(struct io_uring *ring, __u64 user_data)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 	CHECK(sqe != NULL);
 	if (sqe)
-		fill(sqe, IORING_OP_NOP, -1, NULL, 0, 0, user_data);
+		compat_fill(sqe, IORING_OP_NOP, -1, NULL, 0, 0, user_data);
 }
 
 /* Every mapping of the process back where it was. Under ASan or TSan their
@@ -109,7 +97,7 @@ static void fields_tell_the_truth(void)
 	CHECK_EQ(ring.sq.sqe_head, start);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 	CHECK(sqe == &ring.sq.sqes[start & ring.sq.ring_mask]);
-	fill(sqe, IORING_OP_NOP, -1, NULL, 0, 0, 1);
+	compat_fill(sqe, IORING_OP_NOP, -1, NULL, 0, 0, 1);
 	CHECK_EQ(ring.sq.sqe_tail, start + 1);
 	CHECK_EQ(ring.sq.sqe_head, start);
 	CHECK_EQ(io_uring_sq_ready(&ring), 1);
@@ -199,7 +187,7 @@ static void a_read_brings_the_file_bytes(void)
 	char got[1000];
 	memset(got, 0, sizeof got);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-	fill(sqe, IORING_OP_READ, fd, got, sizeof got, 1000, 42);
+	compat_fill(sqe, IORING_OP_READ, fd, got, sizeof got, 1000, 42);
 	CHECK_EQ(io_uring_submit(&ring), 1);
 	struct io_uring_cqe *cqe = NULL;
 	CHECK_EQ(io_uring_wait_cqe(&ring, &cqe), 0);
@@ -221,7 +209,7 @@ static void timeouts_end_with_etime(void)
 	CHECK(cqe == NULL);
 	/* A TIMEOUT request completes with -ETIME too, as a CQE. */
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-	fill(sqe, IORING_OP_TIMEOUT, -1, &ts, 1, 0, 9);
+	compat_fill(sqe, IORING_OP_TIMEOUT, -1, &ts, 1, 0, 9);
 	CHECK_EQ(io_uring_submit(&ring), 1);
 	CHECK_EQ(io_uring_wait_cqe(&ring, &cqe), 0);
 	CHECK_EQ(cqe->user_data, 9);

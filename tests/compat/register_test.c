@@ -14,18 +14,6 @@
 
 #include "tests/compat/compat_check.h"
 
-static void fill(struct io_uring_sqe *sqe, int opcode, int fd, const void *addr, unsigned len, __u64 off,
-		 __u64 user_data)
-{
-	memset(sqe, 0, sizeof *sqe);
-	sqe->opcode = (__u8)opcode;
-	sqe->fd = fd;
-	sqe->addr = (unsigned long)addr;
-	sqe->len = len;
-	sqe->off = off;
-	sqe->user_data = user_data;
-}
-
 static char data[8192];
 
 static int temp_file(void)
@@ -67,7 +55,7 @@ static void registered_files_and_buffers_serve_fixed_reads(void)
 
 	/* READ_FIXED through registered file slot 1 into registered buffer 0. */
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-	fill(sqe, IORING_OP_READ_FIXED, 1, buf + 100, 3000, 500, 11);
+	compat_fill(sqe, IORING_OP_READ_FIXED, 1, buf + 100, 3000, 500, 11);
 	sqe->flags = IOSQE_FIXED_FILE;
 	sqe->buf_index = 0;
 	CHECK_EQ(run_one(&ring, 11), 3000);
@@ -75,7 +63,7 @@ static void registered_files_and_buffers_serve_fixed_reads(void)
 
 	/* Slot 0 is empty: the kernel refuses it. */
 	sqe = io_uring_get_sqe(&ring);
-	fill(sqe, IORING_OP_READ, 0, buf, 10, 0, 12);
+	compat_fill(sqe, IORING_OP_READ, 0, buf, 10, 0, 12);
 	sqe->flags = IOSQE_FIXED_FILE;
 	CHECK_EQ(run_one(&ring, 12), -EBADF);
 
@@ -83,7 +71,7 @@ static void registered_files_and_buffers_serve_fixed_reads(void)
 	int update[1] = {fd};
 	CHECK_EQ(io_uring_register_files_update(&ring, 0, update, 1), 1);
 	sqe = io_uring_get_sqe(&ring);
-	fill(sqe, IORING_OP_READ, 0, buf, 10, 20, 13);
+	compat_fill(sqe, IORING_OP_READ, 0, buf, 10, 20, 13);
 	sqe->flags = IOSQE_FIXED_FILE;
 	CHECK_EQ(run_one(&ring, 13), 10);
 	CHECK(memcmp(buf, data + 20, 10) == 0);
@@ -126,12 +114,12 @@ static void the_ring_fd_registered_unregistered_and_closed(void)
 	CHECK_EQ(ring.int_flags & URING_INT_FLAG_REG_RING, URING_INT_FLAG_REG_RING);
 	/* The index is the kernel's: entering through it works. */
 	CHECK_EQ(io_uring_enter(ring.enter_ring_fd, 0, 0, IORING_ENTER_REGISTERED_RING, NULL), 0);
-	fill(io_uring_get_sqe(&ring), IORING_OP_NOP, -1, NULL, 0, 0, 1);
+	compat_fill(io_uring_get_sqe(&ring), IORING_OP_NOP, -1, NULL, 0, 0, 1);
 	CHECK_EQ(run_one(&ring, 1), 0);
 	CHECK_EQ(io_uring_unregister_ring_fd(&ring), 1);
 	CHECK_EQ(ring.enter_ring_fd, ring.ring_fd);
 	CHECK_EQ(ring.int_flags & URING_INT_FLAG_REG_RING, 0);
-	fill(io_uring_get_sqe(&ring), IORING_OP_NOP, -1, NULL, 0, 0, 2);
+	compat_fill(io_uring_get_sqe(&ring), IORING_OP_NOP, -1, NULL, 0, 0, 2);
 	CHECK_EQ(run_one(&ring, 2), 0);
 
 	if (ring.features & IORING_FEAT_REG_REG_RING) {
@@ -142,7 +130,7 @@ static void the_ring_fd_registered_unregistered_and_closed(void)
 		CHECK_EQ(ring.ring_fd, -1);
 		CHECK(fcntl(fd, F_GETFD) < 0);
 		CHECK_EQ(compat_open_fds(), fds);
-		fill(io_uring_get_sqe(&ring), IORING_OP_NOP, -1, NULL, 0, 0, 3);
+		compat_fill(io_uring_get_sqe(&ring), IORING_OP_NOP, -1, NULL, 0, 0, 3);
 		CHECK_EQ(run_one(&ring, 3), 0);
 		struct io_uring_probe *probe = io_uring_get_probe_ring(&ring); /* a register call via the index */
 		CHECK(probe != NULL);
@@ -172,7 +160,7 @@ static void probe_eventfd_personality(void)
 	CHECK_EQ(io_uring_register_eventfd(&ring, efd), 0);
 	CHECK_EQ(io_uring_register_eventfd(&ring, efd), -EBUSY);
 	CHECK(io_uring_cq_eventfd_enabled(&ring));
-	fill(io_uring_get_sqe(&ring), IORING_OP_NOP, -1, NULL, 0, 0, 4);
+	compat_fill(io_uring_get_sqe(&ring), IORING_OP_NOP, -1, NULL, 0, 0, 4);
 	CHECK_EQ(run_one(&ring, 4), 0);
 	eventfd_t count = 0;
 	CHECK_EQ(eventfd_read(efd, &count), 0);
@@ -217,7 +205,7 @@ static void a_buffer_ring_feeds_a_read(void)
 	io_uring_buf_ring_advance(br, 2);
 	CHECK_EQ(br->tail, 2);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-	fill(sqe, IORING_OP_READ, fd, NULL, 100, 64, 21);
+	compat_fill(sqe, IORING_OP_READ, fd, NULL, 100, 64, 21);
 	sqe->flags = IOSQE_BUFFER_SELECT;
 	sqe->buf_group = 7;
 	CHECK_EQ(io_uring_submit(&ring), 1);
