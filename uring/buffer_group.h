@@ -278,7 +278,9 @@ class BufferGroup {
     view.size = size;
     view.first_size = size;
     view.segments = 1;
-    if (flags & abi::IORING_CQE_F_BUF_MORE) {
+    // BUF_MORE comes from the kernel only on incremental rings; on any other
+    // group the flag names nothing (a CQE from elsewhere) and is ignored.
+    if ((flags & abi::IORING_CQE_F_BUF_MORE) && s_.incremental) {
       buffer.consumed = offset + size;  // the kernel continues after these bytes
       view.kernel_keeps_last = true;
     } else {

@@ -379,6 +379,26 @@ TEST_CASE("describe() says what each BufferError means") {
   CHECK(contains(describe(BufferError::kernel_owned), "the kernel owns this buffer"));
 }
 
+TEST_CASE("IORING_CQE_F_BUF_MORE on a group that is not incremental is not believed: the buffer is handed over (fuzzing)") {
+  for (bool legacy : {false, true}) {
+    INFO("legacy: " << legacy);
+    Ring ring = make_ring();
+    PatternFile file;
+    auto group = legacy ? BufferGroup::create_provided(ring, group_options(19, 2, 64))
+                        : BufferGroup::create_ring(ring, group_options(19, 2, 64));
+    REQUIRE_MESSAGE(group.ok(), group.error().message);
+    REQUIRE_FALSE(group->incremental());
+    Cqe cqe = read_one(ring, file.fd, 16, 0, 19);
+    REQUIRE(cqe.result() == 16);
+    cqe.flags |= abi::IORING_CQE_F_BUF_MORE;  // only incremental rings get it from the kernel
+    const BufferView view = group->take(cqe);
+    REQUIRE(view.ok());
+    CHECK_FALSE(view.kernel_keeps_last);             // used to be kept as the kernel's...
+    CHECK_FALSE(group->kernel_owns(cqe.buffer_id()));  // ...and never handed over
+    CHECK(group->recycle(view) == BufferError::none);
+  }
+}
+
 TEST_CASE("legacy recycle with a full SQ: sq_full, and the buffer stays yours") {
   Ring ring = make_ring(4);
   PatternFile file;
