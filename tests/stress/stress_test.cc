@@ -1,0 +1,175 @@
+// The exactly-once stress at CI size: every variant of engine.h against the
+// real kernel, about 10^6 requests in all in the plain build (a fifth under
+// a sanitizer), and the oracle shown to catch a lost CQE, a duplicated
+// CQE and a wrong result (and the shrinker to find the op that did it).
+//
+// A run by hand, any size: tools/bazelw run -c opt //tests/stress:stress -- --ops N.
+// URING_STRESS_SEED=S picks another seed for every case here.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "tests/stress/engine.h"
+#include "tests/support/kernel_features.h"
+#include "tests/support/test_support.h"
+
+namespace abi = uring::abi;
+
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// Ops per variant: about 1.25 x 10^5 requests each, 8 variants (a fifth of
+// that under a sanitizer: the load is kernel-bound, ASan runs it at the same
+// speed and TSan at half).
+constexpr std::size_t kOpsPerVariant = kSanitized ? 12000 : 60000;
+
+// Decided before any request, from the probe, the feature bits and
+// IORING_REGISTER_QUERY (tests/support/kernel_features.h).
+stress::Caps caps() {
+  using uring::testing::missing_op;
+  using uring::testing::missing_register_op;
+  using uring::testing::missing_since;
+  stress::Caps c;
+  c.nop_inject = missing_since("IORING_NOP_INJECT_RESULT", "6.10").empty();
+  c.nop_cqe32 = missing_since("IORING_NOP_CQE32", "6.18").empty();
+  c.msg_ring = missing_op(abi::IORING_OP_MSG_RING).empty();
+  c.cancel_fd_any = missing_since("IORING_ASYNC_CANCEL_FD/ANY", "5.19").empty();
+  c.poll_multishot = missing_since("IORING_POLL_ADD_MULTI", "5.13").empty();
+  c.timeout_update = missing_since("IORING_TIMEOUT_UPDATE", "5.11").empty();
+  c.recv_multishot = missing_since("multishot RECV", "6.0").empty() &&
+                     missing_register_op(abi::IORING_REGISTER_PBUF_RING).empty();
+  c.send_zc = missing_op(abi::IORING_OP_SEND_ZC).empty();
+  c.fixed = true;
+  for (const auto& [on, what] : {std::pair{c.nop_inject, "NOP inject-result"}, std::pair{c.nop_cqe32, "NOP CQE32"},
+                                 std::pair{c.msg_ring, "MSG_RING"}, std::pair{c.cancel_fd_any, "cancel by fd/any"},
+                                 std::pair{c.poll_multishot, "multishot poll"}, std::pair{c.timeout_update, "timeout update"},
+                                 std::pair{c.recv_multishot, "multishot recv"}, std::pair{c.send_zc, "SEND_ZC"}}) {
+    if (!on) c.missing += std::string(what) + " left out (kernel lacks it); ";
+  }
+  return c;
+}
+
+std::uint64_t seed_for(stress::Variant variant) {
+  if (const char* s = std::getenv("URING_STRESS_SEED"); s && *s) return std::strtoull(s, nullptr, 0);
+  return 0x5eed0000ULL + static_cast<std::uint64_t>(variant);
+}
+
+std::string temp_dir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return t && *t ? t : "/tmp";
+}
+
+void run_variant(stress::Variant variant) {
+  URING_REQUIRE(uring::testing::missing_setup_flags(stress::variant_setup_flags(variant)));
+  stress::RunOptions options;
+  options.variant = variant;
+  options.caps = caps();
+  options.seed = seed_for(variant);
+  options.temp_dir = temp_dir();
+  const std::vector<stress::Op> ops = stress::generate(options.seed, kOpsPerVariant, variant, options.caps);
+  const int fds_before = uring::testing::open_fd_count();
+  const uring::testing::MappingSnapshot maps_before;
+  const stress::RunResult result = stress::run(options, ops);
+  const stress::Stats& s = result.stats;
+  std::printf("stress %s: seed 0x%llx, %zu ops, %llu requests, %llu CQEs, %llu rounds (%llu with CQ overflow), "
+              "%llu receives re-armed, %llu silent successes, %.2f s, %.0f requests/s%s%s\n",
+              stress::variant_name(variant), static_cast<unsigned long long>(options.seed), ops.size(),
+              static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.cqes),
+              static_cast<unsigned long long>(s.rounds), static_cast<unsigned long long>(s.overflow_rounds),
+              static_cast<unsigned long long>(s.rearms), static_cast<unsigned long long>(s.silent), s.seconds,
+              s.seconds > 0 ? static_cast<double>(s.requests) / s.seconds : 0.0, options.caps.missing.empty() ? "" : "; ",
+              options.caps.missing.c_str());
+  if (result.failed) {
+    std::vector<stress::Op> shrunk = ops;
+    if (!result.setup_failed) {
+      shrunk = stress::shrink(options, ops, result, 40, [](const std::string& line) { std::printf("%s\n", line.c_str()); });
+    }
+    std::printf("%s", stress::failure_report(options, result, shrunk).c_str());
+    FAIL_CHECK(result.message);
+    return;
+  }
+  CHECK(s.requests >= ops.size());
+  CHECK(uring::testing::open_fd_count() == fds_before);
+  // The thread variants' stack stays mapped in glibc's cache of thread
+  // stacks: for them, compare the io_uring mappings only.
+  const bool threads = variant == stress::Variant::registered_thread || variant == stress::Variant::reaper_thread;
+  if (threads) {
+    CHECK(uring::testing::MappingSnapshot{}.io_uring == maps_before.io_uring);
+  } else {
+    CHECK(uring::testing::MappingSnapshot{} == maps_before);
+  }
+}
+
+// Single-shot ops only, so that every CQE is a final one.
+std::vector<stress::Op> nops_and_file_ops(std::size_t n) {
+  std::vector<stress::Op> ops(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ops[i].index = static_cast<std::uint32_t>(i);
+    ops[i].kind = i % 3 == 0 ? stress::OpKind::file_rw : stress::OpKind::nop;
+    ops[i].param = 0x1234567ULL * (i + 1);
+  }
+  return ops;
+}
+
+}  // namespace
+
+TEST_CASE("stress: plain ring") { run_variant(stress::Variant::plain); }
+TEST_CASE("stress: SQPOLL") { run_variant(stress::Variant::sqpoll); }
+TEST_CASE("stress: DEFER_TASKRUN + SINGLE_ISSUER") { run_variant(stress::Variant::defer_taskrun); }
+TEST_CASE("stress: CQE32") { run_variant(stress::Variant::cqe32); }
+TEST_CASE("stress: NO_SQARRAY") { run_variant(stress::Variant::no_sqarray); }
+TEST_CASE("stress: tiny CQ (overflow)") { run_variant(stress::Variant::tiny_cq); }
+TEST_CASE("stress: registered ring fd used from a second thread") { run_variant(stress::Variant::registered_thread); }
+TEST_CASE("stress: reaper thread separate from the submitter") { run_variant(stress::Variant::reaper_thread); }
+
+TEST_CASE("the oracle catches a lost CQE") {
+  stress::RunOptions options;
+  options.caps = caps();
+  options.temp_dir = temp_dir();
+  options.round_deadline_ms = 300;
+  options.faults.drop_cqe = 100;
+  const stress::RunResult result = stress::run(options, nops_and_file_ops(300));
+  CHECK(result.failed);
+  CHECK_FALSE(result.setup_failed);
+  CHECK(result.message.find("no final CQE") != std::string::npos);
+}
+
+TEST_CASE("the oracle catches a duplicated CQE") {
+  stress::RunOptions options;
+  options.caps = caps();
+  options.temp_dir = temp_dir();
+  options.faults.duplicate_cqe = 100;
+  const stress::RunResult result = stress::run(options, nops_and_file_ops(300));
+  CHECK(result.failed);
+  CHECK(result.message.find("after the request's final CQE") != std::string::npos);
+}
+
+TEST_CASE("the oracle catches a wrong result, and shrinking finds the op") {
+  stress::RunOptions options;
+  options.caps = caps();
+  options.temp_dir = temp_dir();
+  options.seed = 7;
+  options.faults.misexpect_op = 150 + 1;  // op #150 expects a result no request gives
+  const std::vector<stress::Op> ops = nops_and_file_ops(400);
+  const stress::RunResult result = stress::run(options, ops);
+  REQUIRE(result.failed);
+  CHECK(result.op_index == 150);
+  CHECK(result.message.find("wrong result") != std::string::npos);
+  const std::vector<stress::Op> shrunk = stress::shrink(options, ops, result, 64, [](const std::string&) {});
+  REQUIRE(shrunk.size() == 1);
+  CHECK(shrunk[0].index == 150);
+  const std::string report = stress::failure_report(options, result, shrunk);
+  CHECK(report.find("seed 0x7") != std::string::npos);
+  CHECK(report.find("--only 150") != std::string::npos);
+}
