@@ -107,7 +107,8 @@ const char* op_kind_name(OpKind kind) {
       "file_fixed",    "pipe_rw",         "pipe_fixed",    "chain_link",        "chain_hardlink",
       "timeout_rel",   "timeout_abs",     "timeout_count", "timeout_remove",    "timeout_update",
       "link_timeout_fire", "link_timeout_cancel", "cancel_user_data", "cancel_fd", "cancel_any",
-      "poll_single",   "poll_multi",      "msg_ring",      "recv_multishot",    "send_zc"};
+      "poll_single",   "poll_multi",      "msg_ring",      "recv_multishot",    "send_zc",
+      "timeout_multishot", "link_timeout_update"};
   static_assert(sizeof names / sizeof names[0] == static_cast<std::size_t>(OpKind::count_));
   const auto i = static_cast<std::size_t>(kind);
   return i < sizeof names / sizeof names[0] ? names[i] : "?";
@@ -155,6 +156,9 @@ Caps detect_caps() {
   caps.timeout_update = has("5.11");
   caps.recv_multishot = has("6.0");
   caps.send_zc = probe->supports(abi::IORING_OP_SEND_ZC);
+  caps.msg_ring_pass = caps.msg_ring && has("6.3");
+  caps.timeout_multishot = has("6.4");
+  caps.link_timeout_update = has("5.15");
   caps.fixed = true;
   if (!caps.nop_inject) caps.missing += "NOP inject-result needs 6.10; ";
   if (!caps.nop_cqe32) caps.missing += "NOP CQE32 needs 6.18; ";
@@ -193,12 +197,14 @@ bool kind_available(OpKind kind, Variant variant, const Caps& caps) {
     case OpKind::msg_ring: return caps.msg_ring;
     case OpKind::recv_multishot: return caps.recv_multishot;
     case OpKind::send_zc: return caps.send_zc;
+    case OpKind::timeout_multishot: return caps.timeout_multishot;
+    case OpKind::link_timeout_update: return caps.link_timeout_update;
     default: return true;
   }
 }
 
 // Relative weights of the op kinds (in OpKind order).
-constexpr unsigned kWeights[] = {10, 5, 6, 8, 6, 6, 7, 4, 6, 5, 3, 2, 2, 3, 2, 2, 3, 3, 3, 1, 4, 3, 5, 3, 3};
+constexpr unsigned kWeights[] = {10, 5, 6, 8, 6, 6, 7, 4, 6, 5, 3, 2, 2, 3, 2, 2, 3, 3, 3, 1, 4, 3, 5, 3, 3, 2, 2};
 static_assert(sizeof kWeights / sizeof kWeights[0] == static_cast<std::size_t>(OpKind::count_));
 
 }  // namespace
@@ -699,7 +705,8 @@ class Engine {
       case OpKind::cancel_fd:
       case OpKind::cancel_any:
       case OpKind::recv_multishot:
-      case OpKind::send_zc: return false;
+      case OpKind::send_zc:
+      case OpKind::link_timeout_update: return false;
       default: return true;
     }
   }
@@ -712,7 +719,8 @@ class Engine {
       case OpKind::cancel_any:
       case OpKind::timeout_remove:
       case OpKind::timeout_update:
-      case OpKind::link_timeout_fire: return false;
+      case OpKind::link_timeout_fire:
+      case OpKind::link_timeout_update: return false;
       default: return true;
     }
   }
@@ -725,7 +733,8 @@ class Engine {
       case OpKind::cancel_user_data:
       case OpKind::cancel_fd:
       case OpKind::poll_single:
-      case OpKind::poll_multi: return true;
+      case OpKind::poll_multi:
+      case OpKind::link_timeout_update: return true;
       default: return false;
     }
   }
@@ -982,9 +991,46 @@ class Engine {
       case OpKind::msg_ring: {
         const int value = static_cast<int>(prng.below(1u << 30)) - (1 << 29);
         reserve(1);
-        const auto src = add(u, "MSG_RING", exactly(0));
-        const auto dst = add(u, "MSG_RING's CQE on the target ring", exactly(value), Shape::single, {}, true);
-        flags(u, uring::prep_msg_ring(sqe(), ring_b_.fd(), value, dst).set_user_data(src), src, true, true);
+        // With IORING_MSG_RING_FLAGS_PASS (6.3) the target CQE carries the
+        // flags given (here in the buffer-id half, no flag bit the oracle
+        // reads), checked in on_cqe.
+        const bool pass = options_.caps.msg_ring_pass && prng.one_in(2);
+        u.e1 = pass ? static_cast<std::uint32_t>(1 + prng.below(0xffff)) << 16 : 0;
+        const auto src = add(u, pass ? "MSG_RING flags-pass" : "MSG_RING", exactly(0));
+        u.main_ud = add(u, "MSG_RING's CQE on the target ring", exactly(value), Shape::single, {}, true);
+        Prepared& p = pass ? uring::prep_msg_ring_cqe_flags(sqe(), ring_b_.fd(), value, u.main_ud, static_cast<std::uint32_t>(u.e1))
+                           : uring::prep_msg_ring(sqe(), ring_b_.fd(), value, u.main_ud);
+        flags(u, p.set_user_data(src), src, true, true);
+        break;
+      }
+      case OpKind::timeout_multishot: {
+        // `repeats` expiries, each -ETIME; F_MORE on all but the last. If a
+        // CQE cannot be posted (CQ full) the timeout ends there, early,
+        // still -ETIME (io_uring/timeout.c io_timeout_complete: when
+        // io_req_post_cqe fails it completes instead of re-arming).
+        u.writes_left = 1 + static_cast<unsigned>(prng.below(4));
+        u.ts[0] = {0, 10'000 + static_cast<long long>(prng.below(100'000))};
+        reserve(1);
+        u.main_ud = add(u, "TIMEOUT multishot", exactly(-ETIME), Shape::multishot, exactly(-ETIME));
+        flags(u, uring::prep_timeout_multishot(sqe(), &u.ts[0], u.writes_left).set_user_data(u.main_ud), u.main_ud, true, false);
+        break;
+      }
+      case OpKind::link_timeout_update: {
+        // A READ nobody feeds, linked to a 1 s LINK_TIMEOUT that the next
+        // SQE re-arms to microseconds: the update finds it armed (it is
+        // armed when the read is issued, io_queue_linked_timeout) and
+        // answers 0 (io_linked_timeout_update); then it fires (-ETIME) and
+        // cancels the read (-ECANCELED, as link_timeout_fire).
+        u.ts[0] = {0, kLongTimeoutNs - 1};
+        u.ts[1] = {0, 20'000 + static_cast<long long>(prng.below(200'000))};
+        reserve(3);
+        const auto rd = add(u, "READ pipe (never fed)", exactly(-ECANCELED));
+        u.main_ud = add(u, "LINK_TIMEOUT (1 s, updated)", exactly(-ETIME));
+        const auto up = add(u, "LINK_TIMEOUT_UPDATE", exactly(0));
+        uring::prep_read(sqe(), pipes_[u.pipe][0], u.rbuf, 64, 0).set_user_data(rd).link();
+        uring::prep_link_timeout(sqe(), &u.ts[0]).set_user_data(u.main_ud);
+        Prepared& p = uring::prep_link_timeout_update(sqe(), u.main_ud, &u.ts[1]).set_user_data(up);
+        if (u.op.flags & kFlagSkipSuccess) make_silent(p, up);
         break;
       }
       case OpKind::recv_multishot: {
@@ -1082,6 +1128,18 @@ class Engine {
           }
         } else if (--u.writes_left == 0) {
           queue_poll_remove(u);
+        }
+        break;
+      case OpKind::msg_ring:
+        if (r.ud == u.main_ud && c.flags != u.e1) {
+          fail(u.op.index, "MSG_RING's CQE has flags 0x" + std::to_string(c.flags) + ", sent " + std::to_string(u.e1) + "; " +
+                               show(r) + "; " + show(c));
+        }
+        break;
+      case OpKind::timeout_multishot:
+        if (r.done && r.more_seen + 1 > u.writes_left) {
+          fail(u.op.index, "multishot TIMEOUT posted " + std::to_string(r.more_seen + 1) + " CQEs for " +
+                               std::to_string(u.writes_left) + " repeats; " + show(r) + "; " + show(c));
         }
         break;
       case OpKind::send_zc:

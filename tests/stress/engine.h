@@ -76,6 +76,9 @@ struct Caps {
   bool timeout_update = false;  // IORING_TIMEOUT_UPDATE (5.11)
   bool recv_multishot = false;  // multishot RECV (6.0) through a buffer ring (5.19)
   bool send_zc = false;         // IORING_OP_SEND_ZC (6.0)
+  bool msg_ring_pass = false;   // IORING_MSG_RING_FLAGS_PASS (6.3)
+  bool timeout_multishot = false;  // IORING_TIMEOUT_MULTISHOT (6.4)
+  bool link_timeout_update = false;  // IORING_LINK_TIMEOUT_UPDATE (5.15)
   bool fixed = false;           // registered files and buffers (always: 5.1)
   std::string missing;          // what is off and why, for the log
 };
@@ -110,6 +113,8 @@ enum class OpKind : std::uint8_t {
   msg_ring,
   recv_multishot,
   send_zc,
+  timeout_multishot,    // IORING_TIMEOUT_MULTISHOT: n CQEs, all -ETIME, F_MORE on all but the last
+  link_timeout_update,  // a pipe READ linked to a 1 s LINK_TIMEOUT, re-armed short by IORING_LINK_TIMEOUT_UPDATE
   count_,
 };
 const char* op_kind_name(OpKind kind);

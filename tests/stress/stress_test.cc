@@ -50,11 +50,17 @@ stress::Caps caps() {
   c.recv_multishot = missing_since("multishot RECV", "6.0").empty() &&
                      missing_register_op(abi::IORING_REGISTER_PBUF_RING).empty();
   c.send_zc = missing_op(abi::IORING_OP_SEND_ZC).empty();
+  c.msg_ring_pass = c.msg_ring && missing_since("IORING_MSG_RING_FLAGS_PASS", "6.3").empty();
+  c.timeout_multishot = missing_since("IORING_TIMEOUT_MULTISHOT", "6.4").empty();
+  c.link_timeout_update = missing_since("IORING_LINK_TIMEOUT_UPDATE", "5.15").empty();
   c.fixed = true;
   for (const auto& [on, what] : {std::pair{c.nop_inject, "NOP inject-result"}, std::pair{c.nop_cqe32, "NOP CQE32"},
                                  std::pair{c.msg_ring, "MSG_RING"}, std::pair{c.cancel_fd_any, "cancel by fd/any"},
                                  std::pair{c.poll_multishot, "multishot poll"}, std::pair{c.timeout_update, "timeout update"},
-                                 std::pair{c.recv_multishot, "multishot recv"}, std::pair{c.send_zc, "SEND_ZC"}}) {
+                                 std::pair{c.recv_multishot, "multishot recv"}, std::pair{c.send_zc, "SEND_ZC"},
+                                 std::pair{c.msg_ring_pass, "MSG_RING flags pass"},
+                                 std::pair{c.timeout_multishot, "multishot timeout"},
+                                 std::pair{c.link_timeout_update, "linked timeout update"}}) {
     if (!on) c.missing += std::string(what) + " left out (kernel lacks it); ";
   }
   return c;
