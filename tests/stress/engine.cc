@@ -1503,6 +1503,14 @@ class Engine {
       }
     }
     for (std::size_t k = 0; k < n && !result_.failed; ++k) finish(units_[k]);
+    // The ring's own counters: nothing dropped (FEAT_NODROP keeps overflowed
+    // CQEs in the kernel's list; cq_overflow counts only lost ones), no SQE
+    // skipped as invalid, every SQE consumed.
+    if (!result_.failed && (ring_.cq_overflow() != 0 || ring_.sq_dropped() != 0 ||
+                            (ring_.sq_pending() != 0 && options_.variant != Variant::sqpoll))) {
+      fail(current_op_, "ring counters after the round: cq_overflow " + std::to_string(ring_.cq_overflow()) + ", sq_dropped " +
+                            std::to_string(ring_.sq_dropped()) + ", SQEs not consumed " + std::to_string(ring_.sq_pending()));
+    }
     recv_busy_ = zc_busy_ = false;
     ++result_.stats.rounds;
     if (overflow_seen_) ++result_.stats.overflow_rounds;
@@ -1560,10 +1568,15 @@ RunResult run(const RunOptions& options, const std::vector<Op>& ops) {
 // ---- Shrinking ---------------------------------------------------------------------
 
 std::vector<Op> shrink(const RunOptions& options, const std::vector<Op>& ops, const RunResult& failure, unsigned budget,
-                       const std::function<void(const std::string&)>& log) {
+                       const std::function<void(const std::string&)>& log, double time_limit_seconds) {
   unsigned runs = 0;
+  const auto start = Clock::now();
   auto still_fails = [&](const std::vector<Op>& candidate) {
     ++runs;
+    if (time_limit_seconds > 0 && std::chrono::duration<double>(Clock::now() - start).count() > time_limit_seconds) {
+      runs = budget;  // out of time: stop here
+      return false;
+    }
     const RunResult r = run(options, candidate);
     return r.failed && !r.setup_failed;
   };

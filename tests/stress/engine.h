@@ -179,11 +179,12 @@ RunResult run(const RunOptions& options, const std::vector<Op>& ops);
 
 // Re-runs shorter lists (the prefix up to the failing op, then with chunks
 // removed, delta-debugging style) while they still fail, within `budget`
-// re-runs; returns the smallest failing list found (at least `ops` cut
+// re-runs (and `time_limit_seconds`); returns the smallest failing list found (at least `ops` cut
 // after the failing op if that still fails, else `ops` itself). `log` gets
 // one line per step.
 std::vector<Op> shrink(const RunOptions& options, const std::vector<Op>& ops, const RunResult& failure,
-                       unsigned budget, const std::function<void(const std::string&)>& log);
+                       unsigned budget, const std::function<void(const std::string&)>& log,
+                       double time_limit_seconds = 0);  // 0: no limit but the budget
 
 // The seed, the failure and the shrunk op list, as printed on a failure.
 std::string failure_report(const RunOptions& options, const RunResult& failure, const std::vector<Op>& shrunk);

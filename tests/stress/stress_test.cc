@@ -99,7 +99,10 @@ void run_variant(stress::Variant variant) {
   if (result.failed) {
     std::vector<stress::Op> shrunk = ops;
     if (!result.setup_failed) {
-      shrunk = stress::shrink(options, ops, result, 40, [](const std::string& line) { std::printf("%s\n", line.c_str()); });
+      // At most 20 s of re-runs, so the report comes well inside the
+      // target's timeout.
+      shrunk = stress::shrink(
+          options, ops, result, 40, [](const std::string& line) { std::printf("%s\n", line.c_str()); }, 20.0);
     }
     std::printf("%s", stress::failure_report(options, result, shrunk).c_str());
     FAIL_CHECK(result.message);
