@@ -1,0 +1,112 @@
+// Shared by the fault tests (issue 14, "Faults"): pipes, a ledger that
+// proves every request's CQE came exactly once, and signalling helpers.
+#pragma once
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "tests/support/kernel_features.h"
+#include "tests/support/test_support.h"
+#include "uring/uring.h"
+
+namespace uring::faults {
+
+using namespace std::chrono_literals;
+
+inline pid_t this_tid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+inline bool blocked_in_enter(pid_t tid) {
+  return testing::blocked_in_syscall(tid, static_cast<long>(sys::kNrIoUringEnter));
+}
+
+// A pipe; both ends closed with it.
+struct Pipe {
+  Pipe() {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    r = fds[0];
+    w = fds[1];
+  }
+  ~Pipe() {
+    if (r >= 0) ::close(r);
+    if (w >= 0) ::close(w);
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  // Writes one byte; false if that failed (for helper threads, which must not assert).
+  bool put(char c) const { return ::write(w, &c, 1) == 1; }
+  int r = -1;
+  int w = -1;
+};
+
+// What must come back: for each user_data, the one result expected (or any
+// result, if `any`). take() reaps what is ready and counts it.
+class Ledger {
+ public:
+  void expect(std::uint64_t user_data, int result) { expected_[user_data] = result; }
+  void expect_any(std::uint64_t user_data) { expected_[user_data] = kAny; }
+
+  unsigned take(Ring& ring) {
+    return ring.for_each_cqe([&](const Cqe& cqe) {
+      ++seen_[cqe.data()];
+      results_[cqe.data()] = cqe.result();
+    });
+  }
+  bool has(std::uint64_t user_data) const { return seen_.count(user_data) != 0; }
+  bool all_seen() const {
+    for (const auto& [data, result] : expected_) {
+      if (!has(data)) return false;
+    }
+    return true;
+  }
+  int result_of(std::uint64_t user_data) const {
+    auto it = results_.find(user_data);
+    return it == results_.end() ? 0 : it->second;
+  }
+
+  // Reaps until every expected CQE came (bounded: `limit`), whatever
+  // signals interrupt the waits.
+  void reap_rest(Ring& ring, std::chrono::milliseconds limit = 10000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    take(ring);
+    while (!all_seen() && std::chrono::steady_clock::now() < deadline) {
+      const int ret = ring.wait_cqes(1, WaitOptions{.timeout = 100ms});
+      CHECK((ret == 0 || ret == -ETIME || ret == -EINTR));
+      take(ring);
+    }
+  }
+
+  // Every expected CQE exactly once with its result, and nothing else.
+  void check_exactly_once() const {
+    for (const auto& [data, result] : expected_) {
+      INFO("user_data " << data);
+      auto it = seen_.find(data);
+      CHECK(it != seen_.end());
+      if (it == seen_.end()) continue;
+      CHECK(it->second == 1);
+      if (result != kAny) CHECK(results_.at(data) == result);
+    }
+    for (const auto& [data, count] : seen_) {
+      INFO("unexpected user_data " << data);
+      CHECK(expected_.count(data) == 1);
+    }
+  }
+
+ private:
+  static constexpr int kAny = 0x7fffffff;
+  std::map<std::uint64_t, int> expected_;
+  std::map<std::uint64_t, int> seen_;
+  std::map<std::uint64_t, int> results_;
+};
+
+}  // namespace uring::faults
