@@ -50,6 +50,7 @@ const char* variant_name(Variant variant) {
     case Variant::tiny_cq: return "tiny_cq";
     case Variant::registered_thread: return "registered_thread";
     case Variant::reaper_thread: return "reaper_thread";
+    case Variant::sqpoll_reaper: return "sqpoll_reaper";
   }
   return "?";
 }
@@ -71,6 +72,7 @@ uring::RingOptions ring_options(Variant variant) {
   switch (variant) {
     case Variant::plain: break;
     case Variant::sqpoll:
+    case Variant::sqpoll_reaper:
       o.sqpoll = true;
       o.sqpoll_idle_ms = 20;
       break;
@@ -233,7 +235,7 @@ std::vector<Op> generate(std::uint64_t seed, std::size_t count, Variant variant,
       // from then on a POLL_REMOVE of an armed multishot poll waits behind
       // that poll forever (io_uring.c io_drain_req / io_queue_deferred: the
       // first deferred request waits until nr_req_allocated == nr_drained).
-      if (prng.one_in(32) && variant != Variant::sqpoll) op.flags |= kFlagDrain;
+      if (prng.one_in(32) && !is_sqpoll(variant)) op.flags |= kFlagDrain;
     } else if (prng.one_in(4)) {
       op.flags |= kFlagSkipSuccess;
     }
@@ -403,7 +405,7 @@ class Engine {
         }
       });
       worker.join();
-    } else if (options_.variant == Variant::reaper_thread) {
+    } else if (has_reaper(options_.variant)) {
       reaper_ = std::thread([this] { reaper_loop(); });
       run_rounds(ops);
       stop_reaper();
@@ -651,7 +653,7 @@ class Engine {
     for (int tries = 0; tries < 1000 && !result_.failed; ++tries) {
       const int ret = ring_.submit();
       if (ret >= 0) {
-        if (ring_.sq_pending() == 0 || options_.variant == Variant::sqpoll) return;
+        if (ring_.sq_pending() == 0 || is_sqpoll(options_.variant)) return;
         continue;
       }
       if (ret != -EAGAIN && ret != -EBUSY && ret != -EINTR) {
@@ -1352,7 +1354,7 @@ class Engine {
     // Local: on_cqe may submit, and a full SQ may bring us back here.
     std::vector<CqeCopy> batch;
     batch.reserve(32);
-    if (options_.variant == Variant::reaper_thread) {
+    if (has_reaper(options_.variant)) {
       std::unique_lock lock(mutex_);
       if (wait && queue_.empty()) cv_.wait_for(lock, std::chrono::milliseconds(1));
       batch.assign(queue_.begin(), queue_.end());
@@ -1516,7 +1518,7 @@ class Engine {
     // CQEs in the kernel's list; cq_overflow counts only lost ones), no SQE
     // skipped as invalid, every SQE consumed.
     if (!result_.failed && (ring_.cq_overflow() != 0 || ring_.sq_dropped() != 0 ||
-                            (ring_.sq_pending() != 0 && options_.variant != Variant::sqpoll))) {
+                            (ring_.sq_pending() != 0 && !is_sqpoll(options_.variant)))) {
       fail(current_op_, "ring counters after the round: cq_overflow " + std::to_string(ring_.cq_overflow()) + ", sq_dropped " +
                             std::to_string(ring_.sq_dropped()) + ", SQEs not consumed " + std::to_string(ring_.sq_pending()));
     }

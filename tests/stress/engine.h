@@ -54,10 +54,13 @@ enum class Variant : std::uint8_t {
   tiny_cq,            // SQ 8, CQ 8: the CQ overflows all the time
   registered_thread,  // ring made here, its fd registered and used by a second thread
   reaper_thread,      // one thread submits, another reaps
+  sqpoll_reaper,      // SQPOLL, and a reaper thread apart from the submitter
 };
+inline bool is_sqpoll(Variant v) { return v == Variant::sqpoll || v == Variant::sqpoll_reaper; }
+inline bool has_reaper(Variant v) { return v == Variant::reaper_thread || v == Variant::sqpoll_reaper; }
 inline constexpr Variant kAllVariants[] = {Variant::plain,         Variant::sqpoll,     Variant::defer_taskrun,
                                            Variant::cqe32,         Variant::no_sqarray, Variant::tiny_cq,
-                                           Variant::registered_thread, Variant::reaper_thread};
+                                           Variant::registered_thread, Variant::reaper_thread, Variant::sqpoll_reaper};
 const char* variant_name(Variant variant);
 bool parse_variant(const std::string& name, Variant* variant);
 // The IORING_SETUP_* flags the variant's main ring asks for.

@@ -29,10 +29,10 @@ constexpr bool kSanitized = false;
 constexpr bool kSanitized = false;
 #endif
 
-// Ops per variant: about 1.25 x 10^5 requests each, 8 variants (a fifth of
+// Ops per variant: about 1.1 x 10^5 requests each, 9 variants (a fifth of
 // that under a sanitizer: the load is kernel-bound, ASan runs it at the same
 // speed and TSan at half).
-constexpr std::size_t kOpsPerVariant = kSanitized ? 12000 : 60000;
+constexpr std::size_t kOpsPerVariant = kSanitized ? 11000 : 54000;
 
 // Decided before any request, from the probe, the feature bits and
 // IORING_REGISTER_QUERY (tests/support/kernel_features.h).
@@ -112,7 +112,7 @@ void run_variant(stress::Variant variant) {
   CHECK(uring::testing::open_fd_count() == fds_before);
   // The thread variants' stack stays mapped in glibc's cache of thread
   // stacks: for them, compare the io_uring mappings only.
-  const bool threads = variant == stress::Variant::registered_thread || variant == stress::Variant::reaper_thread;
+  const bool threads = variant == stress::Variant::registered_thread || stress::has_reaper(variant);
   if (threads) {
     CHECK(uring::testing::MappingSnapshot{}.io_uring == maps_before.io_uring);
   } else {
@@ -141,6 +141,7 @@ TEST_CASE("stress: NO_SQARRAY") { run_variant(stress::Variant::no_sqarray); }
 TEST_CASE("stress: tiny CQ (overflow)") { run_variant(stress::Variant::tiny_cq); }
 TEST_CASE("stress: registered ring fd used from a second thread") { run_variant(stress::Variant::registered_thread); }
 TEST_CASE("stress: reaper thread separate from the submitter") { run_variant(stress::Variant::reaper_thread); }
+TEST_CASE("stress: SQPOLL with a reaper thread") { run_variant(stress::Variant::sqpoll_reaper); }
 
 TEST_CASE("the oracle catches a lost CQE") {
   stress::RunOptions options;
