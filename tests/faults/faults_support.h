@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -45,8 +46,36 @@ struct Pipe {
   Pipe& operator=(const Pipe&) = delete;
   // Writes one byte; false if that failed (for helper threads, which must not assert).
   bool put(char c) const { return ::write(w, &c, 1) == 1; }
+  void close_read() {
+    ::close(r);
+    r = -1;
+  }
+  // One byte written without blocking: 0, or the errno (EPIPE once no
+  // reader holds the read end: with SIGPIPE ignored, see IgnoreSigpipe).
+  int put_nonblocking(char c) const {
+    const int flags = ::fcntl(w, F_GETFL);
+    if ((flags & O_NONBLOCK) == 0) ::fcntl(w, F_SETFL, flags | O_NONBLOCK);
+    return ::write(w, &c, 1) == 1 ? 0 : errno;
+  }
   int r = -1;
   int w = -1;
+};
+
+// SIGPIPE ignored for the life of the object (a write to a pipe without
+// readers then fails with EPIPE instead of killing the process).
+class IgnoreSigpipe {
+ public:
+  IgnoreSigpipe() {
+    struct sigaction action {};
+    action.sa_handler = SIG_IGN;
+    REQUIRE(::sigaction(SIGPIPE, &action, &previous_) == 0);
+  }
+  ~IgnoreSigpipe() { ::sigaction(SIGPIPE, &previous_, nullptr); }
+  IgnoreSigpipe(const IgnoreSigpipe&) = delete;
+  IgnoreSigpipe& operator=(const IgnoreSigpipe&) = delete;
+
+ private:
+  struct sigaction previous_ {};
 };
 
 // What must come back: for each user_data, the one result expected (or any
