@@ -1209,7 +1209,11 @@ class Engine {
     if (action == uring::NoBuffersAction::fail) {
       return fail(u.op.index, "BufferGroup::on_multishot_end says fail; " + show(c));
     }
-    (void)group_.rearm_parked([](std::uint64_t) {});  // re-armed below either way
+    // Every buffer is back by now (each data CQE's buffer is recycled as it
+    // is taken), so the group answers rearm_now; parked would mean it missed
+    // a recycle. Counted, and re-armed below either way.
+    if (action == uring::NoBuffersAction::parked) ++result_.stats.parked;
+    (void)group_.rearm_parked([](std::uint64_t) {});
     if (u.received < u.len) {
       ++result_.stats.rearms;
       reserve(1);

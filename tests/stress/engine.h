@@ -29,6 +29,15 @@
 //   of a round (deadline) any request still without its final CQE. Where
 //   the kernel may legitimately answer one of several results, the set is
 //   written down next to the request with the reason (io_uring/*.c).
+// * Flags at random, within the kernel's rules (each rule was found by a
+//   failing run and is explained where it is applied in engine.cc):
+//   IOSQE_ASYNC on requests whose order does not matter; IOSQE_IO_DRAIN in
+//   the first half of the list only (never with CQE_SKIP_SUCCESS, which
+//   disables drain for the ring), only on ops whose first SQE completes by
+//   itself, only in rounds without follow-ups, cancels, removals or SEND_ZC,
+//   never on SQPOLL rings, and followed by the engine's own NOPs that clear
+//   the kernel's lingering drain_active; CQE_SKIP_SUCCESS only on requests
+//   that must succeed and run inline (the oracle then wants no CQE at all).
 // * Resources are bounded: one temp file cut into one region per unit,
 //   a small pool of pipes, one socketpair with a buffer ring, one TCP pair
 //   for SEND_ZC, every timeout at most one second (only the ones that are
@@ -167,6 +176,7 @@ struct Stats {
   std::uint64_t overflow_rounds = 0;  // rounds in which the kernel held CQEs in its overflow list
   std::uint64_t rearms = 0;           // multishot receives armed again (-ENOBUFS, ended on data)
   std::uint64_t silent = 0;           // CQE_SKIP_SUCCESS requests that posted nothing
+  std::uint64_t parked = 0;           // BufferGroup::on_multishot_end answered parked (re-armed anyway)
   double seconds = 0;
 };
 

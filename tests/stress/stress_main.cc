@@ -97,11 +97,12 @@ int main(int argc, char** argv) {
     }
     const stress::RunResult result = stress::run(options, ops);
     const stress::Stats& s = result.stats;
-    std::printf("stress %s: %llu requests, %llu CQEs, %llu rounds (%llu with CQ overflow), %llu re-arms, %.2f s, "
-                "%.0f requests/s: %s\n",
+    std::printf("stress %s: %llu requests, %llu CQEs, %llu rounds (%llu with CQ overflow), %llu re-arms (%llu parked), "
+                "%llu silent, %.2f s, %.0f requests/s: %s\n",
                 stress::variant_name(variant), static_cast<unsigned long long>(s.requests),
                 static_cast<unsigned long long>(s.cqes), static_cast<unsigned long long>(s.rounds),
-                static_cast<unsigned long long>(s.overflow_rounds), static_cast<unsigned long long>(s.rearms), s.seconds,
+                static_cast<unsigned long long>(s.overflow_rounds), static_cast<unsigned long long>(s.rearms),
+                static_cast<unsigned long long>(s.parked), static_cast<unsigned long long>(s.silent), s.seconds,
                 s.seconds > 0 ? static_cast<double>(s.requests) / s.seconds : 0.0, result.failed ? "FAILED" : "ok");
     std::fflush(stdout);
     total_requests += s.requests;
