@@ -89,6 +89,7 @@ class Ledger {
     return ring.for_each_cqe([&](const Cqe& cqe) {
       ++seen_[cqe.data()];
       results_[cqe.data()] = cqe.result();
+      flags_[cqe.data()] = cqe.flags;
     });
   }
   bool has(std::uint64_t user_data) const { return seen_.count(user_data) != 0; }
@@ -101,6 +102,11 @@ class Ledger {
   int result_of(std::uint64_t user_data) const {
     auto it = results_.find(user_data);
     return it == results_.end() ? 0 : it->second;
+  }
+
+  std::uint32_t flags_of(std::uint64_t user_data) const {
+    auto it = flags_.find(user_data);
+    return it == flags_.end() ? 0 : it->second;
   }
 
   // Reaps until every expected CQE came (bounded: `limit`), whatever
@@ -136,6 +142,7 @@ class Ledger {
   std::map<std::uint64_t, int> expected_;
   std::map<std::uint64_t, int> seen_;
   std::map<std::uint64_t, int> results_;
+  std::map<std::uint64_t, std::uint32_t> flags_;
 };
 
 }  // namespace uring::faults
