@@ -110,7 +110,7 @@ const char* op_kind_name(OpKind kind) {
       "timeout_rel",   "timeout_abs",     "timeout_count", "timeout_remove",    "timeout_update",
       "link_timeout_fire", "link_timeout_cancel", "cancel_user_data", "cancel_fd", "cancel_any",
       "poll_single",   "poll_multi",      "msg_ring",      "recv_multishot",    "send_zc",
-      "timeout_multishot", "link_timeout_update"};
+      "timeout_multishot", "link_timeout_update", "poll_update"};
   static_assert(sizeof names / sizeof names[0] == static_cast<std::size_t>(OpKind::count_));
   const auto i = static_cast<std::size_t>(kind);
   return i < sizeof names / sizeof names[0] ? names[i] : "?";
@@ -195,7 +195,8 @@ bool kind_available(OpKind kind, Variant variant, const Caps& caps) {
     case OpKind::timeout_update: return caps.timeout_update;
     case OpKind::cancel_fd:
     case OpKind::cancel_any: return caps.cancel_fd_any;
-    case OpKind::poll_multi: return caps.poll_multishot;
+    case OpKind::poll_multi:
+    case OpKind::poll_update: return caps.poll_multishot;
     case OpKind::msg_ring: return caps.msg_ring;
     case OpKind::recv_multishot: return caps.recv_multishot;
     case OpKind::send_zc: return caps.send_zc;
@@ -206,7 +207,7 @@ bool kind_available(OpKind kind, Variant variant, const Caps& caps) {
 }
 
 // Relative weights of the op kinds (in OpKind order).
-constexpr unsigned kWeights[] = {10, 5, 6, 8, 6, 6, 7, 4, 6, 5, 3, 2, 2, 3, 2, 2, 3, 3, 3, 1, 4, 3, 5, 3, 3, 2, 2};
+constexpr unsigned kWeights[] = {10, 5, 6, 8, 6, 6, 7, 4, 6, 5, 3, 2, 2, 3, 2, 2, 3, 3, 3, 1, 4, 3, 5, 3, 3, 2, 2, 2};
 static_assert(sizeof kWeights / sizeof kWeights[0] == static_cast<std::size_t>(OpKind::count_));
 
 }  // namespace
@@ -688,7 +689,9 @@ class Engine {
 
   // Kinds whose requests complete without help from SQEs queued after them
   // (a later follow-up): a drained SQE after them cannot wait forever.
-  static bool self_completing(OpKind kind) { return kind != OpKind::poll_multi && kind != OpKind::recv_multishot; }
+  static bool self_completing(OpKind kind) {
+    return kind != OpKind::poll_multi && kind != OpKind::recv_multishot && kind != OpKind::poll_update;
+  }
 
   // Kinds whose first SQE (with the chain linked to it) completes by
   // itself. Only those take IOSQE_IO_DRAIN: a drained SQE holds back every
@@ -708,7 +711,8 @@ class Engine {
       case OpKind::cancel_any:
       case OpKind::recv_multishot:
       case OpKind::send_zc:
-      case OpKind::link_timeout_update: return false;
+      case OpKind::link_timeout_update:
+      case OpKind::poll_update: return false;
       default: return true;
     }
   }
@@ -722,7 +726,8 @@ class Engine {
       case OpKind::timeout_remove:
       case OpKind::timeout_update:
       case OpKind::link_timeout_fire:
-      case OpKind::link_timeout_update: return false;
+      case OpKind::link_timeout_update:
+      case OpKind::poll_update: return false;
       default: return true;
     }
   }
@@ -736,7 +741,8 @@ class Engine {
       case OpKind::cancel_fd:
       case OpKind::poll_single:
       case OpKind::poll_multi:
-      case OpKind::link_timeout_update: return true;
+      case OpKind::link_timeout_update:
+      case OpKind::poll_update: return true;
       default: return false;
     }
   }
@@ -990,6 +996,27 @@ class Engine {
         u.received = at;
         break;
       }
+      case OpKind::poll_update: {
+        // POLL_ADD multishot as A, then (same submission, in order) a
+        // POLL_REMOVE with IORING_POLL_UPDATE_USER_DATA making it B: 0, and
+        // from then on every CQE of the poll carries B, none A
+        // (io_uring/poll.c io_poll_remove: preq->cqe.user_data =
+        // new_user_data, re-armed by io_poll_add). Then a write wakes it
+        // and a POLL_REMOVE of B ends it, as poll_multi.
+        u.len = 1 + static_cast<unsigned>(prng.below(256));
+        fill_pattern(u.wbuf, u.len, prng.next());
+        u.received = u.len;
+        u.writes_left = 1;
+        reserve(2);
+        u.e2 = add(u, "POLL_ADD multishot (its user_data to be updated)", exactly(-ECANCELED), Shape::multishot, poll_mask(POLLIN));
+        u.main_ud = add(u, "the updated poll's user_data", poll_mask(POLLIN).also(-ECANCELED), Shape::multishot, poll_mask(POLLIN));
+        --outstanding_;  // B is no SQE of its own: it is owed CQEs only once the update succeeded
+        req(u.main_ud).silent = true;
+        u.e1 = add(u, "POLL_REMOVE update user_data", exactly(0));
+        uring::prep_poll_multishot(sqe(), pipes_[u.pipe][0], POLLIN).set_user_data(u.e2);
+        uring::prep_poll_update(sqe(), u.e2, uring::PollUpdate{.user_data = u.main_ud, .events = std::nullopt}).set_user_data(u.e1);
+        break;
+      }
       case OpKind::msg_ring: {
         const int value = static_cast<int>(prng.below(1u << 30)) - (1 << 29);
         reserve(1);
@@ -1132,6 +1159,31 @@ class Engine {
           queue_poll_remove(u);
         }
         break;
+      case OpKind::poll_update:
+        if (r.ud == u.e1) {
+          // The update took: A is B now. A is owed nothing more, B its CQEs.
+          Request& a = req(u.e2);
+          a.done = true;
+          --outstanding_;
+          Request& b = req(u.main_ud);
+          b.silent = false;
+          ++outstanding_;
+          reserve(1);
+          const auto w = add(u, "WRITE pipe (wakes the updated poll)", exactly(static_cast<int>(u.len)));
+          uring::prep_write(sqe(), pipes_[u.pipe][1], u.wbuf, u.len, 0).set_user_data(w);
+        } else if (r.ud == u.main_ud) {
+          if (r.done) u.poll_final = r.res;
+        } else if (r.ud == u.aux_ud) {
+          if (r.res == -EALREADY && !req(u.main_ud).done) {
+            ++result_.stats.rearms;
+            queue_poll_remove(u);
+          } else {
+            u.remove_res = r.res;
+          }
+        } else if (r.ud != u.e2 && --u.writes_left == 0) {
+          queue_poll_remove(u);
+        }
+        break;
       case OpKind::msg_ring:
         if (r.ud == u.main_ud && c.flags != u.e1) {
           fail(u.op.index, "MSG_RING's CQE has flags 0x" + std::to_string(c.flags) + ", sent " + std::to_string(u.e1) + "; " +
@@ -1225,8 +1277,9 @@ class Engine {
   void finish(Unit& u) {
     switch (u.op.kind) {
       case OpKind::poll_single:
-      case OpKind::poll_multi: {
-        if (u.op.kind == OpKind::poll_multi) {
+      case OpKind::poll_multi:
+      case OpKind::poll_update: {
+        if (u.op.kind != OpKind::poll_single) {
           // Removed while armed (0, poll -ECANCELED), or ended by a full CQ
           // before the removal came (-ENOENT, poll's final is its mask).
           if ((u.remove_res == 0) != (u.poll_final == -ECANCELED)) {

@@ -127,6 +127,7 @@ enum class OpKind : std::uint8_t {
   send_zc,
   timeout_multishot,    // IORING_TIMEOUT_MULTISHOT: n CQEs, all -ETIME, F_MORE on all but the last
   link_timeout_update,  // a pipe READ linked to a 1 s LINK_TIMEOUT, re-armed short by IORING_LINK_TIMEOUT_UPDATE
+  poll_update,          // a multishot poll whose user_data POLL_REMOVE's update changes, then woken and removed
   count_,
 };
 const char* op_kind_name(OpKind kind);
@@ -174,7 +175,7 @@ struct Stats {
   std::uint64_t cqes = 0;      // CQEs checked, both rings
   std::uint64_t rounds = 0;
   std::uint64_t overflow_rounds = 0;  // rounds in which the kernel held CQEs in its overflow list
-  std::uint64_t rearms = 0;           // multishot receives armed again (-ENOBUFS, ended on data)
+  std::uint64_t rearms = 0;           // receives armed again (-ENOBUFS, ended on data), POLL_REMOVEs asked again (-EALREADY)
   std::uint64_t silent = 0;           // CQE_SKIP_SUCCESS requests that posted nothing
   std::uint64_t parked = 0;           // BufferGroup::on_multishot_end answered parked (re-armed anyway)
   double seconds = 0;
