@@ -1639,6 +1639,17 @@ std::vector<Op> shrink(const RunOptions& options, const std::vector<Op>& ops, co
                        const std::function<void(const std::string&)>& log, double time_limit_seconds) {
   unsigned runs = 0;
   const auto start = Clock::now();
+  // What kind of failure it was: the words after the "variant V, seed S: "
+  // head up to the first ';' or ':' ("wrong result", "no final CQE within
+  // 5000 ms for"). A candidate counts only if it fails the same way, so the
+  // shrinker does not wander off to another failure.
+  auto kind_of = [](const std::string& message) {
+    const std::size_t head = message.find(": ");
+    const std::size_t from = head == std::string::npos ? 0 : head + 2;
+    const std::size_t to = message.find_first_of(";:", from);
+    return message.substr(from, to == std::string::npos ? std::string::npos : to - from);
+  };
+  const std::string wanted = kind_of(failure.message);
   auto still_fails = [&](const std::vector<Op>& candidate) {
     ++runs;
     if (time_limit_seconds > 0 && std::chrono::duration<double>(Clock::now() - start).count() > time_limit_seconds) {
@@ -1646,7 +1657,7 @@ std::vector<Op> shrink(const RunOptions& options, const std::vector<Op>& ops, co
       return false;
     }
     const RunResult r = run(options, candidate);
-    return r.failed && !r.setup_failed;
+    return r.failed && !r.setup_failed && kind_of(r.message) == wanted;
   };
   std::vector<Op> best = ops;
   // 1. The prefix that ends with the failing op.

@@ -192,7 +192,7 @@ struct RunResult {
 RunResult run(const RunOptions& options, const std::vector<Op>& ops);
 
 // Re-runs shorter lists (the prefix up to the failing op, then with chunks
-// removed, delta-debugging style) while they still fail, within `budget`
+// removed, delta-debugging style) while they still fail the same way, within `budget`
 // re-runs (and `time_limit_seconds`); returns the smallest failing list found (at least `ops` cut
 // after the failing op if that still fails, else `ops` itself). `log` gets
 // one line per step.
