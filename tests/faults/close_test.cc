@@ -22,18 +22,6 @@ using namespace uring::faults;
 
 namespace {
 
-struct Setup {
-  const char* name;
-  RingOptions options;
-};
-
-RingOptions with(void (*change)(RingOptions&)) {
-  RingOptions options;
-  options.entries = 16;
-  change(options);
-  return options;
-}
-
 const Setup kSetups[] = {
     {"plain fd", with([](RingOptions& o) { o.register_ring_fd = false; })},
     {"registered ring fd", with([](RingOptions&) {})},

@@ -30,6 +30,20 @@ inline bool blocked_in_enter(pid_t tid) {
   return testing::blocked_in_syscall(tid, static_cast<long>(sys::kNrIoUringEnter));
 }
 
+// A named ring setup for tests that run over several kinds of ring.
+struct Setup {
+  const char* name;
+  RingOptions options;
+};
+
+// RingOptions of 16 entries, changed by `change`.
+inline RingOptions with(void (*change)(RingOptions&)) {
+  RingOptions options;
+  options.entries = 16;
+  change(options);
+  return options;
+}
+
 // A pipe; both ends closed with it.
 struct Pipe {
   Pipe() {

@@ -47,18 +47,6 @@ const char* name(Child child) {
   return "?";
 }
 
-struct Setup {
-  const char* name;
-  RingOptions options;
-};
-
-RingOptions with(void (*change)(RingOptions&)) {
-  RingOptions options;
-  options.entries = 16;
-  change(options);
-  return options;
-}
-
 // Waits (bounded) for the child and returns its exit status, or -1 if it
 // did not exit normally (it is killed if it is still running after `limit`).
 int wait_child(pid_t pid, std::chrono::milliseconds limit = 20000ms) {
