@@ -298,7 +298,7 @@ Status BufferGroup::register_ring(const BufferGroupOptions& options) {
     const int ret = ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1);
     if (ret == 0) {
       s_.kernel_has_group = true;
-      s_.incremental = incremental;
+      s_.incremental = (flags & abi::IOU_PBUF_RING_INC) != 0;  // also when asked for through extra_ring_flags
       if (memory == RingMemory::kernel) {
         const off_t offset = static_cast<off_t>(abi::IORING_OFF_PBUF_RING |
                                                 static_cast<std::uint64_t>(s_.group_id) << abi::IORING_OFF_PBUF_SHIFT);

@@ -399,6 +399,16 @@ TEST_CASE("IORING_CQE_F_BUF_MORE on a group that is not incremental is not belie
   }
 }
 
+TEST_CASE("a ring made incremental through extra_ring_flags is incremental: F_BUF_MORE is believed there (review of 3e87b2c)") {
+  URING_REQUIRE(missing_since("IOU_PBUF_RING_INC", "6.12"));
+  Ring ring = make_ring();
+  BufferGroupOptions options = group_options(21, 2, 64);
+  options.extra_ring_flags = abi::IOU_PBUF_RING_INC;
+  auto group = BufferGroup::create_ring(ring, options);
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  CHECK(group->incremental());  // the kernel consumes its buffers incrementally either way
+}
+
 TEST_CASE("legacy recycle with a full SQ: sq_full, and the buffer stays yours") {
   Ring ring = make_ring(4);
   PatternFile file;
