@@ -419,7 +419,10 @@ int __io_uring_get_cqe(struct io_uring* view, struct io_uring_cqe** cqe_ptr, uns
     // the rest of the wait if the kernel stopped short of it.
     const unsigned want = clamp_wait(view, wait_nr);
     unsigned flags = want ? IORING_ENTER_GETEVENTS : 0;
-    if ((view->flags & IORING_SETUP_SQPOLL) && ring->sq_needs_wakeup()) flags |= IORING_ENTER_SQ_WAKEUP;
+    if (view->flags & IORING_SETUP_SQPOLL) {
+      uring::barrier::full_fence();  // barrier.h: the SQ tail store before the NEED_WAKEUP read
+      if (ring->sq_needs_wakeup()) flags |= IORING_ENTER_SQ_WAKEUP;
+    }
     ret = ring->enter(submit, want, flags, sigmask, _NSIG / 8);
     if (ret >= 0) ret = ring->cq_ready() >= want ? 0 : ring->wait_cqes(want, wait_options(nullptr, sigmask));
   } else {
