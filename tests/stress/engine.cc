@@ -186,6 +186,8 @@ struct Prng {
   bool one_in(std::uint64_t n) { return below(n) == 0; }
 };
 
+}  // namespace
+
 bool kind_available(OpKind kind, Variant variant, const Caps& caps) {
   switch (kind) {
     case OpKind::nop_inject: return caps.nop_inject;
@@ -202,9 +204,12 @@ bool kind_available(OpKind kind, Variant variant, const Caps& caps) {
     case OpKind::send_zc: return caps.send_zc;
     case OpKind::timeout_multishot: return caps.timeout_multishot;
     case OpKind::link_timeout_update: return caps.link_timeout_update;
+    case OpKind::count_: return false;
     default: return true;
   }
 }
+
+namespace {
 
 // Relative weights of the op kinds (in OpKind order).
 constexpr unsigned kWeights[] = {10, 5, 6, 8, 6, 6, 7, 4, 6, 5, 3, 2, 2, 3, 2, 2, 3, 3, 3, 1, 4, 3, 5, 3, 3, 2, 2, 2};
@@ -230,19 +235,45 @@ std::vector<Op> generate(std::uint64_t seed, std::size_t count, Variant variant,
     op.kind = static_cast<OpKind>(k);
     if (prng.one_in(10)) op.flags |= kFlagNewRound;
     if (prng.one_in(6)) op.flags |= kFlagAsync;
+    // Asked for where sanitize() lets them stay (the draws do not depend
+    // on the variant, so a seed gives the same list on every variant but
+    // for what sanitize() takes away).
     if (i < count / 2) {
-      // Not on SQPOLL rings: there (6.18) a drained MSG_RING leaves
-      // ctx->drain_active set after it and a NOP after it completed, and
-      // from then on a POLL_REMOVE of an armed multishot poll waits behind
-      // that poll forever (io_uring.c io_drain_req / io_queue_deferred: the
-      // first deferred request waits until nr_req_allocated == nr_drained).
-      if (prng.one_in(32) && !is_sqpoll(variant)) op.flags |= kFlagDrain;
+      if (prng.one_in(32)) op.flags |= kFlagDrain;
     } else if (prng.one_in(4)) {
       op.flags |= kFlagSkipSuccess;
     }
     op.param = prng.next();
   }
+  sanitize(ops, variant, caps);
   return ops;
+}
+
+void sanitize(std::vector<Op>& ops, Variant variant, const Caps& caps) {
+  const std::size_t count = ops.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    Op& op = ops[i];
+    op.index = static_cast<std::uint32_t>(i);
+    if (static_cast<std::size_t>(op.kind) >= static_cast<std::size_t>(OpKind::count_) ||
+        !kind_available(op.kind, variant, caps)) {
+      op.kind = OpKind::nop;
+    }
+    op.flags &= kFlagNewRound | kFlagAsync | kFlagSkipSuccess | kFlagDrain;
+    if (i < count / 2) {
+      // IOSQE_CQE_SKIP_SUCCESS turns IOSQE_IO_DRAIN off for good on the
+      // ring (io_uring.c io_init_req sets ctx->drain_disabled): skip-success
+      // only after every drain, in the second half.
+      op.flags &= static_cast<std::uint8_t>(~kFlagSkipSuccess);
+      // Not on SQPOLL rings: there (6.18) a drained MSG_RING leaves
+      // ctx->drain_active set after it and a NOP after it completed, and
+      // from then on a POLL_REMOVE of an armed multishot poll waits behind
+      // that poll forever (io_uring.c io_drain_req / io_queue_deferred: the
+      // first deferred request waits until nr_req_allocated == nr_drained).
+      if (is_sqpoll(variant)) op.flags &= static_cast<std::uint8_t>(~kFlagDrain);
+    } else {
+      op.flags &= static_cast<std::uint8_t>(~kFlagDrain);
+    }
+  }
 }
 
 // ---- The engine ------------------------------------------------------------------------
@@ -472,6 +503,8 @@ class Engine {
       if (!group) return fail_setup("BufferGroup: " + group.error().message);
       group_ = std::move(*group);
     }
+    cq_tail_a_ = load(ring_.mapping().cq_ktail);
+    cq_tail_b_ = load(ring_b_.mapping().cq_ktail);
     return true;
   }
 
@@ -1433,6 +1466,8 @@ class Engine {
     }
     const std::size_t from_a = batch.size();
     ring_b_.for_each_cqe([&](const uring::Cqe& cqe) { batch.push_back(CqeCopy{cqe.user_data, cqe.res, cqe.flags, {0, 0}}); });
+    reaped_a_ += from_a;
+    reaped_b_ += batch.size() - from_a;
     for (std::size_t i = 0; i < batch.size(); ++i) dispatch(batch[i], i >= from_a);
   }
 
@@ -1456,6 +1491,104 @@ class Engine {
     round_base_ = next_seq_;
     reqs_.clear();
     for (int k = 0; k < 3 && !result_.failed; ++k) collect(true);
+    check_ring_state("after the last round");
+  }
+
+  // ---- The rings' own state ---------------------------------------------------------
+
+  static std::uint32_t load(const std::uint32_t* word) { return word ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0; }
+
+  // What the ring's own words say once a round is over (engine.h, above
+  // RunOptions): empty, consistent, and the CQ tail moved by exactly the
+  // CQEs reaped since the last check. `reaped` and `cq_tail_mark` are the
+  // engine's count of CQEs taken from the ring and the CQ tail at the last
+  // check.
+  std::string ring_problems(const char* name, uring::Ring& ring, std::uint64_t reaped, std::uint64_t& reaped_mark,
+                            std::uint32_t& cq_tail_mark, bool sqpoll) {
+    const uring::Ring::Mapping m = ring.mapping();
+    std::uint32_t sq_head = load(m.sq_khead);
+    const std::uint32_t sq_tail = load(m.sq_ktail);
+    if (sqpoll && sq_head != sq_tail) {
+      // The poller consumes SQEs on its own time (a silent success at the
+      // end of a round may still be on its way): give it the round's deadline.
+      const auto deadline = Clock::now() + std::chrono::milliseconds(options_.round_deadline_ms);
+      while (sq_head != sq_tail && Clock::now() < deadline) {
+        (void)ring.submit();  // wakes the poller if it sleeps
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        sq_head = load(m.sq_khead);
+      }
+    }
+    const std::uint32_t cq_head = load(m.cq_khead);
+    const std::uint32_t cq_tail = load(m.cq_ktail);
+    std::string out;
+    auto problem = [&](const std::string& what) { out += std::string(out.empty() ? "" : "; ") + name + " " + what; };
+    if (ring.sqe_tail() != sq_tail) {
+      problem("SQ: " + std::to_string(ring.sqe_tail() - sq_tail) + " SQEs handed out (sqe_tail " +
+              std::to_string(ring.sqe_tail()) + ") but never published (kernel SQ tail " + std::to_string(sq_tail) + ")");
+    }
+    if (sq_tail - sq_head > m.sq_entries) {
+      problem("SQ: tail " + std::to_string(sq_tail) + " - head " + std::to_string(sq_head) + " above the SQ size " +
+              std::to_string(m.sq_entries));
+    } else if (sq_head != sq_tail) {
+      problem("SQ: " + std::to_string(sq_tail - sq_head) + " published SQEs not consumed (head " + std::to_string(sq_head) +
+              ", tail " + std::to_string(sq_tail) + ")");
+    }
+    if (ring.sq_pending() != 0 || ring.sq_space_left() != ring.sq_entries()) {
+      problem("SQ: sq_pending() " + std::to_string(ring.sq_pending()) + ", sq_space_left() " +
+              std::to_string(ring.sq_space_left()) + " of " + std::to_string(ring.sq_entries()));
+    }
+    if (ring.sq_dropped() != 0) problem("SQ: " + std::to_string(ring.sq_dropped()) + " SQEs dropped as invalid");
+    if (cq_tail - cq_head > m.cq_entries) {
+      problem("CQ: tail " + std::to_string(cq_tail) + " - head " + std::to_string(cq_head) + " above the CQ size " +
+              std::to_string(m.cq_entries));
+    } else if (cq_head != cq_tail || ring.cq_ready() != 0) {
+      problem("CQ: " + std::to_string(cq_tail - cq_head) + " CQEs left unreaped (head " + std::to_string(cq_head) + ", tail " +
+              std::to_string(cq_tail) + ", cq_ready() " + std::to_string(ring.cq_ready()) + ")");
+    }
+    if (ring.cq_overflow_pending()) problem("CQ: IORING_SQ_CQ_OVERFLOW still set: CQEs wait in the kernel's overflow list");
+    if (ring.cq_overflow() != 0) problem("CQ: " + std::to_string(ring.cq_overflow()) + " CQEs dropped (cq_overflow)");
+    const std::uint32_t posted = cq_tail - cq_tail_mark;
+    if (posted != static_cast<std::uint32_t>(reaped - reaped_mark)) {
+      problem("CQ: the tail moved by " + std::to_string(posted) + " since the last check, but " +
+              std::to_string(reaped - reaped_mark) + " CQEs were reaped");
+    }
+    cq_tail_mark = cq_tail;
+    reaped_mark = reaped;
+    return out;
+  }
+
+  void check_ring_state(const char* when) {
+    if (result_.failed) return;
+    std::string problems = ring_problems("main ring", ring_, reaped_a_, reaped_a_mark_, cq_tail_a_, is_sqpoll(options_.variant));
+    const std::string b = ring_problems("MSG_RING target ring", ring_b_, reaped_b_, reaped_b_mark_, cq_tail_b_, false);
+    if (!b.empty()) problems += (problems.empty() ? "" : "; ") + b;
+    if (group_.valid() && (group_.kernel_owned_count() != group_.buffer_count() || group_.parked_count() != 0)) {
+      problems += std::string(problems.empty() ? "" : "; ") + "buffer group: " + std::to_string(group_.kernel_owned_count()) +
+                  " of " + std::to_string(group_.buffer_count()) + " buffers with the kernel, " +
+                  std::to_string(group_.parked_count()) + " parked";
+    }
+    if (has_reaper(options_.variant)) {
+      std::lock_guard lock(mutex_);
+      if (!queue_.empty()) {
+        problems += std::string(problems.empty() ? "" : "; ") + std::to_string(queue_.size()) +
+                    " CQEs the reaper took still wait for the oracle";
+      }
+    }
+    if (!problems.empty()) fail(current_op_, std::string("ring state ") + when + ": " + problems);
+  }
+
+  // Faults::stray_cqe_round / unpublished_sqe_round: break the state the
+  // check above reads, after round `round` (1-based).
+  void break_ring_state(std::uint64_t round) {
+    if (round == options_.faults.stray_cqe_round) {
+      // A NOP nobody counts; wait (up to the deadline) until its CQE is in
+      // the CQ, and leave it there.
+      uring::prep_nop(sqe()).set_user_data(kTagHouse | 1);
+      (void)ring_.submit_and_wait(1, uring::WaitOptions{.timeout = std::chrono::milliseconds(options_.round_deadline_ms)});
+    }
+    if (round == options_.faults.unpublished_sqe_round) {
+      if (uring::Sqe* s = ring_.get_sqe()) uring::prep_nop(*s).set_user_data(kTagHouse | 2);
+    }
   }
 
   // After a round that used IOSQE_IO_DRAIN the kernel may still have
@@ -1582,6 +1715,8 @@ class Engine {
     recv_busy_ = zc_busy_ = false;
     ++result_.stats.rounds;
     if (overflow_seen_) ++result_.stats.overflow_rounds;
+    break_ring_state(result_.stats.rounds);
+    check_ring_state("after the round");
     if (!result_.failed) round_open_ = false;
   }
 
@@ -1609,6 +1744,11 @@ class Engine {
   std::uint64_t round_base_ = 1;
   unsigned outstanding_ = 0;
   std::uint64_t reaped_ = 0;
+  // CQEs taken from each ring (collect), and at the last ring-state check
+  // with the CQ tail then.
+  std::uint64_t reaped_a_ = 0, reaped_b_ = 0;
+  std::uint64_t reaped_a_mark_ = 0, reaped_b_mark_ = 0;
+  std::uint32_t cq_tail_a_ = 0, cq_tail_b_ = 0;
   std::uint32_t current_op_ = 0;
   bool drain_safe_ = true;
   bool drain_used_ = false;

@@ -153,12 +153,32 @@ std::string describe(const Op& op);
 // ctx->drain_disabled), so the two never mix within one ring's life.
 std::vector<Op> generate(std::uint64_t seed, std::size_t count, Variant variant, const Caps& caps);
 
+// The list-level rules every list given to run() keeps, in one place
+// (generate() applies them to what it draws; the fuzz target
+// tests/fuzz/stress_ops_fuzz.cc to what it decodes): kinds this kernel or
+// variant cannot run become NOPs (kind_available: Caps, NOP CQE32 only on
+// the cqe32 variant), kinds out of range too; only the kFlag* bits stay;
+// IOSQE_IO_DRAIN only in the first half of the list and never on SQPOLL
+// rings, IOSQE_CQE_SKIP_SUCCESS only in the second half (so no drain ever
+// follows a CQE_SKIP_SUCCESS on one ring); Op::index becomes the position.
+// The per-round rules (which kinds may drain, ASYNC never with a silent
+// success, CANCEL_ANY alone in its round, ...) are run()'s, decided as it
+// runs, so any list sanitize() returns is one run() can execute.
+void sanitize(std::vector<Op>& ops, Variant variant, const Caps& caps);
+// Whether the kernel (`caps`) and `variant` can run ops of `kind`.
+bool kind_available(OpKind kind, Variant variant, const Caps& caps);
+
 // Test hooks that break the reap path on purpose, to prove the oracle
 // notices (tests/stress/stress_test.cc "the oracle catches ...").
 struct Faults {
   std::uint64_t drop_cqe = 0;       // ignore the Nth CQE reaped (1-based; 0: none)
   std::uint64_t duplicate_cqe = 0;  // dispatch the Nth CQE twice
   std::uint32_t misexpect_op = 0;   // Op::index + 1 whose first request the oracle expects -12345 of
+  // Break the ring's own state after round N (1-based; 0: never), to prove
+  // the ring-state check notices (tests/stress/stress_test.cc "the ring-state
+  // check catches ..."):
+  std::uint64_t stray_cqe_round = 0;       // a NOP of nobody's, its CQE left in the CQ unreaped
+  std::uint64_t unpublished_sqe_round = 0;  // an SQE taken from get_sqe() and never submitted
 };
 
 struct RunOptions {
@@ -169,6 +189,23 @@ struct RunOptions {
   std::string temp_dir = "/tmp";
   unsigned round_deadline_ms = 5000;  // a request without its final CQE by then is lost
 };
+
+// After every round (all its requests have their final CQE, every CQE was
+// reaped) run() also checks the rings' own state, through uring::Ring's
+// public view (mapping(), sqe_tail(), sq_pending(), cq_ready(), ...), on
+// the main ring and on the MSG_RING target ring:
+//   - SQ: every SQE handed out was published (the kernel's SQ tail is the
+//     Ring's sqe_tail()) and consumed (the kernel's SQ head is its tail;
+//     SQPOLL: within the round deadline), tail - head never above the SQ
+//     size, sq_pending() 0 and sq_space_left() the whole SQ, no SQE dropped
+//     as invalid (sq_dropped() 0);
+//   - CQ: empty (cq_ready() 0, the kernel's CQ head is its tail), nothing
+//     left in the kernel's overflow list (IORING_SQ_CQ_OVERFLOW clear), no
+//     CQE lost (cq_overflow() 0), and the CQ tail moved on since the last
+//     check by exactly the CQEs the engine reaped from that ring;
+//   - the buffer group: every buffer back with the kernel, none parked;
+//   - reaper variants: nothing the reaper took is still waiting for the oracle.
+// A failure says "ring state after the round: ..." with the numbers.
 
 struct Stats {
   std::uint64_t requests = 0;  // requests submitted (each with its own user_data)

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "tests/stress/engine.h"
 #include "tests/support/kernel_features.h"
@@ -182,4 +183,70 @@ TEST_CASE("the oracle catches a wrong result, and shrinking finds the op") {
   const std::string report = stress::failure_report(options, result, shrunk);
   CHECK(report.find("seed 0x7") != std::string::npos);
   CHECK(report.find("--only 150") != std::string::npos);
+}
+
+// The ring-state check after every round (engine.h, above RunOptions) reads
+// the ring's own words: a CQE left in the CQ, or an SQE handed out and never
+// published, fails the run with the numbers, on the round it happened.
+TEST_CASE("the ring-state check catches a CQE left in the CQ") {
+  stress::RunOptions options;
+  options.caps = caps();
+  options.temp_dir = temp_dir();
+  options.round_deadline_ms = 1000;
+  options.faults.stray_cqe_round = 3;
+  const stress::RunResult result = stress::run(options, nops_and_file_ops(300));
+  REQUIRE(result.failed);
+  CHECK_FALSE(result.setup_failed);
+  CHECK(result.stats.rounds == 3);
+  CHECK(result.message.find("ring state after the round: main ring CQ: 1 CQEs left unreaped") != std::string::npos);
+  // Round 3 is ops 32..47: 5 file round trips (2 CQEs each) and 11 NOPs.
+  CHECK(result.message.find("the tail moved by 22 since the last check, but 21 CQEs were reaped") != std::string::npos);
+}
+
+TEST_CASE("the ring-state check catches an SQE never published") {
+  stress::RunOptions options;
+  options.caps = caps();
+  options.temp_dir = temp_dir();
+  options.faults.unpublished_sqe_round = 5;
+  const stress::RunResult result = stress::run(options, nops_and_file_ops(300));
+  REQUIRE(result.failed);
+  CHECK_FALSE(result.setup_failed);
+  CHECK(result.stats.rounds == 5);
+  CHECK(result.message.find("main ring SQ: 1 SQEs handed out") != std::string::npos);
+  CHECK(result.message.find("sq_pending() 1") != std::string::npos);
+}
+
+// sanitize() keeps generate()'s rules for any list: what the fuzz target
+// (tests/fuzz/stress_ops_fuzz.cc) decodes runs under the same rules.
+TEST_CASE("sanitize: drain only in the first half and never on SQPOLL, skip-success only in the second") {
+  stress::Caps none;  // a kernel with nothing optional
+  std::vector<stress::Op> ops(8);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    ops[i].index = 100 + static_cast<std::uint32_t>(i);
+    ops[i].kind = static_cast<stress::OpKind>(i == 0 ? 200 : i == 1 ? static_cast<int>(stress::OpKind::send_zc)
+                                                              : static_cast<int>(stress::OpKind::file_rw));
+    ops[i].flags = 0xff;
+  }
+  std::vector<stress::Op> plain = ops;
+  stress::sanitize(plain, stress::Variant::plain, none);
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    CAPTURE(i);
+    CHECK(plain[i].index == i);
+    const std::uint8_t half = i < 4 ? stress::kFlagDrain : stress::kFlagSkipSuccess;
+    CHECK(plain[i].flags == (stress::kFlagNewRound | stress::kFlagAsync | half));
+  }
+  CHECK(plain[0].kind == stress::OpKind::nop);  // out of range
+  CHECK(plain[1].kind == stress::OpKind::nop);  // SEND_ZC: the kernel lacks it
+  CHECK(plain[2].kind == stress::OpKind::file_rw);
+  std::vector<stress::Op> sqpoll = ops;
+  stress::sanitize(sqpoll, stress::Variant::sqpoll, none);
+  for (const stress::Op& op : sqpoll) CHECK((op.flags & stress::kFlagDrain) == 0);
+  // generate() is sanitize()d already.
+  const std::vector<stress::Op> generated = stress::generate(3, 500, stress::Variant::sqpoll, caps());
+  std::vector<stress::Op> again = generated;
+  stress::sanitize(again, stress::Variant::sqpoll, caps());
+  for (std::size_t i = 0; i < generated.size(); ++i) {
+    CHECK(again[i].kind == generated[i].kind);
+    CHECK(again[i].flags == generated[i].flags);
+  }
 }
