@@ -16,7 +16,7 @@ command -v valgrind >/dev/null || { echo "callgrind.sh: needs valgrind (apt-get 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 instructions() {  # setup batch ops
-  valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bench" nop --setup "$1" --batch "$2" --ops "$3" \
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bench" nop --setup "$1" --batch "$2" --ops "$3" --reps 1 \
     >/dev/null 2>"$out/log" || { cat "$out/log" >&2; exit 1; }
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/log"
 }
