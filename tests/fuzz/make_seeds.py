@@ -176,10 +176,65 @@ def buffer_group_seeds(rng):
         write(target, "random-%02d" % i, bytes(rng.randrange(256) for _ in range(rng.randrange(40, 200))))
 
 
+# stress::OpKind in its order (tests/stress/engine.h), and the variants of
+# stress_ops_fuzz.cc's kVariants, in theirs.
+STRESS_KINDS = [
+    "nop", "nop_inject", "nop_cqe32", "file_rw", "file_rwv", "file_fixed", "pipe_rw", "pipe_fixed",
+    "chain_link", "chain_hardlink", "timeout_rel", "timeout_abs", "timeout_count", "timeout_remove",
+    "timeout_update", "link_timeout_fire", "link_timeout_cancel", "cancel_user_data", "cancel_fd",
+    "cancel_any", "poll_single", "poll_multi", "msg_ring", "recv_multishot", "send_zc",
+    "timeout_multishot", "link_timeout_update", "poll_update",
+]
+STRESS_VARIANTS = ["plain", "defer_taskrun", "cqe32", "no_sqarray", "tiny_cq", "sqpoll"]
+NEW_ROUND, ASYNC, SKIP_SUCCESS, DRAIN = 1, 2, 4, 8
+
+
+def stress_ops_seeds(rng):
+    target = "stress_ops_fuzz"
+    clear(target)
+
+    def record(kind, flags, param):
+        return struct.pack("<BBQ", kind, flags, param)
+
+    def ops_input(variant, records):
+        return bytes([variant]) + b"".join(records)
+
+    # One file per op kind: four ops of it (drain asked in the first half,
+    # skip-success in the second, one async, one starting a new round), on
+    # the cqe32 variant for NOP CQE32 (the only one that runs it), else plain.
+    for kind, name in enumerate(STRESS_KINDS):
+        variant = STRESS_VARIANTS.index("cqe32") if name == "nop_cqe32" else 0
+        flags = [DRAIN, ASYNC, SKIP_SUCCESS, NEW_ROUND | SKIP_SUCCESS]
+        records = [record(kind, f, rng.randrange(1 << 64)) for f in flags]
+        write(target, "kind-%02d-%s" % (kind, name), ops_input(variant, records))
+    # Every variant: a mixed list of 24 ops, flags as generate() would ask.
+    for v, name in enumerate(STRESS_VARIANTS):
+        records = []
+        for i in range(24):
+            flags = (NEW_ROUND if rng.randrange(10) == 0 else 0) | (ASYNC if rng.randrange(6) == 0 else 0)
+            flags |= (DRAIN if rng.randrange(8) == 0 else 0) if i < 12 else (SKIP_SUCCESS if rng.randrange(4) == 0 else 0)
+            records.append(record(rng.randrange(len(STRESS_KINDS)), flags, rng.randrange(1 << 64)))
+        write(target, "variant-%d-%s" % (v, name), ops_input(v, records))
+    # The longest lists (48 ops), any flags; and the overflow-prone ones:
+    # multishot ops on the tiny CQ, and one round of 16 reads cancelled.
+    for i in range(4):
+        records = [record(rng.randrange(256), rng.randrange(16), rng.randrange(1 << 64)) for _ in range(48)]
+        write(target, "mixed-%02d" % i, ops_input(rng.randrange(len(STRESS_VARIANTS)), records))
+    multishot = [STRESS_KINDS.index(k) for k in ("poll_multi", "recv_multishot", "timeout_multishot", "poll_update", "send_zc")]
+    records = [record(rng.choice(multishot), 0, rng.randrange(1 << 64)) for _ in range(32)]
+    write(target, "tiny-cq-multishot", ops_input(STRESS_VARIANTS.index("tiny_cq"), records))
+    cancels = [STRESS_KINDS.index(k) for k in ("cancel_user_data", "cancel_fd", "link_timeout_fire", "link_timeout_update")]
+    records = [record(rng.choice(cancels), ASYNC if j % 3 == 0 else 0, rng.randrange(1 << 64)) for j in range(16)]
+    records.append(record(STRESS_KINDS.index("cancel_any"), 0, 3))
+    write(target, "cancels", ops_input(0, records))
+    write(target, "empty-list", bytes([5]))
+
+
 def main():
     rng = random.Random(14)
     recvmsg_seeds(rng)
     buffer_group_seeds(rng)
+    stress_ops_seeds(random.Random(1414))  # its own stream: the other targets' seeds stay as they are
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
 #   --workdir DIR build and run there (default /tmp/uring-fuzz); each target's
 #                 corpus is copied to DIR/corpus/TARGET first, so a run grows
 #                 that copy, never the committed one (tests/fuzz/corpus/TARGET)
-#   TARGET        recvmsg_out_fuzz, buffer_group_fuzz (default: all)
+#   TARGET        recvmsg_out_fuzz, buffer_group_fuzz, stress_ops_fuzz (default: all)
 #
 # Prints one line per target (runs, corpus size at the end, result) and exits
 # non-zero if any target crashed, leaked, broke an oracle invariant or timed
@@ -56,15 +56,28 @@ flags=(-std=c++20 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=unde
 mkdir -p "$workdir/obj" "$workdir/bin"
 start=$(date +%s)
 # The library once, instrumented for coverage; then each target links it.
+# A target that includes the stress engine (tests/stress/engine.h) also
+# links tests/stress/engine.cc, built once the same way, apart from the
+# library's objects so the other targets do not carry it.
+uses_engine() { grep -q '#include "tests/stress/engine.h"' "tests/fuzz/$1.cc"; }
+sources=(uring/*.cc)
+for t in "${targets[@]}"; do
+  if uses_engine "$t"; then sources+=(tests/stress/engine.cc); break; fi
+done
+rm -f "$workdir"/obj/*.o "$workdir/stress_engine.o"
 pids=()
-for src in uring/*.cc; do
-  "$cxx" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$workdir/obj/$(basename "$src" .cc).o" &
+for src in "${sources[@]}"; do
+  out="$workdir/obj/$(basename "$src" .cc).o"
+  [ "$src" = tests/stress/engine.cc ] && out="$workdir/stress_engine.o"
+  "$cxx" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$out" &
   pids+=($!)
   if [ ${#pids[@]} -ge "$jobs" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 for t in "${targets[@]}"; do
-  "$cxx" "${flags[@]}" -fsanitize=fuzzer "tests/fuzz/$t.cc" "$workdir"/obj/*.o -o "$workdir/bin/$t" &
+  extra=()
+  uses_engine "$t" && extra=("$workdir/stress_engine.o")
+  "$cxx" "${flags[@]}" -fsanitize=fuzzer "tests/fuzz/$t.cc" "$workdir"/obj/*.o "${extra[@]}" -o "$workdir/bin/$t" &
 done
 wait
 for t in "${targets[@]}"; do
