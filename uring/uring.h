@@ -10,4 +10,5 @@
 #include "uring/registered_files.h"  // FileTable, BufferTable: fixed files and buffers
 #include "uring/result.h"
 #include "uring/ring.h"
+#include "uring/sendfile.h"        // FileSender, send_file: a file range to a socket by SPLICE
 #include "uring/sqe.h"

@@ -1,0 +1,234 @@
+// uring::FileSender: sendfile(2) over io_uring. Moves a range of a file to a
+// socket through a pipe the sender owns, one chunk at a time: a SPLICE
+// file -> pipe linked (IOSQE_IO_LINK) to a SPLICE pipe -> socket, the pages
+// going from the page cache to the socket without a copy into user memory
+// (liburing issue #173). A non-blocking state machine for any event loop over
+// a uring::Ring, plus a blocking send_file() on top.
+//
+//   auto sender = uring::FileSender::create(file_fd, socket_fd, 0, size);
+//   if (!sender) { fprintf(stderr, "%s\n", sender.error().message.c_str()); ... }
+//   sender->queue(ring, 0x100);                  // SQEs carry 0x100 and 0x101
+//   ring.submit();
+//   ... for each CQE with sender->owns(cqe.data()):
+//   switch (sender->on_cqe(cqe)) {
+//     case uring::SendState::in_flight: break;   // the step's other CQE is still due
+//     case uring::SendState::ready: sender->queue(ring, 0x100); break;
+//     case uring::SendState::finished: done(sender->sent()); break;
+//     case uring::SendState::failed: fail(sender->error()); break;  // -EPIPE, -ECONNRESET, ...
+//   }
+//
+// user_data. queue(ring, base) takes an even `base`; every SQE of the step
+// carries `base` or `base | 1`, and nothing else:
+//   base      the first SQE of the step: the file -> pipe SPLICE of a chunk,
+//             or the POLL_ADD(POLLOUT) that waits for a non-blocking socket;
+//   base | 1  the pipe -> socket SPLICE.
+// A step has one or two CQEs (in_flight() says how many are still due); each
+// goes to on_cqe. The caller may use a different base for every step.
+//
+// Steps. Each queue() puts one step on the SQ (it never submits):
+//   chunk  SPLICE file -> pipe of up to chunk_size bytes at the next file
+//          offset, linked to SPLICE pipe -> socket of the same length;
+//   drain  SPLICE pipe -> socket of the bytes left in the pipe (after a
+//          short splice of either kind), the pipe emptied before the next
+//          chunk;
+//   wait   (a non-blocking socket that answered -EAGAIN) POLL_ADD(POLLOUT)
+//          on the socket linked to the drain splice.
+//
+// The kernel's rules this follows (io_uring/splice.c, fs/splice.c):
+//   - io_uring runs every SPLICE in an io-wq worker (REQ_F_FORCE_ASYNC),
+//     blocking: a blocking socket's splice sleeps there until the socket
+//     takes bytes or fails;
+//   - a SPLICE that moves fewer bytes than asked counts as failed for its
+//     link: a short file -> pipe splice (end of file, a file that shrank, or
+//     a chunk the pipe's slots could not hold) gets its linked pipe -> socket
+//     splice cancelled (-ECANCELED), so that splice never asks for more than
+//     the pipe holds (which, with the write end open, would sleep for ever);
+//     the bytes that did reach the pipe go out with a drain step;
+//   - a file -> pipe splice never moves more than the pipe has room for (in
+//     pages: a chunk starting in the middle of a page needs one slot more),
+//     so chunks end on page boundaries of the file: only the first can be
+//     shorter than chunk_size, and each fills the pipe exactly;
+//   - a pipe -> socket splice may be short (the socket's buffer); the rest of
+//     the pipe goes out (drain) before the next chunk, so nothing is lost,
+//     duplicated or reordered;
+//   - a socket with O_NONBLOCK makes the socket side MSG_DONTWAIT: a full
+//     socket answers -EAGAIN (or a short count), then the wait step polls;
+//   - flags: SPLICE_F_MOVE is not used (a hint for pipe -> file page
+//     stealing; sockets ignore it); SPLICE_F_NONBLOCK is not used (on the
+//     file side it only makes the splice fail when the pipe is full, which it
+//     never is here; on the socket side it would turn "pipe empty" into
+//     -EAGAIN, which the link rule above already prevents).
+//
+// Results. finished: sent() == length(), or the file ended first
+// (reached_eof(), sent() < length(); a length of kToEndOfFile always ends
+// this way). failed: error() is the -errno of the first failing splice or
+// poll (-EPIPE or -ECONNRESET when the peer closed; -EBADF, -ESPIPE, -EINVAL
+// for fds that cannot splice), and sent() counts the bytes the socket took
+// before it.
+//
+// SIGPIPE. A splice to a socket whose peer is gone raises SIGPIPE in the
+// thread that runs it (splice has no MSG_NOSIGNAL). On Linux 6.18 that is the
+// io-wq worker, which blocks every signal, so the process is not killed; no
+// kernel promises it. Programs that send to sockets ignore SIGPIPE
+// (signal(SIGPIPE, SIG_IGN)) and read -EPIPE from the CQE: do that.
+//
+// Lifetime. The sender owns its pipe (both ends, O_CLOEXEC) and closes it in
+// its destructor. Destroy or move-assign over it only while in_flight() is 0:
+// a step's SQEs name the pipe's fds, and ones not yet submitted would find
+// them closed (or reused). To stop a transfer early, shutdown(2) the socket
+// or cancel base and base | 1 (prep_cancel), then feed on_cqe until
+// in_flight() is 0. The file's position is never used or moved (explicit
+// offsets); the caller keeps file_fd and socket_fd open until the end.
+//
+// Per chunk there is no allocation and no system call besides the caller's
+// submit. One thread at a time uses a sender (like the Ring).
+#pragma once
+
+#include <cstdint>
+
+#include "uring/result.h"
+#include "uring/ring.h"
+#include "uring/sqe.h"
+
+namespace uring {
+
+// A length meaning "to the end of the file".
+inline constexpr std::uint64_t kToEndOfFile = ~0ull;
+
+struct FileSenderOptions {
+  // The pipe's size (fcntl F_SETPIPE_SZ), in bytes; the kernel rounds it up
+  // to a power-of-two number of pages. 0 keeps the default (16 pages, 64 KiB
+  // with 4 KiB pages). Above /proc/sys/fs/pipe-max-size it needs
+  // CAP_SYS_RESOURCE (else EPERM).
+  std::uint32_t pipe_size = 0;
+  // Bytes asked of each file -> pipe splice, at most the pipe's size
+  // (larger: EINVAL); rounded down to whole pages, at least one. 0: the
+  // pipe's size.
+  std::uint32_t chunk_size = 0;
+};
+
+enum class SendState : std::uint8_t {
+  in_flight,  // a step is queued or running: wait for its CQEs
+  ready,      // call queue() for the next step
+  finished,   // done: sent() bytes (reached_eof() if the file ended first)
+  failed,     // error() says why; sent() bytes reached the socket before it
+};
+
+const char* send_state_name(SendState state);  // "in_flight", "ready", ...
+
+class FileSender {
+ public:
+  // A sender of [offset, offset + length) of file_fd (a regular file or
+  // anything else with splice_read and an offset) to socket_fd (any fd with
+  // splice_write: a connected stream socket, a pipe, ...), in state ready
+  // (finished at once for length 0, with no step to queue). Makes the pipe;
+  // errors: EINVAL (a negative fd, offset past 2^63-1, chunk_size above the
+  // pipe's size), the errno of pipe2 (EMFILE, ENFILE) or F_SETPIPE_SZ
+  // (EPERM above pipe-max-size, EBUSY below the pipe's use), each with what
+  // to change.
+  static Result<FileSender> create(int file_fd, int socket_fd, std::uint64_t offset, std::uint64_t length,
+                                   const FileSenderOptions& options = {});
+
+  FileSender() = default;  // empty: state() is failed with -EBADF, queue() refuses
+  FileSender(FileSender&& other) noexcept { swap(other); }
+  FileSender& operator=(FileSender&& other) noexcept {
+    if (this != &other) FileSender(static_cast<FileSender&&>(other)).swap(*this);
+    return *this;
+  }
+  FileSender(const FileSender&) = delete;
+  FileSender& operator=(const FileSender&) = delete;
+  ~FileSender() { close_pipe(); }
+
+  // Puts the next step on the ring's SQ (not submitted: the caller submits),
+  // its SQEs carrying `base` and `base | 1`. Returns the SQEs queued (1 or
+  // 2, linked), or -errno with nothing queued:
+  //   -EBUSY   the SQ has no room for the step: submit, then call again;
+  //   -EINVAL  `base` is odd, or the state is not ready (a step in flight,
+  //            or finished/failed: nothing to queue).
+  int queue(Ring& ring, std::uint64_t base);
+
+  // Whether `user_data` belongs to the step in flight (base or base | 1 of
+  // the last queue(), while in_flight() > 0).
+  bool owns(std::uint64_t user_data) const {
+    return in_flight_ != 0 && (user_data & ~std::uint64_t{1}) == base_;
+  }
+
+  // Takes one CQE of the step in flight and says what comes next: in_flight
+  // until the step's last CQE, then ready, finished or failed. A CQE the
+  // sender does not own changes nothing (the state is returned as it is).
+  SendState on_cqe(const Cqe& cqe) { return on_cqe(cqe.data(), cqe.result()); }
+  // The same for a CQE copied out of the ring (its user_data and result).
+  SendState on_cqe(std::uint64_t user_data, std::int32_t result);
+
+  SendState state() const { return state_; }
+  unsigned in_flight() const { return in_flight_; }  // CQEs of the step still due
+  std::uint64_t sent() const { return sent_; }       // bytes the socket took
+  std::uint64_t length() const { return length_; }   // as given to create()
+  std::uint64_t offset() const { return offset_; }   // as given to create()
+  bool reached_eof() const { return eof_; }          // the file ended before length()
+  int error() const { return error_; }               // -errno when failed, else 0
+  std::uint32_t pipe_size() const { return pipe_size_; }    // bytes (F_GETPIPE_SZ)
+  std::uint32_t chunk_size() const { return chunk_size_; }  // bytes per chunk step
+  std::uint32_t in_pipe() const { return in_pipe_; }        // bytes spliced in, not yet out
+
+  // Steps queued so far, by kind (what the tests and tools count).
+  struct Counters {
+    std::uint64_t chunks = 0;  // file -> pipe -> socket pairs
+    std::uint64_t drains = 0;  // pipe -> socket after a short splice
+    std::uint64_t waits = 0;   // POLLOUT waits after -EAGAIN
+  };
+  const Counters& counters() const { return counters_; }
+
+  void swap(FileSender& other) noexcept;
+
+ private:
+  enum class Step : std::uint8_t { none, chunk, drain, wait };
+
+  void close_pipe() noexcept;
+  void finish_step();
+  void fail(int negative_errno);
+
+  int file_fd_ = -1;
+  int socket_fd_ = -1;
+  int pipe_read_ = -1;
+  int pipe_write_ = -1;
+  std::uint64_t offset_ = 0;
+  std::uint64_t length_ = 0;
+  std::uint64_t next_offset_ = 0;  // file offset of the next chunk
+  std::uint64_t sent_ = 0;
+  std::uint64_t base_ = 0;
+  std::uint32_t pipe_size_ = 0;
+  std::uint32_t chunk_size_ = 0;
+  std::uint32_t page_size_ = 4096;
+  std::uint32_t in_pipe_ = 0;
+  // The step in flight: what it asked and what its CQEs said.
+  Step step_ = Step::none;
+  unsigned in_flight_ = 0;
+  std::uint32_t asked_ = 0;  // bytes asked of the step's splices
+  bool first_seen_ = false, second_seen_ = false;
+  std::int32_t first_result_ = 0, second_result_ = 0;
+  bool eof_ = false;
+  bool would_block_ = false;  // the socket said -EAGAIN: the next step waits for POLLOUT
+  int error_ = -EBADF;
+  SendState state_ = SendState::failed;
+  Counters counters_;
+};
+
+// The user_data values send_file() gives its SQEs: kSendFileUserData and
+// kSendFileUserData | 1.
+inline constexpr std::uint64_t kSendFileUserData = 0x53454e4446494c00ull;  // "SENDFIL\0"
+
+// Blocking: sends [offset, offset + length) of file_fd to socket_fd through a
+// FileSender and returns the bytes sent (fewer than length only when the file
+// ended first), or the error: the sender's setup errors, the failing
+// splice's errno (EPIPE, ECONNRESET, ...) with the bytes sent before it in
+// the message, EINTR/ETIME/... from waiting, or EBUSY when the Ring is not
+// idle. The Ring must have nothing else in flight and no CQE unreaped (EBUSY
+// at the start otherwise, nothing done): send_file reaps every CQE it waits
+// for; a CQE with another user_data showing up meanwhile fails it with EBUSY
+// (that CQE is consumed and named in the message) once its own requests have
+// ended. A ring of 4 entries is enough.
+Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uint64_t offset,
+                                std::uint64_t length, const FileSenderOptions& options = {});
+
+}  // namespace uring
