@@ -1,0 +1,319 @@
+// tools/cat end to end: the built binary prints files byte for byte (empty,
+// 1 byte, 1 MiB + 3, a 1 GiB sparse file with data between its holes, stdin,
+// through a one-page pipe that makes every write short), reports missing
+// files and directories as coreutils' cat does while still printing the
+// rest, dies quietly of SIGPIPE when its reader goes away, and ends with
+// 128 + N on SIGINT/SIGTERM.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_support.h"
+#include "tests/tools/tool_runner.h"
+
+namespace {
+
+std::string cat_path() { return tool_runner::tool_path("tools/cat/cat"); }
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(gen());
+  return s;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+// cat with its three standard fds given (each -1: /dev/null), for what
+// tool_runner::run cannot do: a stdin left open, a stdout pipe read as a
+// stream or closed at once.
+pid_t spawn_cat(const std::vector<std::string>& args, int in, int out, int err) {
+  const std::string path = cat_path();
+  std::vector<char*> argv{const_cast<char*>(path.c_str())};
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(in >= 0 ? in : null, 0);
+    ::dup2(out >= 0 ? out : null, 1);
+    ::dup2(err >= 0 ? err : null, 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return child;
+}
+
+// Waits (at most `seconds`) for `child` to end; its wait status, or -1.
+int wait_for(pid_t child, double seconds) {
+  int status = 0;
+  for (int i = 0; i < static_cast<int>(seconds * 1000); ++i) {
+    if (::waitpid(child, &status, WNOHANG) == child) return status;
+    ::usleep(1000);
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, &status, 0);
+  return -1;
+}
+
+std::string read_all(int fd) {
+  std::string text;
+  char chunk[4096];
+  for (ssize_t got; (got = ::read(fd, chunk, sizeof chunk)) > 0;) text.append(chunk, static_cast<std::size_t>(got));
+  return text;
+}
+
+// The child's blocked signals (SigBlk of /proc/PID/status), 0 if unreadable.
+std::uint64_t blocked_signals(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("SigBlk:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+  }
+  return 0;
+}
+
+bool in_syscall(pid_t pid, long number) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/syscall");
+  long current = -1;
+  return static_cast<bool>(file >> current) && current == number;
+}
+
+}  // namespace
+
+TEST_CASE("cat: --help prints the usage and exits 0; an unknown option prints it on stderr and exits 2") {
+  tool_runner::Result help = tool_runner::run(cat_path(), {"--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("usage: cat") == 0);
+  tool_runner::Result bad = tool_runner::run(cat_path(), {"--frobnicate"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.out.empty());
+  CHECK(bad.err.find("cat: unknown option --frobnicate\nusage: cat") == 0);
+  tool_runner::Result bad_number = tool_runner::run(cat_path(), {"--block-size", "0"});
+  CHECK(bad_number.exit_code == 2);
+}
+
+TEST_CASE("cat: empty, 1-byte and 1 MiB + 3 files come out byte-identical, also with one-byte blocks") {
+  uring::testing::TempDir dir;
+  for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{(1u << 20) + 3}}) {
+    CAPTURE(size);
+    const std::string path = dir.path() + "/f" + std::to_string(size);
+    const std::string bytes = random_bytes(size, static_cast<unsigned>(size) + 1);
+    write_file(path, bytes);
+    tool_runner::Result r = tool_runner::run(cat_path(), {path});
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.empty());
+    CHECK(r.out.size() == bytes.size());
+    CHECK(r.out == bytes);
+  }
+  // Blocks of 1 byte, 3 per READV: odd sizes cut every way.
+  const std::string path = dir.path() + "/small";
+  const std::string bytes = random_bytes(10007, 9);
+  write_file(path, bytes);
+  tool_runner::Result r = tool_runner::run(cat_path(), {"--block-size", "1", "--blocks", "3", path});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == bytes);
+  // The same file twice: files follow each other.
+  tool_runner::Result twice = tool_runner::run(cat_path(), {path, path});
+  CHECK(twice.out == bytes + bytes);
+}
+
+TEST_CASE("cat: stdin when no file is named, and for '-' between files") {
+  uring::testing::TempDir dir;
+  const std::string input = random_bytes(300000, 3);
+  tool_runner::Result r = tool_runner::run(cat_path(), {}, input);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == input);
+  write_file(dir.path() + "/a", "first\n");
+  write_file(dir.path() + "/b", "last\n");
+  tool_runner::Result mixed = tool_runner::run(cat_path(), {dir.path() + "/a", "-", dir.path() + "/b"}, "middle\n");
+  CHECK(mixed.exit_code == 0);
+  CHECK(mixed.out == "first\nmiddle\nlast\n");
+}
+
+TEST_CASE("cat: a 1 GiB sparse file (data at both ends and between holes) streams out byte-identical") {
+  uring::testing::TempDir dir;
+  const std::string path = dir.path() + "/sparse";
+  const std::uint64_t size = 1ull << 30;
+  // Islands of data: at 0, inside, across a 64 KiB block boundary, and the last bytes.
+  struct Island {
+    std::uint64_t offset;
+    std::string bytes;
+  };
+  const std::vector<Island> islands = {{0, random_bytes(5000, 11)},
+                                       {(512ull << 20) + 12345, random_bytes(70000, 12)},
+                                       {(768ull << 20) - 10, random_bytes(20, 13)},
+                                       {size - 4097, random_bytes(4097, 14)}};
+  {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, static_cast<off_t>(size)) == 0);
+    for (const Island& island : islands) {
+      REQUIRE(::pwrite(fd, island.bytes.data(), island.bytes.size(), static_cast<off_t>(island.offset)) ==
+              static_cast<ssize_t>(island.bytes.size()));
+    }
+    ::close(fd);
+    struct stat st{};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    REQUIRE(static_cast<std::uint64_t>(st.st_blocks) * 512 < (16u << 20));  // it really is holes
+  }
+  int out[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  const pid_t child = spawn_cat({path}, -1, out[1], -1);
+  ::close(out[1]);
+  // Compare as it streams: each chunk against zeros with the islands laid over them.
+  std::uint64_t offset = 0, mismatches = 0, first_mismatch = 0;
+  std::vector<char> chunk(1 << 20), expected(1 << 20);
+  for (;;) {
+    pollfd pfd{out[0], POLLIN, 0};
+    if (::poll(&pfd, 1, 30000) <= 0) break;  // bounded: 30 s without output ends the test
+    const ssize_t got = ::read(out[0], chunk.data(), chunk.size());
+    if (got <= 0) break;
+    const std::uint64_t end = offset + static_cast<std::uint64_t>(got);
+    std::memset(expected.data(), 0, static_cast<std::size_t>(got));
+    for (const Island& island : islands) {
+      const std::uint64_t from = std::max(offset, island.offset);
+      const std::uint64_t to = std::min(end, island.offset + island.bytes.size());
+      if (from < to) std::memcpy(&expected[from - offset], &island.bytes[from - island.offset], to - from);
+    }
+    if (std::memcmp(chunk.data(), expected.data(), static_cast<std::size_t>(got)) != 0 && mismatches++ == 0) {
+      first_mismatch = offset;
+    }
+    offset = end;
+  }
+  ::close(out[0]);
+  const int status = wait_for(child, 30);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(offset == size);
+  CHECK_MESSAGE(mismatches == 0, "first wrong chunk at offset " << first_mismatch);
+}
+
+TEST_CASE("cat: through a one-page pipe every WRITEV is short, and all of it still arrives") {
+  uring::testing::TempDir dir;
+  const std::string path = dir.path() + "/f";
+  const std::string bytes = random_bytes((1u << 20) + 3, 21);
+  write_file(path, bytes);
+  int out[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  REQUIRE(::fcntl(out[1], F_SETPIPE_SZ, 4096) >= 4096);
+  REQUIRE(::fcntl(out[1], F_GETPIPE_SZ) == 4096);
+  const pid_t child = spawn_cat({path}, -1, out[1], -1);
+  ::close(out[1]);
+  const std::string got = read_all(out[0]);
+  ::close(out[0]);
+  const int status = wait_for(child, 30);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(got.size() == bytes.size());
+  CHECK(got == bytes);
+}
+
+TEST_CASE("cat: a missing file and a directory are named on stderr, the others still printed, exit 1") {
+  uring::testing::TempDir dir;
+  write_file(dir.path() + "/a", "AAA");
+  write_file(dir.path() + "/b", "BBB");
+  const std::string missing = dir.path() + "/missing";
+  tool_runner::Result r = tool_runner::run(cat_path(), {missing});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err == "cat: " + missing + ": No such file or directory\n");
+
+  tool_runner::Result mixed =
+      tool_runner::run(cat_path(), {dir.path() + "/a", missing, dir.path(), dir.path() + "/b"});
+  CHECK(mixed.exit_code == 1);
+  CHECK(mixed.out == "AAABBB");
+  CHECK(mixed.err == "cat: " + missing + ": No such file or directory\ncat: " + dir.path() + ": Is a directory\n");
+
+  // Unreadable: a file without read permission, for a user the kernel checks
+  // (root passes DAC checks, so the case is asserted only when it applies).
+  const std::string closed = dir.path() + "/closed";
+  write_file(closed, "secret");
+  REQUIRE(::chmod(closed.c_str(), 0) == 0);
+  if (::access(closed.c_str(), R_OK) != 0) {
+    tool_runner::Result denied = tool_runner::run(cat_path(), {closed});
+    CHECK(denied.exit_code == 1);
+    CHECK(denied.err == "cat: " + closed + ": Permission denied\n");
+  }
+}
+
+TEST_CASE("cat: stdout's reader gone (EPIPE): cat dies of SIGPIPE as coreutils' cat does, printing nothing") {
+  uring::testing::TempDir dir;
+  const std::string path = dir.path() + "/f";
+  write_file(path, random_bytes(1 << 20, 31));
+  int out[2], err[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  ::close(out[0]);  // no reader at all: the first WRITEV gets -EPIPE
+  const pid_t child = spawn_cat({path}, -1, out[1], err[1]);
+  ::close(out[1]);
+  ::close(err[1]);
+  const std::string messages = read_all(err[0]);
+  ::close(err[0]);
+  const int status = wait_for(child, 30);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGPIPE);
+  CHECK(messages.empty());
+}
+
+TEST_CASE("cat: SIGINT and SIGTERM while it waits on stdin end it with 128 + N, quietly") {
+  for (int sig : {SIGINT, SIGTERM}) {
+    CAPTURE(sig);
+    int in[2], out[2], err[2];
+    REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    const pid_t child = spawn_cat({}, in[0], out[1], err[1]);
+    ::close(in[0]);
+    ::close(out[1]);
+    ::close(err[1]);
+    // Something goes through first: cat is running its loop.
+    REQUIRE(::write(in[1], "ping\n", 5) == 5);
+    std::string got;
+    char chunk[16];
+    for (int i = 0; i < 100 && got.size() < 5; ++i) {
+      pollfd pfd{out[0], POLLIN, 0};
+      if (::poll(&pfd, 1, 100) == 1) {
+        const ssize_t n = ::read(out[0], chunk, sizeof chunk);
+        if (n > 0) got.append(chunk, static_cast<std::size_t>(n));
+      }
+    }
+    REQUIRE(got == "ping\n");
+    // Then it waits for more: the signals are blocked (a signalfd takes them)
+    // and it sleeps in io_uring_enter.
+    const std::uint64_t stop_mask = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
+    CHECK(uring::testing::eventually(
+        [&] { return (blocked_signals(child) & stop_mask) == stop_mask && in_syscall(child, SYS_io_uring_enter); },
+        std::chrono::milliseconds(5000)));
+    REQUIRE(::kill(child, sig) == 0);
+    const int status = wait_for(child, 10);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 128 + sig);
+    CHECK(read_all(err[0]).empty());
+    CHECK(read_all(out[0]).empty());
+    for (int fd : {in[1], out[0], err[0]}) ::close(fd);
+  }
+}
