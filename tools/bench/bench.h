@@ -81,11 +81,11 @@ int run_interleaved(const Table& table, const std::vector<unsigned>& points, con
 int nop_main(int argc, char** argv);
 int read_main(int argc, char** argv);
 
-// Runs `ops` NOPs, `batch` per io_uring_enter, on liburing 2.3 set up as
-// `setup` names ("liburing" flags 0, "liburing-regfd", "liburing-defer",
-// "liburing-sqpoll"). False when `setup` is not a liburing setup (the
+// Runs `ops` NOPs, `batch` per io_uring_enter, on a liburing 2.3 ring of
+// `entries` SQEs set up as `setup` names ("liburing" flags 0,
+// "liburing-regfd", "liburing-defer", "liburing-sqpoll"). False when `setup` is not a liburing setup (the
 // default build has none: liburing_nop_absent.cc).
-bool liburing_nop(const std::string& setup, unsigned batch, unsigned long long ops, Sample* sample);
+bool liburing_nop(const std::string& setup, unsigned batch, unsigned long long ops, unsigned entries, Sample* sample);
 
 // The liburing setups this binary knows ("" when built without liburing).
 const char* liburing_setups();

@@ -43,7 +43,7 @@ long long nop_batch(io_uring* ring, unsigned batch) {
 
 const char* liburing_setups() { return "liburing,liburing-regfd,liburing-defer,liburing-sqpoll"; }
 
-bool liburing_nop(const std::string& setup, unsigned batch, unsigned long long ops, Sample* sample) {
+bool liburing_nop(const std::string& setup, unsigned batch, unsigned long long ops, unsigned entries, Sample* sample) {
   io_uring_params params;
   std::memset(&params, 0, sizeof params);
   bool register_fd = false;
@@ -58,7 +58,6 @@ bool liburing_nop(const std::string& setup, unsigned batch, unsigned long long o
   } else {
     return false;
   }
-  const unsigned entries = batch < 8 ? 8 : batch;
   io_uring ring;
   if (int rc = io_uring_queue_init_params(entries, &ring, &params); rc < 0) {
     *sample = failed(std::string("io_uring_queue_init_params: ") + std::strerror(-rc));

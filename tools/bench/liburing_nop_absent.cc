@@ -4,7 +4,7 @@
 
 namespace bench {
 
-bool liburing_nop(const std::string&, unsigned, unsigned long long, Sample*) { return false; }
+bool liburing_nop(const std::string&, unsigned, unsigned long long, unsigned, Sample*) { return false; }
 const char* liburing_setups() { return ""; }
 
 }  // namespace bench

@@ -23,10 +23,11 @@ namespace bench {
 namespace {
 
 const char* kUsage =
-    "usage: bench nop [--batch 1,8,32,128] [--ops N] [--reps N] [--setup LIST] [--json]\n"
+    "usage: bench nop [--batch 1,8,32,128] [--ops N] [--reps N] [--entries N] [--setup LIST] [--json]\n"
     "  --batch LIST  NOPs per io_uring_enter, comma-separated (1..4096)\n"
     "  --ops N       NOPs per repetition of each setup (default 2000000)\n"
     "  --reps N      repetitions, interleaved across setups (default 5)\n"
+    "  --entries N   SQ size of every ring (default: the batch, at least 8)\n"
     "  --setup LIST  comma-separated (default: default); the first is the baseline of the ratios:\n"
     "                raw plain default defer nosqarray regfd sqpoll best\n"
     "                (bench_liburing also: liburing liburing-regfd liburing-defer liburing-sqpoll)\n"
@@ -101,10 +102,12 @@ Sample time_batches(unsigned long long ops, unsigned batch, BatchFn&& run_batch)
   return time_batches(ops, batch, [&] { return raw.nop_batch(batch); });
 }
 
-Sample run_nop(const std::string& setup, unsigned batch, unsigned long long ops) {
+// `ring_entries` 0: the smallest ring the batch fits (at least 8).
+Sample run_nop(const std::string& setup, unsigned batch, unsigned long long ops, unsigned ring_entries) {
+  const unsigned entries = ring_entries != 0 ? ring_entries : batch < 8 ? 8 : batch;
+  if (entries < batch) return bench::failed("--entries must hold a batch");
   Sample from_liburing;
-  if (bench::liburing_nop(setup, batch, ops, &from_liburing)) return from_liburing;
-  const unsigned entries = batch < 8 ? 8 : batch;
+  if (bench::liburing_nop(setup, batch, ops, entries, &from_liburing)) return from_liburing;
   if (setup == "raw") return run_raw_nop(entries, batch, ops);
   uring::RingOptions options;
   if (!options_for(setup, entries, options)) {
@@ -127,11 +130,12 @@ struct Summary {
 int nop_main(int argc, char** argv) {
   cli::Parser parser("bench", kUsage);
   std::string batch_list = "1,8,32,128", setup_list = "default";
-  std::uint64_t ops = 2000000, reps = 5;
+  std::uint64_t ops = 2000000, reps = 5, entries = 0;
   bool json = false;
   parser.text("--batch", &batch_list);
   parser.number("--ops", &ops, 1, 1ull << 40);
   parser.number("--reps", &reps, 1, 1000);
+  parser.number("--entries", &entries, 1, 32768);
   parser.text("--setup", &setup_list);
   parser.flag("--json", &json);
   parser.parse(argc, argv, 0, 0);
@@ -146,7 +150,9 @@ int nop_main(int argc, char** argv) {
   if (batches.empty() || setups.empty()) parser.usage_error("--batch and --setup need at least one value");
   const Table table{"nop", "batch", "mops", 1};
   return run_interleaved(table, batches, setups, static_cast<unsigned>(reps), json,
-                         [&](const std::string& setup, unsigned batch) { return run_nop(setup, batch, ops); })
+                         [&](const std::string& setup, unsigned batch) {
+                           return run_nop(setup, batch, ops, static_cast<unsigned>(entries));
+                         })
              ? 1
              : 0;
 }
