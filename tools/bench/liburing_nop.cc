@@ -17,6 +17,10 @@ namespace {
 long long nop_batch(io_uring* ring, unsigned batch) {
   for (unsigned i = 0; i < batch; ++i) {
     io_uring_sqe* sqe = io_uring_get_sqe(ring);
+    if (sqe == nullptr) {  // SQPOLL: the poller may not have moved the SQ head past the last batch yet
+      if (io_uring_sqring_wait(ring) < 0) return -1;
+      sqe = io_uring_get_sqe(ring);
+    }
     if (sqe == nullptr) return -1;
     io_uring_prep_nop(sqe);
     io_uring_sqe_set_data64(sqe, i);
