@@ -396,6 +396,7 @@ int Ring::resync_sqe_tail(std::uint32_t sqe_tail) {
 
 Ring::Mapping Ring::mapping() const {
   Mapping m;
+  if (!valid()) return m;  // nothing is mapped (the pointers name detail::not_open_ring)
   m.sq_khead = s_.sq_khead;
   m.sq_ktail = s_.sq_ktail;
   m.sq_kflags = s_.sq_kflags;
@@ -573,6 +574,7 @@ int Ring::submit_sqpoll(unsigned wait_nr) {
 }
 
 int Ring::wait_for_sq_space() {
+  if (!valid()) return -EBADF;  // else submit() finds nothing to do and a get_sqe loop spins
   // Without SQPOLL this consumes the SQEs; with it the poller can only
   // consume what this publishes.
   const int submitted = submit();
@@ -594,6 +596,7 @@ int Ring::register_raw(unsigned opcode, const void* arg, unsigned nr_args) const
 }
 
 Status Ring::enable() {
+  if (!valid()) return Error{EBADF, "enable: the ring is closed"};
   const int ret = register_raw(abi::IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
   if (ret < 0) {
     return error_from_errno(ret, ret == -EBADFD ? "enable: the ring was not set up with start_disabled "
@@ -622,6 +625,7 @@ int Ring::submit_and_wait(unsigned wait_nr, const WaitOptions& options) {
 // with what is left of the timeout and of min_wait, both counted from the
 // call — never from the last enter.
 int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
+  if (!valid()) return -EBADF;  // before the count check: a closed ring's CQ holds 0
   // Longest timeout in nanoseconds that an int64 holds with room to add to
   // a clock reading (~146 years); longer ones are "no limit".
   constexpr std::int64_t kForever = std::int64_t{1} << 62;

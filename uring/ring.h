@@ -53,6 +53,23 @@ namespace detail {
 __attribute__((tls_model("initial-exec")))
 #endif
 inline thread_local std::uint64_t this_thread_token = 0;
+
+// What the kernel-word pointers of a Ring that is not open (default-made,
+// moved from, closed) point at, so that its hot-path calls need no check of
+// their own and answer as a closed ring: each queue's head and tail are one
+// word (always empty: get_sqe() finds no room, peek_cqe() no CQE, even if
+// advance() is misused), and the every-bit word makes submit/peek enter,
+// where the fd of -1 gives -EBADF. Shared by every such Ring; only stores of
+// a head or tail reach it, through atomic_ref, so closed Rings on several
+// threads do not race. (Not const: barrier.h loads through atomic_ref.)
+struct NotOpenRing {
+  std::uint32_t sq_head_and_tail = 0;
+  std::uint32_t cq_head_and_tail = 0;
+  std::uint32_t zero = 0;  // sq_flags, dropped, overflow: only ever read
+  std::uint32_t every_bit = ~0u;
+  alignas(16) unsigned char cqe[32] = {};  // cqe_at() of a misused advance(): a zeroed CQE
+};
+inline NotOpenRing not_open_ring;
 }  // namespace detail
 
 class Ring;
@@ -593,10 +610,11 @@ class Ring {
   // One struct so moves are a swap and an empty Ring is the default value.
   struct State {
     // Submission queue: kernel words, then our local copies.
-    std::uint32_t* sq_khead = nullptr;
-    std::uint32_t* sq_ktail = nullptr;
-    std::uint32_t* sq_kflags = nullptr;
-    std::uint32_t* sq_kdropped = nullptr;
+    // (A Ring that is not open points them at detail::not_open_ring.)
+    std::uint32_t* sq_khead = &detail::not_open_ring.sq_head_and_tail;
+    std::uint32_t* sq_ktail = &detail::not_open_ring.sq_head_and_tail;
+    std::uint32_t* sq_kflags = &detail::not_open_ring.zero;
+    std::uint32_t* sq_kdropped = &detail::not_open_ring.zero;
     std::uint32_t* sq_array = nullptr;  // for mapping(); the submit path never reads it
     unsigned char* sqes = nullptr;
     std::uint32_t sq_mask = 0;
@@ -609,11 +627,11 @@ class Ring {
     std::uint32_t sqpoll_published = 0;  // SQPOLL: tail as of the last submit
 
     // Completion queue.
-    std::uint32_t* cq_khead = nullptr;
-    std::uint32_t* cq_ktail = nullptr;
+    std::uint32_t* cq_khead = &detail::not_open_ring.cq_head_and_tail;
+    std::uint32_t* cq_ktail = &detail::not_open_ring.cq_head_and_tail;
     std::uint32_t* cq_kflags = nullptr;
-    std::uint32_t* cq_koverflow = nullptr;
-    unsigned char* cqes = nullptr;
+    std::uint32_t* cq_koverflow = &detail::not_open_ring.zero;
+    unsigned char* cqes = detail::not_open_ring.cqe;
     std::uint32_t cq_mask = 0;
     std::uint32_t cq_entries = 0;
     unsigned cqe_shift = 4;  // log2 of the CQE slot size: 4, or 5 with CQE32
@@ -623,8 +641,8 @@ class Ring {
     // of cq_enter_bits is set in *cq_enter_word: sq_flags (CQ_OVERFLOW;
     // TASKRUN, trusted only on TASKRUN_FLAG rings), or on IOPOLL rings
     // without SQPOLL a word with every bit set (they always enter to poll).
-    const std::uint32_t* cq_enter_word = nullptr;
-    std::uint32_t cq_enter_bits = 0;
+    const std::uint32_t* cq_enter_word = &detail::not_open_ring.every_bit;
+    std::uint32_t cq_enter_bits = ~0u;
 
     // Which fd io_uring_enter gets from the creating thread, and
     // IORING_ENTER_REGISTERED_RING if it is an index.
