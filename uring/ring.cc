@@ -829,6 +829,22 @@ Status Ring::resize(const ResizeOptions& options) {
                  "resize: the kernel resizes only DEFER_TASKRUN rings; set the ring up with "
                  "single_issuer = true and defer_taskrun = true"};
   }
+  // The kernel's own checks (io_uring_fill_params), said with what to do:
+  // its answer is a bare EINVAL.
+  if (!options.clamp && options.sq_entries > 32768) {
+    return Error{EINVAL, "resize: sq_entries " + std::to_string(options.sq_entries) +
+                             " is above the kernel's maximum 32768; ask for fewer, or set clamp = true"};
+  }
+  if (!options.clamp && options.cq_entries > 65536) {
+    return Error{EINVAL, "resize: cq_entries " + std::to_string(options.cq_entries) +
+                             " is above the kernel's maximum 65536; ask for fewer, or set clamp = true"};
+  }
+  if (options.cq_entries && round_up_pow2(std::min(options.cq_entries, 65536u)) <
+                                round_up_pow2(std::min(options.sq_entries, 32768u))) {
+    return Error{EINVAL, "resize: cq_entries (" + std::to_string(options.cq_entries) +
+                             ") must be at least sq_entries (" + std::to_string(options.sq_entries) +
+                             ") once both are rounded up to powers of two"};
+  }
   if (s_.cqe_mixed && cq_ready() > 0) {
     // The kernel copies unreaped CQEs slot by slot with the new mask: on a
     // smaller CQ a 32-byte CQE can land with its halves at the end and the
