@@ -487,6 +487,11 @@ Status BufferTable::check_range(FixedBuffer index, const void* addr, std::size_t
 }
 
 Status BufferTable::check_iovecs(FixedBuffer index, const iovec* iovecs, unsigned count) const {
+  if (iovecs == nullptr && count > 0) {
+    return make_error(EFAULT, "fixed I/O: iovecs is null with count " + std::to_string(count) +
+                                  "; pass an array of count iovecs inside fixed buffer " +
+                                  std::to_string(index.index));
+  }
   for (unsigned i = 0; i < count; ++i) {
     Status ok = check_range(index, iovecs[i].iov_base, iovecs[i].iov_len);
     if (!ok) return make_error(ok.code(), "iovec " + std::to_string(i) + ": " + ok.error().message);
