@@ -51,6 +51,32 @@ const char* errno_name(int positive_errno) {
     case EALREADY: return "EALREADY";
     case ETIMEDOUT: return "ETIMEDOUT";
     case ERANGE: return "ERANGE";
+    // What io_uring calls and requests also answer: unnamed, a message
+    // ended in "(E?)" (EBADFD: enable() twice, restrictions after enable()).
+    case EBADFD: return "EBADFD";
+    case EOWNERDEAD: return "EOWNERDEAD";
+    case EBADR: return "EBADR";
+    case ENOSPC: return "ENOSPC";
+    case EPIPE: return "EPIPE";
+    case ESPIPE: return "ESPIPE";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ELOOP: return "ELOOP";
+    case EROFS: return "EROFS";
+    case ENOTTY: return "ENOTTY";
+    case EFBIG: return "EFBIG";
+    case ECHILD: return "ECHILD";
+    case ENODATA: return "ENODATA";
+    case ENOTSOCK: return "ENOTSOCK";
+    case ENOTCONN: return "ENOTCONN";
+    case ECONNRESET: return "ECONNRESET";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
     default: return "E?";
   }
 }
