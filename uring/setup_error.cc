@@ -1,5 +1,6 @@
 #include "uring/setup_error.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -128,6 +129,17 @@ std::string explain_einval(const RingOptions& o) {
       return "wq_fd " + std::to_string(*wq_fd) +
              " is a ring without SQPOLL: an sqpoll ring can attach only to another sqpoll ring (whose "
              "poller thread it then shares)";
+    }
+  }
+  if (o.sqpoll && o.sqpoll_cpu) {
+    // io_sq_offload_create: EINVAL unless the CPU is online and in the
+    // caller's cpuset; the affinity mask is what the process can see of that.
+    cpu_set_t allowed;
+    const int cpu = *o.sqpoll_cpu;
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0 && (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed))) {
+      return "sqpoll_cpu " + std::to_string(cpu) +
+             " is not a CPU this process may run on (the poller's CPU must be online and in the process's "
+             "cpuset: `taskset -p` shows them); pick one of those, or leave sqpoll_cpu unset";
     }
   }
   if (o.no_mmap) {
