@@ -1,0 +1,1238 @@
+// The bad-input table (README "Bad input: what you get"): one test case per
+// row, each named "bad input: <row>". Each one makes the mistake, checks the
+// exact answer (the CQE's res and user_data, or the error code and that the
+// message says what to do), then that the ring still works (a NOP round
+// trip, nothing else in the CQ) and that nothing leaked (fds, mappings).
+// The last case checks that every test the README's table names exists.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/kernel_features.h"
+#include "tests/support/test_support.h"
+#include "uring/uring.h"
+
+using namespace uring;
+using namespace uring::testing;
+
+namespace {
+
+// What a test case starts with, and must end with again.
+struct Baseline {
+  int fds = open_fd_count();
+  MappingSnapshot maps;
+  void check_nothing_left() const {
+    CHECK(open_fd_count() == fds);
+    CHECK(MappingSnapshot() == maps);
+  }
+};
+
+Ring make(unsigned entries = 16, unsigned cq_entries = 0) {
+  RingOptions options;
+  options.entries = entries;
+  options.cq_entries = cq_entries;
+  auto ring = create_ring(options);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+  return std::move(*ring);
+}
+
+// The ring still works after the misuse: a NOP comes back with its
+// user_data and result 0, and nothing else is in the CQ.
+void nop_round_trip(Ring& ring, std::uint64_t user_data = 0x4e4f50) {
+  prep_nop(next_sqe(ring)).set_user_data(user_data);
+  const Cqe done = reap_one(ring);
+  CHECK(done.user_data == user_data);
+  CHECK(done.res == 0);
+  CHECK(ring.peek_cqe() == nullptr);
+  CHECK(ring.sq_pending() == 0);
+}
+
+// Submits one request built by `fill`, tagged `user_data`, and returns its
+// result; exactly one CQE must come, with that user_data.
+template <class Fill>
+int run_one(Ring& ring, Fill fill, std::uint64_t user_data = 0xbad) {
+  Sqe& sqe = next_sqe(ring);
+  fill(sqe);
+  sqe.set_user_data(user_data);
+  const Cqe done = reap_one(ring);
+  CHECK(done.user_data == user_data);
+  CHECK(ring.peek_cqe() == nullptr);
+  return done.res;
+}
+
+bool says(const Error& error, const char* words) {
+  INFO(error.message);
+  return error.message.find(words) != std::string::npos;
+}
+
+struct Pipe {
+  int read = -1, write = -1;
+  Pipe() { REQUIRE(::pipe2(&read, O_CLOEXEC | O_NONBLOCK) == 0); }
+  ~Pipe() {
+    ::close(read);
+    ::close(write);
+  }
+};
+
+struct SocketPair {
+  int a = -1, b = -1;
+  SocketPair(int type = SOCK_STREAM) {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) == 0);
+    a = fds[0];
+    b = fds[1];
+  }
+  ~SocketPair() {
+    ::close(a);
+    ::close(b);
+  }
+};
+
+// The calls a user might make on a Ring that is not open (moved from, or
+// closed): every one returns at once with the documented answer.
+void check_not_open(Ring& ring) {
+  CHECK_FALSE(ring.valid());
+  CHECK(ring.fd() == -1);
+  CHECK(ring.get_sqe() == nullptr);
+  CHECK(ring.get_sqe() == nullptr);
+  CHECK(ring.sq_pending() == 0);
+  CHECK(ring.sq_space_left() == 0);
+  CHECK(ring.cq_ready() == 0);
+  CHECK(ring.cq_overflow() == 0);
+  CHECK(ring.sq_dropped() == 0);
+  CHECK_FALSE(ring.sq_needs_wakeup());
+  CHECK_FALSE(ring.cq_overflow_pending());
+  CHECK(ring.flush_sq() == 0);
+  CHECK(ring.submit() == -EBADF);
+  CHECK(ring.submit_and_wait(1) == -EBADF);
+  CHECK(ring.submit_and_wait(1, WaitOptions{}) == -EBADF);
+  CHECK(ring.wait_cqes(1) == -EBADF);
+  WaitOptions timed;
+  timed.timeout = std::chrono::milliseconds(10);
+  CHECK(ring.wait_cqes(1, timed) == -EBADF);
+  int error = 0;
+  CHECK(ring.wait_cqe(&error) == nullptr);
+  CHECK(error == -EBADF);
+  CHECK(ring.wait_for_sq_space() == -EBADF);  // a get_sqe/wait_for_sq_space loop ends
+  CHECK(ring.peek_cqe() == nullptr);
+  CHECK(ring.for_each_cqe([](const Cqe&) { FAIL("a closed ring has no CQE"); }) == 0);
+  CHECK(ring.register_raw(abi::IORING_REGISTER_PROBE, nullptr, 0) == -EBADF);
+  CHECK(ring.register_ring_fd() == -EBADF);
+  Status enabled = ring.enable();
+  CHECK(enabled.code() == EBADF);
+  CHECK(says(enabled.error(), "closed"));
+  Status resized = ring.resize(ResizeOptions{.sq_entries = 32});
+  CHECK(resized.code() == EBADF);
+  CHECK(says(resized.error(), "closed"));
+  auto probe = Probe::query(ring);
+  CHECK_FALSE(probe.ok());
+  auto group = BufferGroup::create_ring(ring, {.group_id = 1, .buffer_count = 4, .buffer_size = 64});
+  CHECK(group.code() == EBADF);
+  CHECK(says(group.error(), "the ring is closed"));
+  const int fds[] = {0};
+  auto files = FileTable::create(ring, fds);
+  CHECK_FALSE(files.ok());
+  ring.close();  // idempotent
+  CHECK_FALSE(ring.valid());
+}
+
+}  // namespace
+
+// ---- The SQE ----------------------------------------------------------------
+
+TEST_CASE("bad input: a bad or closed fd in an SQE") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    char buf[16];
+    const int closed = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    REQUIRE(closed >= 0);
+    ::close(closed);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, -1, buf, sizeof buf, 0); }, 1) == -EBADF);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, closed, buf, sizeof buf, 0); }, 2) == -EBADF);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_write(s, 1 << 20, buf, sizeof buf, 0); }, 3) == -EBADF);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_fsync(s, -1); }, 4) == -EBADF);
+    const int read_only = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    REQUIRE(read_only >= 0);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_write(s, read_only, buf, sizeof buf, 0); }, 5) == -EBADF);
+    ::close(read_only);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: an unknown opcode") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    for (unsigned opcode : {static_cast<unsigned>(abi::IORING_OP_LAST), 200u, 255u}) {
+      CAPTURE(opcode);
+      CHECK(run_one(ring, [&](Sqe& s) { prep_nop(s);
+                      s.opcode = static_cast<std::uint8_t>(opcode); },
+                    opcode) == -EINVAL);
+    }
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: SQE flags the kernel does not know") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    // Bit 7 is no IOSQE_* flag in Linux 6.18 (IOSQE_CQE_SKIP_SUCCESS is bit 6).
+    CHECK(run_one(ring, [](Sqe& s) { prep_nop(s).flags |= 0x80; }, 7) == -EINVAL);
+    // A known flag on an op that cannot use it: BUFFER_SELECT on a NOP.
+    CHECK(run_one(ring, [](Sqe& s) { prep_nop(s).flags |= abi::IOSQE_BUFFER_SELECT; }, 8) == -EOPNOTSUPP);
+    // Fields the opcode does not read, set anyway: NOP with rw_flags bits it does not know.
+    CHECK(run_one(ring, [](Sqe& s) { prep_nop(s).rw_flags = 1u << 30; }, 9) == -EINVAL);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: setup flags the kernel does not know") {
+  const Baseline before;
+  RingOptions options;
+  options.extra_setup_flags = 1u << 31;
+  auto ring = create_ring(options);
+  REQUIRE_FALSE(ring.ok());
+  CHECK(ring.code() == EINVAL);
+  CHECK(says(ring.error(), "flags 0x80000000"));
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: io_uring_enter flags the kernel does not know") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    prep_nop(next_sqe(ring)).set_user_data(11);
+    ring.flush_sq();
+    CHECK(ring.enter(1, 0, 1u << 30, nullptr, 0) == -EINVAL);
+    CHECK(ring.sq_pending() == 1);  // refused before anything was submitted
+    const Cqe done = reap_one(ring);  // submitted now, exactly once
+    CHECK(done.user_data == 11);
+    CHECK(done.res == 0);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: a register opcode the kernel does not know") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    CHECK(ring.register_raw(250, nullptr, 0) == -EINVAL);
+    CHECK(ring.register_raw(abi::IORING_REGISTER_PROBE, nullptr, 1000) == -EINVAL);  // no buffer
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+// ---- Ring sizes ---------------------------------------------------------------
+
+TEST_CASE("bad input: entries 0") {
+  const Baseline before;
+  RingOptions options;
+  options.entries = 0;
+  auto ring = create_ring(options);
+  REQUIRE_FALSE(ring.ok());
+  CHECK(ring.code() == EINVAL);
+  CHECK(says(ring.error(), "entries must be at least 1"));
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: entries above the maximum, with and without clamp") {
+  const Baseline before;
+  for (unsigned entries : {32769u, 0x80000001u, 0xffffffffu}) {
+    CAPTURE(entries);
+    RingOptions options;
+    options.entries = entries;
+    auto ring = create_ring(options);
+    REQUIRE_FALSE(ring.ok());
+    CHECK(ring.code() == EINVAL);
+    CHECK(says(ring.error(), "above the kernel's maximum 32768; ask for fewer, or set clamp = true"));
+  }
+  RingOptions cq;
+  cq.cq_entries = 65537;
+  auto refused = create_ring(cq);
+  CHECK(refused.code() == EINVAL);
+  CHECK(says(refused.error(), "cq_entries 65537 is above the kernel's maximum 65536"));
+  before.check_nothing_left();
+
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_CLAMP | abi::IORING_SETUP_CQSIZE));
+  {
+    RingOptions clamped;
+    clamped.entries = 0xffffffffu;
+    clamped.cq_entries = 0xffffffffu;
+    clamped.clamp = true;
+    auto ring = create_ring(clamped);
+    REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+    CHECK(ring->sq_entries() == 32768);
+    CHECK(ring->cq_entries() == 65536);
+    nop_round_trip(*ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: entries that are not a power of two") {
+  const Baseline before;
+  {
+    Ring ring = make(3, 0);  // rounded up by the kernel
+    CHECK(ring.sq_entries() == 4);
+    CHECK(ring.cq_entries() == 8);
+    for (unsigned i = 0; i < 4; ++i) CHECK(ring.get_sqe() != nullptr);
+    CHECK(ring.get_sqe() == nullptr);  // exactly 4 fit
+    CHECK(ring.submit() == 4);
+    CHECK(reap(ring, 4).size() == 4);
+    nop_round_trip(ring);
+  }
+  {
+    Ring ring = make(5, 17);
+    CHECK(ring.sq_entries() == 8);
+    CHECK(ring.cq_entries() == 32);
+    nop_round_trip(ring);
+  }
+  RingOptions small_cq;
+  small_cq.entries = 64;
+  small_cq.cq_entries = 33;  // rounds to 64: still not less than entries, so the kernel takes it
+  {
+    auto ring = create_ring(small_cq);
+    REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+    CHECK(ring->cq_entries() == 64);
+  }
+  small_cq.cq_entries = 20;
+  auto refused = create_ring(small_cq);
+  CHECK(refused.code() == EINVAL);
+  CHECK(says(refused.error(), "cq_entries (20) must be at least entries (64)"));
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: an SQPOLL CPU this process cannot use") {
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_SQPOLL | abi::IORING_SETUP_SQ_AFF));
+  const Baseline before;
+  cpu_set_t allowed;
+  REQUIRE(::sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  int outside = 0;
+  while (outside < CPU_SETSIZE && CPU_ISSET(outside, &allowed)) ++outside;
+  for (int cpu : {outside, 4095}) {
+    CAPTURE(cpu);
+    RingOptions options;
+    options.sqpoll = true;
+    options.sqpoll_cpu = cpu;
+    auto ring = create_ring(options);
+    REQUIRE_FALSE(ring.ok());
+    CHECK(ring.code() == EINVAL);
+    CHECK(says(ring.error(), ("sqpoll_cpu " + std::to_string(cpu) + " is not a CPU this process may run on").c_str()));
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: resize to sizes the kernel refuses") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_RESIZE_RINGS));
+  const Baseline before;
+  {
+    RingOptions options;
+    options.entries = 8;
+    options.single_issuer = options.defer_taskrun = true;
+    auto created = create_ring(options);
+    REQUIRE_MESSAGE(created.ok(), created.error().message);
+    Ring& ring = *created;
+    prep_nop(next_sqe(ring)).set_user_data(1);  // queued across the refused resizes
+    Status zero = ring.resize({.sq_entries = 0});
+    CHECK(zero.code() == EINVAL);
+    CHECK(says(zero.error(), "sq_entries must be at least 1"));
+    Status big = ring.resize({.sq_entries = 40000});
+    CHECK(big.code() == EINVAL);
+    CHECK(says(big.error(), "sq_entries 40000 is above the kernel's maximum 32768; ask for fewer, or set clamp = true"));
+    Status big_cq = ring.resize({.sq_entries = 8, .cq_entries = 70000});
+    CHECK(big_cq.code() == EINVAL);
+    CHECK(says(big_cq.error(), "cq_entries 70000 is above the kernel's maximum 65536"));
+    Status small_cq = ring.resize({.sq_entries = 64, .cq_entries = 16});
+    CHECK(small_cq.code() == EINVAL);
+    CHECK(says(small_cq.error(), "cq_entries (16) must be at least sq_entries (64)"));
+    CHECK(ring.sq_entries() == 8);
+    CHECK(ring.sq_pending() == 1);
+    const Cqe done = reap_one(ring);
+    CHECK(done.user_data == 1);
+    Status odd = ring.resize({.sq_entries = 5});  // rounded up, like setup
+    REQUIRE_MESSAGE(odd.ok(), odd.error().message);
+    CHECK(ring.sq_entries() == 8);
+    Status clamped = ring.resize({.sq_entries = 40000, .clamp = true});
+    REQUIRE_MESSAGE(clamped.ok(), clamped.error().message);
+    CHECK(ring.sq_entries() == 32768);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: more rings in one thread than its 16 registered ring slots") {
+  const Baseline before;
+  {
+    std::vector<Ring> rings;
+    for (int i = 0; i < 24; ++i) rings.push_back(make(4));
+    int registered = 0;
+    for (Ring& ring : rings) registered += ring.registered_index() >= 0 ? 1 : 0;
+    CHECK(registered <= 16);
+    CHECK(registered >= 1);
+    std::uint64_t tag = 1000;
+    for (Ring& ring : rings) nop_round_trip(ring, tag++);  // the rest enter through their fd
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: NO_MMAP memory that is too small or not page-aligned") {
+  const Baseline before;
+  RingOptions options;
+  options.no_mmap = true;
+  options.entries = 64;
+  const std::size_t needed = Ring::no_mmap_bytes(options);
+  void* memory = ::mmap(nullptr, needed + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(memory != MAP_FAILED);
+  options.no_mmap_memory = memory;
+  options.no_mmap_memory_bytes = needed - 1;
+  auto small = create_ring(options);
+  CHECK(small.code() == EINVAL);
+  CHECK(says(small.error(), ("these options need " + std::to_string(needed) + " (Ring::no_mmap_bytes)").c_str()));
+  options.no_mmap_memory = static_cast<char*>(memory) + 64;
+  options.no_mmap_memory_bytes = needed;
+  auto unaligned = create_ring(options);
+  CHECK(unaligned.code() == EINVAL);
+  CHECK(says(unaligned.error(), "no_mmap_memory must be page-aligned"));
+  options.no_mmap_memory = memory;
+  options.no_mmap_memory_bytes = 0;
+  auto half = create_ring(options);
+  CHECK(half.code() == EINVAL);
+  CHECK(says(half.error(), "no_mmap_memory and no_mmap_memory_bytes go together"));
+  ::munmap(memory, needed + 4096);
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: attach_wq naming a closed ring, or an fd that is no ring") {
+  const Baseline before;
+  Ring closed;
+  RingOptions options;
+  options.attach_wq = &closed;
+  auto to_closed = create_ring(options);
+  CHECK(to_closed.code() == EBADF);
+  CHECK(says(to_closed.error(), "attach_wq names a ring that is already closed; attach to an open ring"));
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(null_fd >= 0);
+  RingOptions by_fd;
+  by_fd.attach_wq_fd = null_fd;
+  auto to_null = create_ring(by_fd);
+  CHECK(to_null.code() == EINVAL);
+  CHECK(says(to_null.error(), "is not an io_uring fd (it is /dev/null)"));
+  ::close(null_fd);
+  before.check_nothing_left();
+}
+
+// ---- Queues ---------------------------------------------------------------------
+
+TEST_CASE("bad input: get_sqe on a full SQ") {
+  const Baseline before;
+  {
+    Ring ring = make(8);
+    for (std::uint64_t i = 0; i < 8; ++i) prep_nop(next_sqe(ring)).set_user_data(100 + i);
+    for (int i = 0; i < 3; ++i) CHECK(ring.get_sqe() == nullptr);  // never an SQE that is in use
+    CHECK(ring.sq_space_left() == 0);
+    CHECK(ring.wait_for_sq_space() == 0);  // submits: room again
+    CHECK(ring.sq_space_left() == 8);
+    std::set<std::uint64_t> seen;
+    for (const Cqe& cqe : reap(ring, 8)) {
+      CHECK(cqe.res == 0);
+      CHECK(seen.insert(cqe.user_data).second);
+    }
+    CHECK(seen.size() == 8);
+    CHECK(*seen.begin() == 100);
+    CHECK(*seen.rbegin() == 107);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: CQ overflow (more completions than the CQ holds, none reaped)") {
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_NODROP));
+  const Baseline before;
+  {
+    Ring ring = make(8, 8);
+    constexpr unsigned kTotal = 200;
+    unsigned sent = 0;
+    while (sent < kTotal) {
+      Sqe* sqe = ring.get_sqe();
+      if (sqe == nullptr) {
+        REQUIRE(ring.submit() > 0);  // never -EBUSY with FEAT_NODROP on this kernel
+        continue;
+      }
+      prep_nop(*sqe).set_user_data(sent++);
+    }
+    REQUIRE(ring.submit() >= 0);
+    CHECK(ring.cq_ready() == 8);
+    CHECK(ring.cq_overflow_pending());
+    std::vector<int> seen(kTotal, 0);
+    unsigned received = 0;
+    for (int round = 0; received < kTotal && round < 10000; ++round) {
+      received += ring.for_each_cqe([&](const Cqe& cqe) {
+        REQUIRE(cqe.user_data < kTotal);
+        CHECK(cqe.res == 0);
+        ++seen[cqe.user_data];
+      });
+    }
+    CHECK(received == kTotal);
+    for (unsigned i = 0; i < kTotal; ++i) {
+      CAPTURE(i);
+      CHECK(seen[i] == 1);
+    }
+    CHECK(ring.cq_overflow() == 0);  // nothing dropped
+    CHECK_FALSE(ring.cq_overflow_pending());
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: waiting for more CQEs than the CQ holds") {
+  Ring ring = make(8, 16);
+  CHECK(ring.wait_cqes(17) == -EINVAL);
+  CHECK(ring.submit_and_wait(17, WaitOptions{}) == -EINVAL);
+  nop_round_trip(ring);
+}
+
+TEST_CASE("bad input: WaitOptions the kernel cannot take") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    prep_nop(next_sqe(ring)).set_user_data(1);
+    REQUIRE(ring.submit() == 1);
+    WaitOptions long_min_wait;
+    long_min_wait.min_wait = std::chrono::microseconds(std::int64_t{1} << 33);  // above 2^32-1 us
+    CHECK(ring.wait_cqes(1, long_min_wait) == -EINVAL);
+    WaitOptions negative;
+    negative.min_wait = std::chrono::microseconds(-1);
+    CHECK(ring.wait_cqes(1, negative) == -EINVAL);
+    WaitOptions no_region;
+    no_region.registered_wait = 0;  // no wait region registered
+    CHECK(ring.wait_cqes(1, no_region) == -EINVAL);
+    no_region.timeout = std::chrono::milliseconds(1);  // and with fields it replaces
+    CHECK(ring.wait_cqes(1, no_region) == -EINVAL);
+    const Cqe done = reap_one(ring);  // the NOP was not lost
+    CHECK(done.user_data == 1);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: requests that name what does not exist (cancel, timeout remove, MSG_RING target)") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    CHECK(run_one(ring, [](Sqe& s) { prep_cancel(s, std::uint64_t{0xdead}); }, 1) == -ENOENT);
+    CHECK(run_one(ring, [](Sqe& s) { prep_timeout_remove(s, 0xdead); }, 2) == -ENOENT);
+    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    REQUIRE(null_fd >= 0);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_msg_ring(s, null_fd, 0, 7); }, 3) == -EBADFD);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_msg_ring(s, -1, 0, 7); }, 4) == -EBADF);
+    ::close(null_fd);
+    abi::kernel_timespec bad{0, -1};
+    CHECK(run_one(ring, [&](Sqe& s) { prep_timeout(s, &bad); }, 5) == -EINVAL);
+    bad = {-1, 0};
+    CHECK(run_one(ring, [&](Sqe& s) { prep_timeout(s, &bad); }, 7) == -EINVAL);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: a link flag on the last SQE of a submit") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    prep_nop(next_sqe(ring)).set_user_data(1).link();
+    prep_nop(next_sqe(ring)).set_user_data(2).link();  // links to nothing
+    std::set<std::uint64_t> seen;
+    for (const Cqe& cqe : reap(ring, 2)) {
+      CHECK(cqe.res == 0);
+      seen.insert(cqe.user_data);
+    }
+    CHECK(seen == std::set<std::uint64_t>{1, 2});
+    nop_round_trip(ring);  // the next submit is not part of that chain
+  }
+  before.check_nothing_left();
+}
+
+// ---- Provided buffers -------------------------------------------------------------
+
+TEST_CASE("bad input: a buffer group id that was never registered") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    SocketPair pair;
+    REQUIRE(::write(pair.b, "x", 1) == 1);
+    const int res = run_one(ring, [&](Sqe& s) { prep_recv_buffer_select(s, pair.a, 64, 0, 77); }, 77);
+    CHECK(res == -ENOBUFS);
+    // The byte is still there: the failed request consumed nothing.
+    char got = 0;
+    CHECK(::read(pair.a, &got, 1) == 1);
+    CHECK(got == 'x');
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: a buffer group id another BufferGroup holds, of either kind") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    auto first = BufferGroup::create_ring(ring, {.group_id = 5, .buffer_count = 4, .buffer_size = 64});
+    REQUIRE_MESSAGE(first.ok(), first.error().message);
+    auto second = BufferGroup::create_ring(ring, {.group_id = 5, .buffer_count = 4, .buffer_size = 64});
+    CHECK(second.code() == EEXIST);
+    CHECK(says(second.error(), "buffer group 5 is already in use on this ring"));
+    CHECK(says(second.error(), "choose another group_id, or close the group that holds it"));
+    auto legacy = BufferGroup::create_provided(ring, {.group_id = 5, .buffer_count = 4, .buffer_size = 64});
+    CHECK(legacy.code() == EEXIST);
+    CHECK(says(legacy.error(), "buffer group 5 is already in use"));
+    // A buffer ring registered behind the library's back (raw register call):
+    // the kernel's EEXIST, or PROVIDE_BUFFERS refused, named the same way.
+    std::vector<abi::io_uring_buf> raw_ring(8);
+    void* memory = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(memory != MAP_FAILED);
+    abi::io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
+    reg.ring_entries = 8;
+    reg.bgid = 9;
+    REQUIRE(ring.register_raw(abi::IORING_REGISTER_PBUF_RING, &reg, 1) == 0);
+    auto over_raw = BufferGroup::create_ring(ring, {.group_id = 9, .buffer_count = 4, .buffer_size = 64});
+    CHECK(over_raw.code() == EEXIST);
+    CHECK(says(over_raw.error(), "buffer group 9 is already in use"));
+    auto legacy_over_raw = BufferGroup::create_provided(ring, {.group_id = 9, .buffer_count = 4, .buffer_size = 64});
+    CHECK(legacy_over_raw.code() == EEXIST);
+    CHECK(says(legacy_over_raw.error(), "it is a buffer ring"));
+    REQUIRE(ring.register_raw(abi::IORING_UNREGISTER_PBUF_RING, &reg, 1) == 0);
+    ::munmap(memory, 4096);
+    nop_round_trip(ring);
+    // The first group still works.
+    SocketPair pair;
+    REQUIRE(::write(pair.b, "hi", 2) == 2);
+    prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 5).set_user_data(5);
+    const Cqe got = reap_one(ring);
+    CHECK(got.res == 2);
+    BufferView view = first->take(got);
+    REQUIRE(view.ok());
+    CHECK(std::string(reinterpret_cast<char*>(view.data), view.size) == "hi");
+    CHECK(first->recycle(view) == BufferError::none);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: a CQE taken by the wrong group, or taken twice") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    auto small = BufferGroup::create_ring(ring, {.group_id = 1, .buffer_count = 2, .buffer_size = 64});
+    auto large = BufferGroup::create_ring(ring, {.group_id = 2, .buffer_count = 8, .buffer_size = 64});
+    REQUIRE(small.ok());
+    REQUIRE(large.ok());
+    SocketPair pair(SOCK_DGRAM);
+    Cqe got{};
+    // Receive into group 2 until the kernel picks a buffer id group 1 does not have.
+    for (int i = 0; i < 8; ++i) {
+      REQUIRE(::write(pair.b, "abc", 3) == 3);
+      prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 2).set_user_data(20 + i);
+      got = reap_one(ring);
+      REQUIRE(got.res == 3);
+      REQUIRE(got.has_buffer());
+      if (got.buffer_id() >= 2) break;
+      BufferView mine = large->take(got);
+      REQUIRE(mine.ok());
+      REQUIRE(large->recycle(mine) == BufferError::none);
+    }
+    REQUIRE(got.buffer_id() >= 2);
+    const BufferView wrong = small->take(got);  // group 1 has ids 0 and 1 only
+    CHECK(wrong.error == BufferError::unknown_id);
+    CHECK(std::string(describe(wrong.error)).find("another group") != std::string::npos);
+    CHECK(small->kernel_owned_count() == 2);  // nothing moved
+    const BufferView right = large->take(got);
+    REQUIRE(right.ok());
+    const BufferView twice = large->take(got);
+    CHECK(twice.error == BufferError::not_kernel_owned);
+    CHECK(std::string(describe(twice.error)).find("taken twice") != std::string::npos);
+    CHECK(large->app_owned_count() == 1);
+    CHECK(large->recycle(right) == BufferError::none);
+    CHECK(large->kernel_owned_count() == 8);
+    // A CQE that carries no buffer at all (an error).
+    Cqe failed{};
+    failed.res = -ENOBUFS;
+    CHECK(large->take(failed).error == BufferError::no_buffer);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: recycling a buffer id out of range, or twice") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    for (bool legacy : {false, true}) {
+      CAPTURE(legacy);
+      const BufferGroupOptions options{.group_id = 3, .buffer_count = 4, .buffer_size = 64};
+      auto group = legacy ? BufferGroup::create_provided(ring, options) : BufferGroup::create_ring(ring, options);
+      REQUIRE_MESSAGE(group.ok(), group.error().message);
+      CHECK(group->recycle(4) == BufferError::unknown_id);
+      CHECK(group->recycle(65535) == BufferError::unknown_id);
+      CHECK(group->recycle(0) == BufferError::kernel_owned);  // never taken
+      CHECK(std::string(describe(BufferError::kernel_owned)).find("only once") != std::string::npos);
+      SocketPair pair;
+      REQUIRE(::write(pair.b, "data", 4) == 4);
+      prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 3).set_user_data(30);
+      const Cqe got = reap_one(ring);
+      REQUIRE(got.res == 4);
+      BufferView view = group->take(got);
+      REQUIRE(view.ok());
+      CHECK(group->recycle(view) == BufferError::none);
+      CHECK(group->recycle(view) == BufferError::kernel_owned);      // the same view again
+      CHECK(group->recycle(view.id) == BufferError::kernel_owned);   // by id
+      CHECK(group->kernel_owned_count() == 4);
+      if (legacy) {
+        // The one PROVIDE_BUFFERS the first recycle queued, and nothing more.
+        REQUIRE(ring.submit() == 1);
+        const Cqe provided = reap_one(ring);
+        CHECK(group->is_internal(provided));
+        CHECK(group->handle_internal(provided) >= 0);
+      }
+      CHECK(ring.peek_cqe() == nullptr);
+      // Each buffer is handed out once more, never twice.
+      std::set<unsigned> ids;
+      for (int i = 0; i < 4; ++i) {
+        REQUIRE(::write(pair.b, "more", 4) == 4);
+        prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 3).set_user_data(40 + i);
+        const Cqe again = reap_one(ring);
+        REQUIRE(again.res == 4);
+        BufferView v = group->take(again);
+        REQUIRE(v.ok());
+        CHECK(ids.insert(v.id).second);
+      }
+      CHECK(ids.size() == 4);
+      REQUIRE(::write(pair.b, "none", 4) == 4);
+      CHECK(run_one(ring, [&](Sqe& s) { prep_recv_buffer_select(s, pair.a, 64, 0, 3); }) == -ENOBUFS);
+      for (unsigned id : ids) CHECK(group->recycle(static_cast<std::uint16_t>(id)) == BufferError::none);
+      if (legacy) {
+        REQUIRE(ring.submit() == 4);
+        for (const Cqe& c : reap(ring, 4)) CHECK(group->handle_internal(c) >= 0);
+      }
+      REQUIRE(group->close().ok());
+    }
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: buffer group sizes no group can have") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    struct Case {
+      BufferGroupOptions options;
+      const char* words;
+    };
+    const Case cases[] = {
+        {{.group_id = 1, .buffer_count = 0, .buffer_size = 64}, "buffer_count 0: a group holds 1 .. 32768 buffers"},
+        {{.group_id = 1, .buffer_count = 40000, .buffer_size = 64}, "buffer_count 40000: a group holds 1 .. 32768"},
+        {{.group_id = 1, .buffer_count = 4, .buffer_size = 0}, "buffer_size 0: each buffer is 1 byte .. 1 GiB"},
+        {{.group_id = 1, .buffer_count = 1, .buffer_size = 2u << 30}, "each buffer is 1 byte .. 1 GiB"},
+        {{.group_id = 1, .buffer_count = 4, .buffer_size = 64, .ring_entries = 6},
+         "ring_entries 6 is not a power of two: use 8"},
+        {{.group_id = 1, .buffer_count = 4, .buffer_size = 64, .ring_entries = 2},
+         "ring_entries 2 cannot hold buffer_count 4: use 4 or more"},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.words);
+      auto group = BufferGroup::create_ring(ring, c.options);
+      CHECK(group.code() == EINVAL);
+      CHECK(says(group.error(), c.words));
+      if (c.options.ring_entries == 0) {
+        auto legacy = BufferGroup::create_provided(ring, c.options);
+        CHECK(legacy.code() == EINVAL);
+        CHECK(says(legacy.error(), c.words));
+      }
+    }
+    CHECK(ring.dependents() == 0);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+// ---- Registered files and buffers --------------------------------------------------
+
+TEST_CASE("bad input: a fixed file index past the table, in an emptied slot, or with no table") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    char buf[16];
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(0), buf, sizeof buf, 0); }, 1) == -EBADF);
+    const int null_fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    REQUIRE(null_fd >= 0);
+    const int fds[] = {null_fd, null_fd};
+    auto table = FileTable::create(ring, fds);
+    REQUIRE_MESSAGE(table.ok(), table.error().message);
+    ::close(null_fd);  // the table holds its own reference
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(1), buf, sizeof buf, 0); }, 2) == 16);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(2), buf, sizeof buf, 0); }, 3) == -EBADF);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(kMaxFileSlots - 1), buf, sizeof buf, 0); }, 4) ==
+          -EBADF);
+    const int empty[] = {-1};
+    REQUIRE(table->update(1, empty).ok());
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(1), buf, sizeof buf, 0); }, 5) == -EBADF);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(0), buf, sizeof buf, 0); }, 6) == 16);
+    // update() past the table: the kernel's EINVAL, with what to do.
+    auto past = table->update(2, empty);
+    CHECK(past.code() == EINVAL);
+    CHECK_FALSE(past.error().message.empty());
+    CHECK_FALSE(table->contains(FixedFile(2)));
+    // Run-time numbers no table can have are refused before any SQE exists.
+    CHECK_FALSE(FixedFile::checked(kMaxFileSlots).has_value());
+    CHECK_FALSE(DirectSlot::checked(kMaxFileSlots).has_value());
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: a fixed buffer index past the table, or a range outside the buffer") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    const int zero = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    REQUIRE(zero >= 0);
+    std::vector<char> memory(4096, 'm');
+    char* base = memory.data();
+    const iovec region{base + 1024, 1024};
+    auto table = BufferTable::create(ring, {&region, 1});
+    REQUIRE_MESSAGE(table.ok(), table.error().message);
+    auto past = table->read_fixed(zero, base + 1024, 16, 0, FixedBuffer(1));
+    CHECK(past.code() == EINVAL);
+    CHECK(says(past.error(), "fixed buffer"));
+    auto outside = table->read_fixed(zero, base + 2000, 100, 0, FixedBuffer(0));
+    CHECK(outside.code() == EFAULT);
+    CHECK(says(outside.error(), "fixed buffer"));
+    CHECK(ring.sq_pending() == 0);  // nothing was queued
+    CHECK_FALSE(FixedBuffer::checked(kMaxRegisteredBuffers).has_value());
+    // The same through the unchecked builders: the kernel refuses, nothing is written.
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read_fixed(s, zero, base + 1024, 16, 0, FixedBuffer(1)); }, 1) ==
+          -EFAULT);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read_fixed(s, zero, base + 2000, 100, 0, FixedBuffer(0)); }, 2) ==
+          -EFAULT);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read_fixed(s, zero, base + 1000, 100, 0, FixedBuffer(0)); }, 3) ==
+          -EFAULT);
+    CHECK(std::all_of(memory.begin(), memory.end(), [](char c) { return c == 'm'; }));
+    ::close(zero);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: a second table, a ring fd as a file, tables no kernel can hold") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    auto files = FileTable::create_sparse(ring, 4);
+    REQUIRE_MESSAGE(files.ok(), files.error().message);
+    auto second = FileTable::create_sparse(ring, 4);
+    CHECK(second.code() == EBUSY);
+    CHECK(says(second.error(), "this ring already has a file table; unregister it first"));
+    auto past = files->update(4, std::vector<int>{-1});
+    CHECK(past.code() == EINVAL);
+    CHECK(says(past.error(), "run past the table's 4 slots"));
+    auto not_open = files->update(0, std::vector<int>{1 << 20});
+    CHECK(not_open.code() == EBADF);
+    CHECK(says(not_open.error(), "is not open"));
+    const int ring_fd[] = {ring.fd()};
+    auto self = files->update(0, ring_fd);
+    CHECK(self.code() == EBADF);
+    CHECK(says(self.error(), "io_uring"));
+    auto range = files->set_alloc_range(2, 10);
+    CHECK(range.code() == EINVAL);
+    CHECK(says(range.error(), "is not inside the table's 4 slots"));
+    auto no_slots = FileTable::create_sparse(ring, 0);
+    CHECK(no_slots.code() == EINVAL);
+
+    std::vector<char> memory(64);
+    const iovec too_big{memory.data(), (std::size_t{1} << 30) + 1};
+    auto big = BufferTable::create(ring, {&too_big, 1});
+    CHECK(big.code() == EFAULT);
+    CHECK(says(big.error(), "the kernel registers at most 1 GiB (1073741824 bytes) per buffer: split it"));
+    const iovec unmapped{reinterpret_cast<void*>(0x1000), 4096};
+    auto bad_memory = BufferTable::create(ring, {&unmapped, 1});
+    CHECK(bad_memory.code() == EFAULT);
+    auto too_many = BufferTable::create_sparse(ring, kMaxRegisteredBuffers + 1);
+    CHECK(too_many.code() == EINVAL);
+    CHECK(says(too_many.error(), "a table holds at most 16384 buffers"));
+    auto buffers = BufferTable::create(ring, {&too_big, 0});  // no buffers at all
+    CHECK_FALSE(buffers.ok());
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+// ---- Lengths and counts -------------------------------------------------------------
+
+TEST_CASE("bad input: an iovec count past UIO_MAXIOV") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    const int zero = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    REQUIRE(zero >= 0);
+    std::vector<char> bytes(IOV_MAX + 1, 1);
+    std::vector<iovec> vecs(IOV_MAX + 1);
+    for (std::size_t i = 0; i < vecs.size(); ++i) vecs[i] = {&bytes[i], 1};
+    CHECK(run_one(ring, [&](Sqe& s) { prep_readv(s, zero, vecs.data(), IOV_MAX, 0); }, 1) == IOV_MAX);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_readv(s, zero, vecs.data(), IOV_MAX + 1, 0); }, 2) == -EINVAL);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_writev(s, zero, vecs.data(), IOV_MAX + 1, 0); }, 3) == -EINVAL);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_readv(s, zero, vecs.data(), 0xffffffffu, 0); }, 4) == -EINVAL);
+    ::close(zero);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: lengths above INT_MAX") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    // Send and receive lengths do not fit the kernel's int: refused where written.
+    CHECK_FALSE(SocketLength::checked(std::size_t{INT_MAX} + 1).has_value());
+    CHECK(SocketLength::at_most(std::size_t{1} << 33).value() == INT_MAX);
+    // Read/write lengths fit sqe->len (32 bits); a size_t beyond is refused, never cut.
+    CHECK_FALSE(IoLength::checked((std::size_t{5} << 30) + 10).has_value());
+    CHECK(IoLength::at_most(std::size_t{5} << 30).value() == 0xffffffffu);
+    // A length of 2^31..2^32-1 in the SQE: a read moves what there is (at
+    // most 0x7ffff000 bytes), never writes past it; the raw SQE field for a
+    // receive is refused by the kernel.
+    // The buffer must really span the length (the kernel checks that the
+    // whole range is user memory): 3 GiB reserved, never touched but for 5 bytes.
+    void* big = ::mmap(nullptr, 0xc0000000u, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                       -1, 0);
+    REQUIRE(big != MAP_FAILED);
+    Pipe pipe;
+    REQUIRE(::write(pipe.write, "hello", 5) == 5);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, pipe.read, big, 0xc0000000u, kCurrentPosition); }, 1) == 5);
+    CHECK(std::memcmp(big, "hello", 5) == 0);
+    ::munmap(big, 0xc0000000u);
+    char buf[64] = {};
+    SocketPair pair;
+    REQUIRE(::write(pair.b, "abc", 3) == 3);
+    const int recv = run_one(
+        ring, [&](Sqe& s) { prep_recv(s, pair.a, buf, 16, 0).len = 0x80000000u; }, 2);
+    CHECK(recv == -EINVAL);
+    CHECK(::recv(pair.a, buf, sizeof buf, MSG_DONTWAIT) == 3);  // nothing was consumed
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+// ---- Types --------------------------------------------------------------------------
+
+namespace {
+// A requires-expression turns "does not compile" into false.
+template <class FileArg>
+concept read_takes_as_file = requires(Sqe& sqe, FileArg file, char* buf) {
+  prep_read(sqe, file, buf, 16u, std::uint64_t{0});
+};
+template <class S>
+concept read_fixed_then_buffer_select = requires(S& sqe, char* buf, FixedBuffer index) {
+  prep_read_fixed(sqe, 3, buf, 16u, std::uint64_t{0}, index).buffer_select(std::uint16_t{1});
+};
+template <class S>
+concept recv_then_buffer_select = requires(S& sqe, char* buf) {
+  prep_recv(sqe, 3, buf, SocketLength::at_most(16), 0).buffer_select(std::uint16_t{1});
+};
+}  // namespace
+
+TEST_CASE("bad input: a slot number or a bool as a file, buffer_select over a builder's buffer (does not compile)") {
+  static_assert(read_takes_as_file<int>);
+  static_assert(read_takes_as_file<FixedFile>);
+  static_assert(!read_takes_as_file<unsigned>, "a slot number is not an fd");
+  static_assert(!read_takes_as_file<bool>, "true is not an fd");
+  static_assert(!read_takes_as_file<std::size_t>);
+  static_assert(!read_fixed_then_buffer_select<Sqe>, "buffer_select would overwrite buf_index");
+  static_assert(!recv_then_buffer_select<Sqe>, "buffer_select would drop buf");
+  // The positive form of each: the concepts can be true.
+  Sqe sqe;
+  char buf[16];
+  prep_read(sqe, FixedFile(2), buf, 16u, 0);
+  CHECK((sqe.flags & abi::IOSQE_FIXED_FILE) != 0);
+  CHECK(sqe.fd == 2);
+}
+
+// ---- Pointers ---------------------------------------------------------------------
+
+TEST_CASE("bad input: null pointers where the kernel would fault") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    const int zero = ::open("/dev/zero", O_RDWR | O_CLOEXEC);
+    REQUIRE(zero >= 0);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, zero, nullptr, 16, 0); }, 1) == -EFAULT);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_readv(s, zero, nullptr, 1, 0); }, 2) == -EFAULT);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_writev(s, zero, nullptr, 1, 0); }, 3) == -EFAULT);
+    const iovec null_base{nullptr, 16};
+    CHECK(run_one(ring, [&](Sqe& s) { prep_readv(s, zero, &null_base, 1, 0); }, 4) == -EFAULT);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_openat(s, AT_FDCWD, nullptr, O_RDONLY, 0); }, 5) == -EFAULT);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_timeout(s, nullptr); }, 6) == -EFAULT);
+    SocketPair pair;
+    CHECK(run_one(ring, [&](Sqe& s) { prep_sendmsg(s, pair.a, nullptr, 0); }, 7) == -EFAULT);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_send(s, pair.a, nullptr, 8, 0); }, 8) == -EFAULT);
+    // The library's own checked calls refuse a null array instead of reading it.
+    std::vector<char> memory(256);
+    const iovec region{memory.data(), memory.size()};
+    auto table = BufferTable::create(ring, {&region, 1});
+    REQUIRE_MESSAGE(table.ok(), table.error().message);
+    auto readv = table->readv_fixed(zero, nullptr, 1, 0, FixedBuffer(0));
+    CHECK(readv.code() == EFAULT);
+    CHECK(says(readv.error(), "null"));
+    auto writev = table->writev_fixed(zero, nullptr, 2, 0, FixedBuffer(0));
+    CHECK(writev.code() == EFAULT);
+    CHECK(ring.sq_pending() == 0);
+    CHECK(run_one(ring, [&](Sqe& s) { prep_readv_fixed(s, zero, nullptr, 1, 0, FixedBuffer(0)); }, 9) == -EFAULT);
+    ::close(zero);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+// ---- The Ring object ----------------------------------------------------------------
+
+TEST_CASE("bad input: a moved-from Ring used") {
+  const Baseline before;
+  {
+    Ring ring = make();
+    prep_nop(next_sqe(ring)).set_user_data(1);
+    Ring moved = std::move(ring);
+    check_not_open(ring);
+    // The SQE taken before the move went with the ring.
+    const Cqe done = reap_one(moved);
+    CHECK(done.user_data == 1);
+    nop_round_trip(moved);
+    Ring assigned;
+    assigned = std::move(moved);
+    check_not_open(moved);
+    nop_round_trip(assigned);
+  }
+  {
+    Ring never_opened;
+    check_not_open(never_opened);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: a closed Ring used") {
+  std::thread([] {}).join();  // glibc keeps a joined thread's stack mapped: map one before the baseline
+  const Baseline before;
+  {
+    Ring ring = make();
+    prep_nop(next_sqe(ring)).set_user_data(1);  // taken, never submitted
+    ring.close();
+    check_not_open(ring);
+    // Two closed rings at once, used from two threads: no shared state to race on.
+    Ring other = make();
+    other.close();
+    std::thread elsewhere([&] {
+      for (int i = 0; i < 1000; ++i) (void)other.get_sqe(), (void)other.peek_cqe(), (void)other.submit();
+    });
+    for (int i = 0; i < 1000; ++i) (void)ring.get_sqe(), (void)ring.peek_cqe(), (void)ring.submit();
+    elsewhere.join();
+    check_not_open(other);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: a BufferGroup, FileTable, BufferTable, Personality or RingRef that outlives its Ring") {
+  const Baseline before;
+  {
+    std::optional<BufferGroup> ring_group, legacy_group;
+    std::optional<FileTable> files;
+    std::optional<BufferTable> buffers;
+    std::optional<Personality> personality;
+    RingRef ref;
+    BufferView held;
+    std::vector<char> memory(256);
+    const iovec region{memory.data(), memory.size()};
+    {
+      Ring ring = make();
+      auto g1 = BufferGroup::create_ring(ring, {.group_id = 1, .buffer_count = 4, .buffer_size = 64});
+      auto g2 = BufferGroup::create_provided(ring, {.group_id = 2, .buffer_count = 4, .buffer_size = 64});
+      REQUIRE(g1.ok());
+      REQUIRE(g2.ok());
+      ring_group = std::move(*g1);
+      legacy_group = std::move(*g2);
+      const int fds[] = {0};
+      auto f = FileTable::create(ring, fds);
+      REQUIRE(f.ok());
+      files = std::move(*f);
+      auto b = BufferTable::create(ring, {&region, 1});
+      REQUIRE(b.ok());
+      buffers = std::move(*b);
+      auto p = Personality::create(ring);
+      REQUIRE(p.ok());
+      personality = std::move(*p);
+      ref = RingRef(ring);
+      SocketPair pair;
+      REQUIRE(::write(pair.b, "x", 1) == 1);
+      prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 1).set_user_data(1);
+      const Cqe got = reap_one(ring);
+      REQUIRE(got.res == 1);
+      held = ring_group->take(got);
+      REQUIRE(held.ok());
+      CHECK(ring.dependents() == 6);
+    }  // the Ring is destroyed first
+    CHECK_FALSE(ref);
+    CHECK(ref.get() == nullptr);
+    CHECK_FALSE(ring_group->valid());
+    CHECK(ring_group->recycle(held) == BufferError::closed);
+    CHECK(ring_group->recycle(0) == BufferError::closed);
+    Cqe fake{};
+    fake.res = 1;
+    fake.flags = abi::IORING_CQE_F_BUFFER;
+    CHECK(ring_group->take(fake).error == BufferError::closed);
+    CHECK(legacy_group->recycle(0) == BufferError::closed);
+    CHECK(std::string(describe(BufferError::closed)).find("closed") != std::string::npos);
+    CHECK_FALSE(files->registered());
+    auto update = files->update(0, std::vector<int>{-1});
+    CHECK(update.code() == ENXIO);
+    CHECK(says(update.error(), "its Ring closed"));
+    CHECK_FALSE(buffers->registered());
+    auto read = buffers->read_fixed(0, memory.data(), 16, 0, FixedBuffer(0));
+    CHECK(read.code() == ENXIO);
+    CHECK(says(read.error(), "its Ring closed"));
+    CHECK_FALSE(personality->valid());
+    CHECK(ring_group->close().ok());
+    CHECK(legacy_group->close().ok());
+    CHECK(files->unregister().ok());
+    CHECK(buffers->unregister().ok());
+    personality->reset();
+    ring_group.reset();
+    legacy_group.reset();
+    files.reset();
+    buffers.reset();
+    personality.reset();
+  }
+  before.check_nothing_left();  // the groups' buffer memory and ring mappings are gone too
+}
+
+// ---- Restrictions ---------------------------------------------------------------------
+
+TEST_CASE("bad input: a forbidden op, flag or register call on a restricted ring") {
+  URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_RESTRICTIONS));
+  const Baseline before;
+  {
+    RingOptions options;
+    options.start_disabled = true;
+    auto created = create_ring(options);
+    REQUIRE_MESSAGE(created.ok(), created.error().message);
+    Ring& ring = *created;
+    REQUIRE(register_restrictions(ring, Restrictions().allow_sqe_op(abi::IORING_OP_NOP)).ok());
+    REQUIRE(ring.enable().ok());
+    Pipe pipe;
+    CHECK(run_one(ring, [&](Sqe& s) { prep_write(s, pipe.write, "no", 2, kCurrentPosition); }, 1) == -EACCES);
+    char got[4];
+    CHECK(::read(pipe.read, got, sizeof got) == -1);  // not carried out
+    CHECK(run_one(ring, [](Sqe& s) { prep_nop(s).force_async(); }, 2) == -EACCES);
+    auto personality = register_personality(ring);
+    CHECK(personality.code() == EACCES);
+    CHECK(ring.register_raw(abi::IORING_REGISTER_PROBE, nullptr, 0) == -EACCES);
+    // Register calls the list does not allow, ENABLE_RINGS and RESTRICTIONS included.
+    auto again = register_restrictions(ring, Restrictions().allow_sqe_op(abi::IORING_OP_WRITE));
+    CHECK(again.code() == EACCES);
+    CHECK(says(again.error(), "(EACCES)"));
+    auto enable_twice = ring.enable();
+    CHECK(enable_twice.code() == EACCES);
+    CHECK(says(enable_twice.error(), "(EACCES)"));
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+TEST_CASE("bad input: enable() twice, or restrictions on a ring already enabled") {
+  const Baseline before;
+  {
+    RingOptions options;
+    options.start_disabled = true;
+    auto created = create_ring(options);
+    REQUIRE_MESSAGE(created.ok(), created.error().message);
+    Ring& ring = *created;
+    prep_nop(next_sqe(ring)).set_user_data(1);
+    CHECK(ring.submit() == -EBADFD);  // still disabled: the SQE stays queued
+    REQUIRE(ring.enable().ok());
+    auto twice = ring.enable();
+    CHECK(twice.code() == EBADFD);
+    CHECK(says(twice.error(), "(EBADFD)"));
+    CHECK(says(twice.error(), "already enabled"));
+    auto late = register_restrictions(ring, Restrictions().allow_sqe_op(abi::IORING_OP_NOP));
+    CHECK(late.code() == EBADFD);
+    CHECK(says(late.error(), "(EBADFD)"));
+    CHECK(says(late.error(), "registered before enable()"));
+    const Cqe done = reap_one(ring);
+    CHECK(done.user_data == 1);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+// ---- The table itself -------------------------------------------------------------------
+
+// The README's bad-input table and the test cases here name each other:
+// every row cites `//tests:bad_input_test` and a TEST_CASE of this file that
+// exists, and every "bad input: ..." case here has its row, so renaming,
+// removing or adding a case without its row fails this test.
+TEST_CASE("bad input: the README table and these test cases name each other") {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  const std::string root =
+      srcdir && workspace ? std::string(srcdir) + "/" + workspace + "/" : std::string();  // else: from the repo root
+  auto read = [&](const std::string& path) {
+    std::ifstream in(root + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const std::string readme = read("README.md");
+  const std::string source = read("tests/bad_input_test.cc");
+  REQUIRE_MESSAGE(!readme.empty(), "README.md is not in the runfiles");
+  REQUIRE_MESSAGE(!source.empty(), "tests/bad_input_test.cc is not in the runfiles");
+  const auto start = readme.find("\n## Bad input: what you get\n");
+  REQUIRE(start != std::string::npos);
+  const std::string section = readme.substr(start, readme.find("\n## ", start + 1) - start);
+
+  std::set<std::string> cited;
+  const std::regex row(R"(\n\|[^\n]*\| `//tests:bad_input_test` `(bad input: [^`]+)` \|)");
+  for (std::sregex_iterator it(section.begin(), section.end(), row), stop; it != stop; ++it) {
+    CHECK_MESSAGE(cited.insert((*it)[1]).second, "cited twice: " << (*it)[1]);
+  }
+  int table_rows = 0;
+  for (std::size_t at = section.find("\n| "); at != std::string::npos; at = section.find("\n| ", at + 1)) {
+    ++table_rows;
+  }
+  CHECK(table_rows == static_cast<int>(cited.size()) + 2);  // + header and rule; every row cites a case
+
+  std::set<std::string> cases;
+  const std::regex test_case("TEST_CASE\\(\"(bad input: [^\"]+)\"\\)");
+  for (std::sregex_iterator it(source.begin(), source.end(), test_case), stop; it != stop; ++it) {
+    cases.insert((*it)[1]);
+  }
+  cases.erase("bad input: the README table and these test cases name each other");
+  for (const std::string& name : cited) CHECK_MESSAGE(cases.count(name) == 1, "no such TEST_CASE: " << name);
+  for (const std::string& name : cases) CHECK_MESSAGE(cited.count(name) == 1, "not in the README table: " << name);
+  CHECK(cases.size() >= 20);
+}
