@@ -294,6 +294,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
 }
 
 void Ring::init_from_params(State& s, const abi::io_uring_params& params) {
+  s.params = params;
   s.setup_flags = params.flags;
   s.features = params.features;
   s.sqpoll = (params.flags & abi::IORING_SETUP_SQPOLL) != 0;
@@ -958,6 +959,10 @@ Status Ring::resize(const ResizeOptions& options) {
   // kernel's head (the kernel checked that what is pending fits).
   next.sq_head_cache = barrier::load_acquire(next.sq_khead);
   next.sq_tail_limit = next.sq_head_cache + next.sq_entries;
+  next.params.sq_entries = params.sq_entries;
+  next.params.cq_entries = params.cq_entries;
+  next.params.sq_off = params.sq_off;
+  next.params.cq_off = params.cq_off;
   // The 6.18 kernel marks the new rings IORING_SQ_TASKRUN | NEED_WAKEUP
   // whatever waits ("worst case an extra syscall", io_register_resize_rings;
   // newer trees copy the old flags instead). On a TASKRUN_FLAG ring the next

@@ -505,6 +505,12 @@ class Ring {
     std::size_t sqes_bytes = 0;
   };
   Mapping mapping() const;
+  // The kernel's answer to io_uring_setup(2) for this ring (for adopt(): the
+  // params given): sizes, flags, features, sq_thread_idle and every sq_off /
+  // cq_off offset. After resize(), the new sizes and offsets (the kernel
+  // reports sq_off.array as 0 there; this holds where the rings put it) with
+  // setup's flags. Read-only, for programs that show the layout (tools/inspect).
+  const abi::io_uring_params& params() const { return s_.params; }
   // The SQ tail of the SQEs handed out by get_sqe(), published or not.
   std::uint32_t sqe_tail() const { return s_.sqe_tail; }
   // Publishes the SQEs taken since the last submit (one store of the SQ
@@ -655,6 +661,7 @@ class Ring {
 
     std::uint32_t setup_flags = 0;
     std::uint32_t features = 0;
+    abi::io_uring_params params{};  // for params() only
 
     Region rings;  // SQ and CQ rings (one region with FEAT_SINGLE_MMAP or NO_MMAP)
     Region cq_ring;  // separate CQ ring mapping on kernels without FEAT_SINGLE_MMAP

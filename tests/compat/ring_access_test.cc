@@ -1,12 +1,13 @@
 // The accessors of uring::Ring that the liburing layer (uring/liburing)
 // builds struct io_uring from: adopt() of a ring set up by io_uring_setup(2)
 // elsewhere, mapping(), sqe_tail(), flush_sq(), and registering,
-// unregistering and closing the ring fd after setup.
+// unregistering and closing the ring fd after setup, and params().
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "tests/support/kernel_features.h"
@@ -182,4 +183,65 @@ TEST_CASE("close_ring_fd keeps the ring running through its registered index") {
     CHECK(ring->register_raw(abi::IORING_REGISTER_PROBE, nullptr, 0) != -EBADF);
   }
   CHECK(testing::open_fd_count() == fds_before);
+}
+
+TEST_CASE("params() is the kernel's answer to io_uring_setup: the same offsets a raw setup gets, and mapping() agrees") {
+  RingOptions options;
+  options.entries = 8;
+  options.cq_entries = 32;
+  options.cqe32 = true;
+  options.register_ring_fd = false;
+  auto ring = testing::create_ring(options);
+  REQUIRE(ring.ok());
+  abi::io_uring_params raw{};
+  raw.flags = options.setup_flags();
+  raw.cq_entries = options.cq_entries;
+  const int fd = sys::io_uring_setup(options.entries, &raw);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+
+  const abi::io_uring_params& p = ring->params();
+  CHECK(p.sq_entries == raw.sq_entries);
+  CHECK(p.cq_entries == raw.cq_entries);
+  CHECK(p.flags == raw.flags);
+  CHECK(p.features == raw.features);
+  CHECK(std::memcmp(&p.sq_off, &raw.sq_off, sizeof raw.sq_off) == 0);
+  CHECK(std::memcmp(&p.cq_off, &raw.cq_off, sizeof raw.cq_off) == 0);
+  // Every offset leads to the word mapping() points at.
+  const Ring::Mapping m = ring->mapping();
+  auto at = [](void* base, std::uint32_t offset) { return static_cast<unsigned char*>(base) + offset; };
+  CHECK(at(m.sq_ring, p.sq_off.head) == reinterpret_cast<unsigned char*>(m.sq_khead));
+  CHECK(at(m.sq_ring, p.sq_off.tail) == reinterpret_cast<unsigned char*>(m.sq_ktail));
+  CHECK(at(m.sq_ring, p.sq_off.flags) == reinterpret_cast<unsigned char*>(m.sq_kflags));
+  CHECK(at(m.sq_ring, p.sq_off.dropped) == reinterpret_cast<unsigned char*>(m.sq_kdropped));
+  CHECK(at(m.sq_ring, p.sq_off.array) == reinterpret_cast<unsigned char*>(m.sq_array));
+  CHECK(*reinterpret_cast<std::uint32_t*>(at(m.sq_ring, p.sq_off.ring_mask)) == m.sq_mask);
+  CHECK(*reinterpret_cast<std::uint32_t*>(at(m.sq_ring, p.sq_off.ring_entries)) == m.sq_entries);
+  CHECK(at(m.cq_ring, p.cq_off.head) == reinterpret_cast<unsigned char*>(m.cq_khead));
+  CHECK(at(m.cq_ring, p.cq_off.tail) == reinterpret_cast<unsigned char*>(m.cq_ktail));
+  CHECK(at(m.cq_ring, p.cq_off.overflow) == reinterpret_cast<unsigned char*>(m.cq_koverflow));
+  CHECK(at(m.cq_ring, p.cq_off.cqes) == m.cqes);
+  CHECK(*reinterpret_cast<std::uint32_t*>(at(m.cq_ring, p.cq_off.ring_mask)) == m.cq_mask);
+  CHECK(*reinterpret_cast<std::uint32_t*>(at(m.cq_ring, p.cq_off.ring_entries)) == m.cq_entries);
+}
+
+TEST_CASE("params() follows resize(): the new sizes, and offsets that lead to the new mapping") {
+  URING_REQUIRE(testing::missing_register_op(abi::IORING_REGISTER_RESIZE_RINGS));
+  RingOptions options;
+  options.entries = 8;
+  options.single_issuer = true;
+  options.defer_taskrun = true;
+  auto ring = testing::create_ring(options);
+  REQUIRE(ring.ok());
+  REQUIRE(ring->resize(ResizeOptions{.sq_entries = 32, .cq_entries = 128}).ok());
+  const abi::io_uring_params& p = ring->params();
+  CHECK(p.sq_entries == 32);
+  CHECK(p.cq_entries == 128);
+  CHECK((p.flags & abi::IORING_SETUP_DEFER_TASKRUN) != 0);  // setup's flags, not the resize's
+  const Ring::Mapping m = ring->mapping();
+  auto at = [](void* base, std::uint32_t offset) { return static_cast<unsigned char*>(base) + offset; };
+  CHECK(at(m.sq_ring, p.sq_off.array) == reinterpret_cast<unsigned char*>(m.sq_array));
+  CHECK(at(m.cq_ring, p.cq_off.cqes) == m.cqes);
+  CHECK(*reinterpret_cast<std::uint32_t*>(at(m.sq_ring, p.sq_off.ring_entries)) == 32);
+  CHECK(*reinterpret_cast<std::uint32_t*>(at(m.cq_ring, p.cq_off.ring_entries)) == 128);
 }
