@@ -220,14 +220,16 @@ inline constexpr std::uint64_t kSendFileUserData = 0x53454e4446494c00ull;  // "S
 
 // Blocking: sends [offset, offset + length) of file_fd to socket_fd through a
 // FileSender and returns the bytes sent (fewer than length only when the file
-// ended first), or the error: the sender's setup errors, the failing
-// splice's errno (EPIPE, ECONNRESET, ...) with the bytes sent before it in
-// the message, EINTR/ETIME/... from waiting, or EBUSY when the Ring is not
-// idle. The Ring must have nothing else in flight and no CQE unreaped (EBUSY
-// at the start otherwise, nothing done): send_file reaps every CQE it waits
-// for; a CQE with another user_data showing up meanwhile fails it with EBUSY
-// (that CQE is consumed and named in the message) once its own requests have
-// ended. A ring of 4 entries is enough.
+// ended first), or the error: the sender's setup errors; the failing
+// splice's errno (EPIPE, ECONNRESET, ...), the bytes sent before it in the
+// message; io_uring_enter's errno when the ring refuses (EINTR, EAGAIN and
+// EBUSY are waited out; SQEs it did not take are turned into NOPs that post
+// nothing, since they name the sender's pipe); EINVAL for a ring of fewer
+// than 2 SQ entries; EBUSY when the ring is not idle. The Ring must have
+// nothing else in flight and no CQE unreaped (EBUSY at the start otherwise,
+// nothing done): send_file reaps every CQE; one with another user_data
+// showing up meanwhile is consumed, and send_file fails with EBUSY naming it
+// once its own requests have ended. A ring of 4 entries is enough.
 Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uint64_t offset,
                                 std::uint64_t length, const FileSenderOptions& options = {});
 
