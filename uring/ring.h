@@ -235,6 +235,9 @@ class Ring {
   ~Ring() { close(); }
 
   // Unmaps the rings, unregisters the ring fd and closes it. Idempotent.
+  // A Ring that is not open (default-made, moved from, closed) answers every
+  // call as a closed ring: get_sqe() and peek_cqe() nullptr, submit*, the
+  // waits, wait_for_sq_space and register_raw -EBADF, the Result calls EBADF.
   void close();
   bool valid() const { return s_.enter_fd >= 0; }
 
