@@ -114,6 +114,9 @@ TEST_CASE("cat: --help prints the usage and exits 0; an unknown option prints it
   CHECK(bad.err.find("cat: unknown option --frobnicate\nusage: cat") == 0);
   tool_runner::Result bad_number = tool_runner::run(cat_path(), {"--block-size", "0"});
   CHECK(bad_number.exit_code == 2);
+  tool_runner::Result too_much = tool_runner::run(cat_path(), {"--block-size", "16M", "--blocks", "1024"});
+  CHECK(too_much.exit_code == 2);
+  CHECK(too_much.err.find("cat: --block-size x --blocks is more than 256M\nusage: cat") == 0);
 }
 
 TEST_CASE("cat: empty, 1-byte and 1 MiB + 3 files come out byte-identical, also with one-byte blocks") {

@@ -56,7 +56,8 @@ constexpr const char* kUsage =
     "Prints each FILE (stdin when there is none, or for \"-\") on stdout, reading\n"
     "with io_uring READV (one iovec per block) and writing with WRITEV.\n"
     "  --block-size N  bytes per block (1..16M, K/M suffixes; default 64K)\n"
-    "  --blocks N      blocks (iovecs) per READV (1..1024; default 16)\n";
+    "  --blocks N      blocks (iovecs) per READV (1..1024; default 16);\n"
+    "                  block size x blocks is at most 256M\n";
 
 // user_data of the two kinds of request.
 constexpr std::uint64_t kIo = 1;      // the READV or WRITEV in flight
@@ -165,6 +166,7 @@ int main(int argc, char** argv) {
   args.number("--block-size", &block_size, 1, 16 << 20);
   args.number("--blocks", &block_count, 1, 1024);  // UIO_MAXIOV
   std::vector<std::string> files = args.parse(argc, argv, 0, SIZE_MAX);
+  if (block_size * block_count > (256u << 20)) args.usage_error("--block-size x --blocks is more than 256M");
   if (files.empty()) files.push_back("-");
 
   Cat cat;

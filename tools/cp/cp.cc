@@ -38,7 +38,8 @@
 // the unnamed file is closed and so disappears, and DEST is as it was. (A
 // filesystem without O_TMPFILE gets a named temporary file instead, removed
 // on failure; a SIGKILL would leave that one behind.) DEST, if it exists, is
-// replaced by a new file with SOURCE's permissions, not written in place.
+// replaced by a new file with SOURCE's permissions, not written in place
+// (a symbolic link as DEST is replaced too, not followed).
 //
 // Other rules: DEST may be a directory (the copy goes into it, under
 // SOURCE's name); SOURCE and DEST may not be the same file; SOURCE may not
