@@ -97,7 +97,7 @@ inline unsigned char stream_byte(std::uint64_t conn, std::uint64_t offset) {
 
 // `clients` connections, each sending `messages` messages of random sizes
 // (log-uniform over 1 B .. 64 KiB, so every size class is as common as the
-// next) with up to 4 in flight, and checking every byte that comes back.
+// next, and every 100 messages one of 64 KiB and one of 1 B) with up to 4 in flight, and checking every byte that comes back.
 // Returns "" or what went wrong; *total gets the bytes each way.
 std::string run_clients(int port, int clients, int messages, std::uint64_t* total, double limit_seconds = 120) {
   struct Client {
@@ -119,7 +119,10 @@ std::string run_clients(int port, int clients, int messages, std::uint64_t* tota
     Client& c = all[static_cast<std::size_t>(i)];
     for (int k = 0; k < messages; ++k) {
       const double exponent = std::uniform_real_distribution<double>(0.0, 16.0)(random);
-      c.sizes.push_back(std::clamp<std::uint32_t>(static_cast<std::uint32_t>(std::exp2(exponent)), 1, 65536));
+      std::uint32_t size = std::clamp<std::uint32_t>(static_cast<std::uint32_t>(std::exp2(exponent)), 1, 65536);
+      if (k % 100 == 0) size = 65536;  // both ends of the range, on every client
+      if (k % 100 == 50) size = 1;
+      c.sizes.push_back(size);
       *total += c.sizes.back();
     }
     c.end_of_done = c.sizes[0];
@@ -269,6 +272,11 @@ TEST_CASE("echo --bundle (4 KiB buffers): 64 clients x 250 messages come back ex
 TEST_CASE("echo --incremental (256 KiB buffers): 64 clients x 250 messages come back exactly") {
   URING_REQUIRE(uring::testing::missing_since("IOU_PBUF_RING_INC", "6.12"));
   check_echo(echo_path(), {"--incremental", "--buffer-size", "256K", "--buffers", "64"}, 64, 250);
+}
+
+TEST_CASE("echo --sqpoll: 16 clients x 200 messages come back exactly") {
+  URING_REQUIRE(uring::testing::missing_setup_flags(uring::abi::IORING_SETUP_SQPOLL));
+  check_echo(echo_path(), {"--sqpoll"}, 16, 200);
 }
 
 TEST_CASE("echo with 8 buffers for 64 clients: receives run dry, park, and everything still comes back") {
