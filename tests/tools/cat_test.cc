@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -45,8 +48,9 @@ void write_file(const std::string& path, const std::string& bytes) {
 
 // cat with its three standard fds given (each -1: /dev/null), for what
 // tool_runner::run cannot do: a stdin left open, a stdout pipe read as a
-// stream or closed at once.
-pid_t spawn_cat(const std::vector<std::string>& args, int in, int out, int err) {
+// stream or closed at once; `before_exec` runs in the child first.
+pid_t spawn_cat(const std::vector<std::string>& args, int in, int out, int err,
+                const std::function<void()>& before_exec = {}) {
   const std::string path = cat_path();
   std::vector<char*> argv{const_cast<char*>(path.c_str())};
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -62,6 +66,7 @@ pid_t spawn_cat(const std::vector<std::string>& args, int in, int out, int err) 
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    if (before_exec) before_exec();
     ::execv(path.c_str(), argv.data());
     ::_exit(127);
   }
@@ -251,16 +256,39 @@ TEST_CASE("cat: a missing file and a directory are named on stderr, the others s
   CHECK(mixed.out == "AAABBB");
   CHECK(mixed.err == "cat: " + missing + ": No such file or directory\ncat: " + dir.path() + ": Is a directory\n");
 
-  // Unreadable: a file without read permission, for a user the kernel checks
-  // (root passes DAC checks, so the case is asserted only when it applies).
+}
+
+// Root passes permission checks through CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH:
+// dropped from the bounding set before exec, cat runs without them.
+void drop_dac_capabilities() {
+  ::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
+  ::prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0);
+}
+
+TEST_CASE("cat: an unreadable file is named (Permission denied), the next one still printed, exit 1") {
+  if (::prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1) {
+    URING_SKIP("no CAP_SETPCAP: cannot drop CAP_DAC_OVERRIDE from cat's bounding set");
+  }
+  uring::testing::TempDir dir;
   const std::string closed = dir.path() + "/closed";
   write_file(closed, "secret");
   REQUIRE(::chmod(closed.c_str(), 0) == 0);
-  if (::access(closed.c_str(), R_OK) != 0) {
-    tool_runner::Result denied = tool_runner::run(cat_path(), {closed});
-    CHECK(denied.exit_code == 1);
-    CHECK(denied.err == "cat: " + closed + ": Permission denied\n");
-  }
+  write_file(dir.path() + "/open", "public");
+  int out[2], err[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  const pid_t child = spawn_cat({closed, dir.path() + "/open"}, -1, out[1], err[1], drop_dac_capabilities);
+  ::close(out[1]);
+  ::close(err[1]);
+  const std::string printed = read_all(out[0]);
+  const std::string messages = read_all(err[0]);
+  ::close(out[0]);
+  ::close(err[0]);
+  const int status = wait_for(child, 30);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(printed == "public");
+  CHECK(messages == "cat: " + closed + ": Permission denied\n");
 }
 
 TEST_CASE("cat: stdout's reader gone (EPIPE): cat dies of SIGPIPE as coreutils' cat does, printing nothing") {

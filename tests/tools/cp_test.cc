@@ -11,7 +11,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -473,7 +475,7 @@ TEST_CASE("cp: a read-only and a full file system: a clear error, no file left, 
   CHECK(sha256_of_file(src) == before);
 }
 
-TEST_CASE("cp: missing, unreadable and directory sources, the same file twice, a directory as DEST") {
+TEST_CASE("cp: missing and directory sources, the same file twice, a directory as DEST") {
   uring::testing::TempDir dir;
   const std::string src = dir.path() + "/src";
   write_file(src, "contents\n");
@@ -516,14 +518,31 @@ TEST_CASE("cp: missing, unreadable and directory sources, the same file twice, a
   CHECK(r.exit_code == 0);
   CHECK(read_file(dir.path() + "/old") == "contents\n");
 
-  // Unreadable, for a user the kernel checks (root passes DAC checks).
+}
+
+TEST_CASE("cp: an unreadable source is named (Permission denied), exit 1, nothing created") {
+  // Root passes permission checks through CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH:
+  // dropped from the bounding set before exec, cp runs without them.
+  if (::prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1) {
+    URING_SKIP("no CAP_SETPCAP: cannot drop CAP_DAC_OVERRIDE from cp's bounding set");
+  }
+  uring::testing::TempDir dir;
   const std::string closed = dir.path() + "/closed";
   write_file(closed, "secret", 0);
-  if (::access(closed.c_str(), R_OK) != 0) {
-    r = tool_runner::run(cp_path(), {closed, dir.path() + "/y"});
-    CHECK(r.exit_code == 1);
-    CHECK(r.err == "cp: cannot open '" + closed + "' for reading: Permission denied\n");
-  }
+  int err[2];
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  const pid_t child = spawn_cp({closed, dir.path() + "/copy"}, -1, -1, err[1], [] {
+    ::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
+    ::prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0);
+  });
+  ::close(err[1]);
+  const std::string messages = read_until_end(err[0], 30);
+  ::close(err[0]);
+  const int status = wait_for(child, 30);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(messages == "cp: cannot open '" + closed + "' for reading: Permission denied\n");
+  CHECK(listing(dir.path()) == "closed");
 }
 
 TEST_CASE("cp: SIGINT and SIGTERM mid-copy cancel what is in flight, leave no file and print nothing") {
