@@ -204,6 +204,12 @@ SendState FileSender::on_cqe(std::uint64_t user_data, std::int32_t result) {
 }
 
 void FileSender::fail(int negative_errno) {
+  // A splice interrupted in its io-wq worker (ASYNC_CANCEL of a running
+  // splice signals the worker) posts the kernel-internal -ERESTARTSYS (512)
+  // as it is, and the restart codes next to it (513, 514, 516) could come
+  // the same way: to the caller they are all -EINTR.
+  constexpr int kRestartSys = 512, kRestartBlock = 516;
+  if (negative_errno <= -kRestartSys && negative_errno >= -kRestartBlock) negative_errno = -EINTR;
   error_ = negative_errno < 0 ? negative_errno : -EIO;
   state_ = SendState::failed;
 }

@@ -46,8 +46,8 @@
 //     the bytes that did reach the pipe go out with a drain step;
 //   - a file -> pipe splice never moves more than the pipe has room for (in
 //     pages: a chunk starting in the middle of a page needs one slot more),
-//     so chunks end on page boundaries of the file: only the first can be
-//     shorter than chunk_size, and each fills the pipe exactly;
+//     so chunks end on page boundaries of the file: only the first and the
+//     last can be shorter than chunk_size, and each fits the pipe exactly;
 //   - a pipe -> socket splice may be short (the socket's buffer); the rest of
 //     the pipe goes out (drain) before the next chunk, so nothing is lost,
 //     duplicated or reordered;
@@ -63,8 +63,8 @@
 // (reached_eof(), sent() < length(); a length of kToEndOfFile always ends
 // this way). failed: error() is the -errno of the first failing splice or
 // poll (-EPIPE or -ECONNRESET when the peer closed; -EBADF, -ESPIPE, -EINVAL
-// for fds that cannot splice), and sent() counts the bytes the socket took
-// before it.
+// for fds that cannot splice; -EINTR or -ECANCELED when cancelled), and
+// sent() counts the bytes the socket took before it.
 //
 // SIGPIPE. A splice to a socket whose peer is gone raises SIGPIPE in the
 // thread that runs it (splice has no MSG_NOSIGNAL). On Linux 6.18 that is the
@@ -72,13 +72,19 @@
 // kernel promises it. Programs that send to sockets ignore SIGPIPE
 // (signal(SIGPIPE, SIG_IGN)) and read -EPIPE from the CQE: do that.
 //
+// Stopping early: shutdown(2) of the socket wakes a splice blocked on it
+// (-EPIPE); ASYNC_CANCEL of base | 1 (prep_cancel) answers -EALREADY for a
+// splice already running and interrupts its worker, whose CQE then carries
+// the kernel-internal -ERESTARTSYS (-512) on 6.18: error() reports that (and
+// the other restart codes) as -EINTR. Either way, feed on_cqe until
+// in_flight() is 0.
+//
 // Lifetime. The sender owns its pipe (both ends, O_CLOEXEC) and closes it in
 // its destructor. Destroy or move-assign over it only while in_flight() is 0:
 // a step's SQEs name the pipe's fds, and ones not yet submitted would find
-// them closed (or reused). To stop a transfer early, shutdown(2) the socket
-// or cancel base and base | 1 (prep_cancel), then feed on_cqe until
-// in_flight() is 0. The file's position is never used or moved (explicit
-// offsets); the caller keeps file_fd and socket_fd open until the end.
+// them closed (or reused). The file's position is never used or moved
+// (explicit offsets); the caller keeps file_fd and socket_fd open until the
+// end.
 //
 // Per chunk there is no allocation and no system call besides the caller's
 // submit. One thread at a time uses a sender (like the Ring).

@@ -723,3 +723,68 @@ TEST_CASE("FileSender: moves keep the pipe, destruction closes it; no descriptor
   pair.send.reset();
   require_same(reader.join(), slice(file, 0, 200000));
 }
+
+TEST_CASE("FileSender: a splice blocked on a full socket ends on ASYNC_CANCEL or shutdown(2), in bounded time") {
+  // sendfile.h's two ways to stop a transfer early. Both CQEs of the step
+  // still come; the sender fails with what they said.
+  Ring ring = make_ring(8);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  const std::size_t size = std::size_t{50} << 20;
+  TestFile file = make_test_file(dir, "f", size, 31);
+  for (const bool by_cancel : {true, false}) {
+    CAPTURE(by_cancel);
+    SocketPair pair = unix_pair();  // nobody reads pair.recv
+    auto made = FileSender::create(file.fd.get(), pair.send.get(), 0, size);
+    REQUIRE(made.ok());
+    FileSender& sender = made.value();
+    // Steps until one stays in flight for 300 ms: its socket splice sleeps
+    // in an io-wq worker on the full socket.
+    bool blocked = false;
+    for (int step = 0; step < 10000 && !blocked; ++step) {
+      REQUIRE(sender.state() == SendState::ready);
+      REQUIRE(sender.queue(ring, kBase) > 0);
+      REQUIRE(ring.submit() >= 0);
+      while (sender.in_flight() != 0) {
+        WaitOptions wait;
+        wait.timeout = std::chrono::milliseconds(300);
+        if (ring.wait_cqes(1, wait) == -ETIME) {
+          blocked = true;
+          break;
+        }
+        ring.for_each_cqe([&](const Cqe& cqe) { (void)sender.on_cqe(cqe); });
+      }
+      REQUIRE_MESSAGE((blocked || sender.state() == SendState::ready), "error " << sender.error());
+    }
+    REQUIRE(blocked);
+    const auto start = std::chrono::steady_clock::now();
+    int cancel_result = 1;
+    if (by_cancel) {
+      prep_cancel(*ring.get_sqe(), kBase | 1).set_user_data(0xca);
+    } else {
+      REQUIRE(::shutdown(pair.send.get(), SHUT_RDWR) == 0);
+    }
+    std::vector<Completion> foreign;
+    drive(ring, sender, kBase, &foreign, {}, std::chrono::milliseconds(10000));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    REQUIRE(sender.state() == SendState::failed);
+    if (by_cancel) {
+      // The running splice is interrupted (-EALREADY: it was running; the
+      // worker is signalled, and the splice's CQE says -ERESTARTSYS, which
+      // the sender reports as -EINTR).
+      if (foreign.empty()) {
+        const std::vector<Completion> rest = submit_and_collect(ring, 1);
+        foreign.insert(foreign.end(), rest.begin(), rest.end());
+      }
+      REQUIRE(foreign.size() == 1);
+      CHECK(foreign[0].data == 0xca);
+      cancel_result = foreign[0].res;
+      CHECK_MESSAGE((cancel_result == 0 || cancel_result == -EALREADY), "cancel " << cancel_result);
+      CHECK_MESSAGE((sender.error() == -EINTR || sender.error() == -ECANCELED), "error " << sender.error());
+    } else {
+      CHECK_MESSAGE(sender.error() == -EPIPE, "error " << sender.error());
+    }
+    CHECK(sender.sent() < size);
+    CHECK(sender.in_flight() == 0);
+  }
+}
