@@ -329,7 +329,7 @@ TEST_CASE("cp: 0 B, 1 B, 4 KiB - 1, 10 MiB + 7 and a file 64 x queue x block arr
   };
   const std::vector<Case> cases = {
       {0, {}},
-      {1, {}},
+      {1, {"--no-fsync"}},
       {4095, {}},
       {(10u << 20) + 7, {}},
       // 4 slots of 4 KiB: every slot is reused about 64 times.
