@@ -185,7 +185,8 @@ STRESS_KINDS = [
     "cancel_any", "poll_single", "poll_multi", "msg_ring", "recv_multishot", "send_zc",
     "timeout_multishot", "link_timeout_update", "poll_update",
 ]
-STRESS_VARIANTS = ["plain", "defer_taskrun", "cqe32", "no_sqarray", "tiny_cq", "sqpoll"]
+STRESS_VARIANTS = ["plain", "defer_taskrun", "cqe32", "no_sqarray", "tiny_cq", "sqpoll", "reaper_thread",
+                   "registered_thread"]
 NEW_ROUND, ASYNC, SKIP_SUCCESS, DRAIN = 1, 2, 4, 8
 
 
