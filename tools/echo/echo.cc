@@ -36,8 +36,18 @@
 // --incremental (IOU_PBUF_RING_INC, 6.12) lets many receives share one big
 // buffer, each taking only the bytes it got.
 //
+// Many connections with small messages: each receive takes a whole buffer
+// however few bytes it got, so use --incremental (or more buffers) there.
+//
 //   echo --port 0                       first line: listening on 127.0.0.1:PORT
 //   tools/load/load --port PORT ...     the load client
+//
+// The last line, at exit: `totals: connections= (accepted) refused= (over
+// --max-connections) resets= bytes_in= bytes_out= recvs= (CQEs with data)
+// sends= (SEND/SENDMSG requests) enobufs= (receives ended for want of a
+// buffer) parked= pauses= (receives cancelled for --max-queued) requests=
+// (SQEs) waits= (submit-and-wait calls) fds_at_start= fds_at_exit=` (equal:
+// nothing left open).
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>

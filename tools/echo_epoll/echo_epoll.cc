@@ -20,6 +20,10 @@
 //     connection, print the totals (the same line as tools/echo), exit 0.
 //
 //   echo_epoll --port 0                  first line: listening on 127.0.0.1:PORT
+//
+// The last line, at exit, has tools/echo's keys where they mean the same:
+// recvs= (reads that returned data), sends= (writes that wrote some),
+// requests= (read, write and accept4 calls), waits= (epoll_wait calls).
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
