@@ -377,6 +377,14 @@ bool poll_until(Done done) {
   return true;
 }
 
+// The next SQE, where the script knows there is room (each step starts
+// with an empty SQ and takes at most sq_entries).
+Sqe& next_sqe(Ring& ring) {
+  Sqe* sqe = ring.get_sqe();
+  if (!sqe) cli::fail(kTool, "the SQ is full where the script expected room (an earlier step did not finish)");
+  return *sqe;
+}
+
 void step_header(unsigned n, const char* name, const char* what) {
   std::printf("\nstep: n=%u name=%s\n  %s\n", n, name, what);
 }
@@ -387,7 +395,9 @@ void publish_submit_reap(Tracer& t, Ring& ring, unsigned count) {
   ring.flush_sq();
   t.observe("flush_sq()");
   if (ring.setup_flags() & abi::IORING_SETUP_SQPOLL) {
-    // The SQ thread submits; submit() only wakes it if it sleeps.
+    // The SQ thread submits; submit() only wakes it if it sleeps. (Not
+    // submit_and_wait(count, options): after flush_sq it has nothing of its
+    // own to publish and then does not wake a sleeping SQ thread.)
     const bool asleep = (t.last().sq_flags & abi::IORING_SQ_NEED_WAKEUP) != 0;
     const int ret = ring.submit();
     t.observe("submit() = " + result(ret) + " (it counts SQEs this call published: flush_sq did): " +
@@ -410,16 +420,21 @@ void publish_submit_reap(Tracer& t, Ring& ring, unsigned count) {
 }
 
 void step_nops(Tracer& t, Ring& ring) {
-  step_header(1, "nops", "three NOPs: the whole round trip, one word at a time");
-  for (unsigned i = 1; i <= 3; ++i) prep_nop(*ring.get_sqe()).set_user_data(tag(1, i));
-  t.observe("get_sqe() x3, prep_nop");
-  publish_submit_reap(t, ring, 3);
+  step_header(1, "nops", "NOPs (three, or as many as the SQ holds): the whole round trip, one word at a time");
+  const unsigned n = std::min(3u, ring.sq_entries());
+  for (unsigned i = 1; i <= n; ++i) prep_nop(next_sqe(ring)).set_user_data(tag(1, i));
+  t.observe("get_sqe() x" + std::to_string(n) + ", prep_nop");
+  publish_submit_reap(t, ring, n);
 }
 
 void step_linked_rw(Tracer& t, Ring& ring, const Probe& probe) {
   step_header(2, "linked_read_write",
               "READ 0..N of a temp file into a buffer, linked (IOSQE_IO_LINK) to a WRITE of that buffer at 4096:\n"
               "  the link makes the WRITE start only after the READ succeeded");
+  if (ring.sq_entries() < 2) {
+    std::printf("skip: step=2 reason=\"a link needs both SQEs in one submission: this SQ holds 1\"\n");
+    return;
+  }
   for (unsigned op : {abi::IORING_OP_READ, abi::IORING_OP_WRITE}) {
     if (!probe.supports(op)) {
       std::printf("skip: step=2 reason=\"%s\"\n", probe.unsupported_reason(op).c_str());
@@ -436,8 +451,8 @@ void step_linked_rw(Tracer& t, Ring& ring, const Probe& probe) {
   if (::pwrite(fd, kText, len, 0) != static_cast<ssize_t>(len)) cli::fail_errno(kTool, "pwrite", errno);
   std::printf("file: offset=0 bytes=%u text=\"%s\"\n", len, kText);
   char buffer[sizeof kText] = {};
-  prep_read(*ring.get_sqe(), fd, buffer, len, 0).link().set_user_data(tag(2, 1));
-  prep_write(*ring.get_sqe(), fd, buffer, len, 4096).set_user_data(tag(2, 2));
+  prep_read(next_sqe(ring), fd, buffer, len, 0).link().set_user_data(tag(2, 1));
+  prep_write(next_sqe(ring), fd, buffer, len, 4096).set_user_data(tag(2, 2));
   t.observe("get_sqe() x2, prep_read(...).link(), prep_write");
   publish_submit_reap(t, ring, 2);
   char back[sizeof kText] = {};
@@ -454,7 +469,7 @@ void step_timeout(Tracer& t, Ring& ring, const Probe& probe) {
     return;
   }
   abi::kernel_timespec ts{.tv_sec = 0, .tv_nsec = 10'000'000};
-  prep_timeout(*ring.get_sqe(), &ts).set_user_data(tag(3, 1));
+  prep_timeout(next_sqe(ring), &ts).set_user_data(tag(3, 1));
   t.observe("get_sqe(), prep_timeout(10 ms)");
   const auto start = std::chrono::steady_clock::now();
   publish_submit_reap(t, ring, 1);
@@ -485,7 +500,7 @@ void step_cq_overflow(Tracer& t, Ring& ring) {
   unsigned sent = 0;
   while (sent < total) {
     const unsigned batch = std::min(total - sent, ring.sq_space_left());
-    for (unsigned i = 0; i < batch; ++i) prep_nop(*ring.get_sqe()).set_user_data(tag(5, ++sent));
+    for (unsigned i = 0; i < batch; ++i) prep_nop(next_sqe(ring)).set_user_data(tag(5, ++sent));
     const int ret = ring.submit();
     // What the kernel promises once it consumed them: the CQ holds as many
     // as fit; the rest wait in the overflow list, and the flag says so.
@@ -500,16 +515,20 @@ void step_cq_overflow(Tracer& t, Ring& ring) {
   std::printf("check: step=5 submitted=%u posted=%u kept=%u cq_entries=%u cq_overflow_flag=%s\n", sent, posted,
               sent - posted, ring.cq_entries(),
               (t.last().sq_flags & abi::IORING_SQ_CQ_OVERFLOW) ? "yes" : "no");
-  std::printf("  the CQ is full (%u CQEs) and the kernel kept %u more in its overflow list (FEAT_NODROP:\n"
+  std::printf("  the CQ is full (%s) and the kernel kept %u more in its overflow list (FEAT_NODROP:\n"
               "  nothing is lost, cq.overflow stays 0); they come out, in order, once there is room\n",
-              ring.cq_entries(), sent - posted);
+              plural(ring.cq_entries(), "CQE").c_str(), sent - posted);
   const unsigned seen = ring.for_each_cqe([](const Cqe&) {});
   t.observe("for_each_cqe() read " + plural(seen, "CQE"));
-  std::printf("  the CQ is empty, but the flag stays: only an io_uring_enter moves the overflow list in\n");
-  const int ret = ring.enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0);
-  t.observe("io_uring_enter(0, 0, GETEVENTS) = " + result(ret) + ": the kernel flushed its overflow list");
-  const unsigned rest = ring.for_each_cqe([](const Cqe&) {});
-  t.observe("for_each_cqe() read " + plural(rest, "CQE"));
+  std::printf("  the CQ has room now, but the flag stays: only an io_uring_enter moves the overflow list in\n");
+  // Each enter moves as many as fit; the flag goes once the list is empty.
+  for (unsigned round = 0; (t.last().sq_flags & abi::IORING_SQ_CQ_OVERFLOW) && round <= sent - posted; ++round) {
+    const int ret = ring.enter(0, 0, abi::IORING_ENTER_GETEVENTS, nullptr, 0);
+    t.observe("io_uring_enter(0, 0, GETEVENTS) = " + result(ret) +
+              ": the kernel moved what fits from its overflow list into the CQ");
+    const unsigned rest = ring.for_each_cqe([](const Cqe&) {});
+    t.observe("for_each_cqe() read " + plural(rest, "CQE"));
+  }
 }
 
 void step_sqpoll_sleep(Tracer& t, Ring& ring) {
@@ -524,7 +543,7 @@ void step_sqpoll_sleep(Tracer& t, Ring& ring) {
   const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
   t.observe("polled sq_flags");
   std::printf("check: step=6 sq_thread_idle=%u asleep_after_ms=%.3f\n", idle, took.count());
-  prep_nop(*ring.get_sqe()).set_user_data(tag(6, 1));
+  prep_nop(next_sqe(ring)).set_user_data(tag(6, 1));
   ring.flush_sq();
   t.observe("get_sqe(), prep_nop, flush_sq()");
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
