@@ -19,7 +19,7 @@
 //                       (uring/sendfile.h: SPLICE file -> pipe -> socket, no copy)
 //   CLOSE               the file (CQE only on failure)
 //   TIMEOUT (multishot) a tick that closes connections idle for too long
-//   READ                the SIGINT/SIGTERM signalfd: stop
+//   POLL_ADD            the SIGINT/SIGTERM signalfd: stop
 //
 // Why per-connection receive buffers and not a buffer ring: a request head
 // may arrive in pieces and must be kept whole until it is parsed, so bytes
@@ -36,9 +36,12 @@
 // otherwise (no listings). Only regular files are served (403 for the rest).
 // Errors: 400 (malformed, see http_request.h), 403 (outside the root, not a
 // regular file, not readable), 404 (missing), 405 (POST and friends), 500
-// (a read that failed or came up short); after a 400 or 405 the connection
-// closes. A stop (SIGINT/SIGTERM) shuts every connection down, waits for
-// their requests to end, and prints the totals.
+// (STATX failed); after a 400 or 405 the connection closes. A file that
+// cannot be sent as its header promised (a read fails, the file shrinks)
+// ends its connection. A connection idle for --idle-timeout-ms (each of its
+// requests resets the clock; a client that stalls half-way is idle) is shut
+// down. A stop (SIGINT/SIGTERM) shuts every connection down, waits for their
+// requests to end, and prints the totals.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -177,7 +180,7 @@ struct Conn {
   bool head_only = false;
   bool tried_index = false;     // the path named a directory: now opening its index.html
   std::string path;             // what OPENAT2 opens, relative to the root
-  open_how how{};
+  uring::abi::open_how how{};  // OPENAT2 reads it when it runs: kept here until then
   int file = -1;
   struct statx st{};
 
@@ -363,11 +366,10 @@ class Server {
     // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
     // after STATX anyway). RESOLVE_BENEATH: no "..", absolute path or symlink
     // may leave root_fd (-EXDEV); RESOLVE_NO_MAGICLINKS: no /proc/self/fd/N.
-    conn->how = open_how{};
+    conn->how = uring::abi::open_how{};
     conn->how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     conn->how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    uring::prep_openat2(sqe(), root_fd_, conn->path.c_str(), reinterpret_cast<const uring::abi::open_how*>(&conn->how))
-        .set_user_data(tag(conn, op_open));
+    uring::prep_openat2(sqe(), root_fd_, conn->path.c_str(), &conn->how).set_user_data(tag(conn, op_open));
     ++conn->in_flight;
   }
 
@@ -531,10 +533,10 @@ class Server {
   void on_send(Conn* conn, int res) {
     if (res > 0) totals_.bytes += static_cast<std::uint64_t>(res);
     if (conn->closing) return;
-    if (res < 0 || static_cast<std::size_t>(res) != conn->send_len) {
-      if (res == -ECANCELED) ++totals_.statuses[500];  // the file's read failed or came up short
-      return shut(conn);
-    }
+    // Failed, short, or -ECANCELED because its READ_FIXED failed or came up
+    // short (the file shrank): the response cannot be finished, so the
+    // connection ends.
+    if (res < 0 || static_cast<std::size_t>(res) != conn->send_len) return shut(conn);
     if (conn->buffer >= 0) {  // a chunk from a registered buffer
       if (conn->body_left > 0) return respond_buffered(conn);
       give_buffer(conn);
