@@ -9,7 +9,8 @@
 #   --workdir DIR build and run there (default /tmp/uring-fuzz); each target's
 #                 corpus is copied to DIR/corpus/TARGET first, so a run grows
 #                 that copy, never the committed one (tests/fuzz/corpus/TARGET)
-#   TARGET        recvmsg_out_fuzz, buffer_group_fuzz, stress_ops_fuzz (default: all)
+#   TARGET        recvmsg_out_fuzz, buffer_group_fuzz, stress_ops_fuzz,
+#                 http_request_fuzz (default: all)
 #
 # Prints one line per target (runs, corpus size at the end, result) and exits
 # non-zero if any target crashed, leaked, broke an oracle invariant or timed
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
