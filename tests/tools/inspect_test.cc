@@ -14,10 +14,13 @@
 //     sq_entries SQEs; the CQ overflow shows IORING_SQ_CQ_OVERFLOW with a full
 //     CQ, then the kept CQEs flushed in order (over several enters when they
 //     do not all fit at once); with --sqpoll the SQ thread's
-//     NEED_WAKEUP and its wakeup.
+//     NEED_WAKEUP and its wakeup;
+//   * the command line: usage errors exit 2, refused setups exit 1 with the
+//     library's own message, SIGINT stops it between steps with all reaped.
 #include <unistd.h>
 
 #include <cctype>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -585,6 +588,27 @@ TEST_CASE("inspect: --help, a bad flag (usage, exit 2), a refused setup (the lib
     CHECK(r.exit_code == 1);
     CHECK(r.err == "inspect: " + ring.error().message + "\n");
   }
+}
+
+TEST_CASE("inspect: SIGINT stops the script between steps: everything reaped, totals, exit 130") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
+  // With a 5 s idle the SQ thread does not sleep within step 6's 2 s poll:
+  // the signal (from coreutils' timeout, after 0.5 s) arrives during it.
+  tool_runner::Result r = tool_runner::run(
+      "/usr/bin/timeout",
+      {"--preserve-status", "-s", "INT", "0.5", inspect_path(), "--trace", "--sqpoll", "--sqpoll-idle", "5000"}, "",
+      30);
+  REQUIRE(r.exited);
+  CHECK(r.exit_code == 128 + SIGINT);
+  const std::vector<Record> records = parse(r.out);
+  CHECK(only(records, "stopped").text("signal") == "INT");
+  CHECK(of_kind(records, "skip").empty());  // stopped, not given up
+  const Record& totals = only(records, "totals");
+  CHECK(totals.number("sqes") > 0);
+  CHECK(totals.number("sqes") == totals.number("cqes"));
+  CHECK(totals.number("sqes") == static_cast<std::int64_t>(of_kind(records, "sqe").size()));
+  CHECK(totals.number("cqes") == static_cast<std::int64_t>(of_kind(records, "cqe").size()));
+  CHECK(only(records, "step", "n", "6").number("n") == 6);  // it had got there
 }
 
 TEST_CASE("inspect: a default ring") { check_variant({{}, RingOptions{.entries = 8}}); }

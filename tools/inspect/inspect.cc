@@ -17,7 +17,7 @@
 // Output, stable for programs (tests/tools/inspect_test.cc parses it):
 //   * a record line is `KIND: key=value key=value ...`, KIND one of ring,
 //     setup, features, sq_off, cq_off, mmap, maps, step, state, change, sqe,
-//     cqe, file, check, skip, totals. Numbers are decimal, or 0x hex;
+//     cqe, file, check, skip, stopped, totals. Numbers are decimal, or 0x hex;
 //     bit sets are `0xHEX(NAME|NAME)` (`0x0(none)`); text is "quoted"
 //     (never holding a quote); a result may carry its errno: `res=-62(ETIME)`.
 //   * `state:` has every word: sq.local_tail (SQEs handed out by get_sqe,
@@ -33,11 +33,14 @@
 //
 // The ring's own API does everything (get_sqe, flush_sq, submit_and_wait,
 // for_each_cqe, enter); the words are read through Ring::mapping(), the
-// layout from Ring::params(). Every wait is bounded (2 s).
+// layout from Ring::params(). Every wait is bounded (2 s). SIGINT/SIGTERM stop
+// the script between steps (`stopped: signal=INT`, totals, exit 128 + N).
 #include <fcntl.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -75,6 +78,7 @@ const char kUsage[] =
     "  --no-sqarray      no SQ index array: the SQ tail indexes SQEs directly (IORING_SETUP_NO_SQARRAY)\n"
     "  --no-mmap         the rings live in memory this process allocated (IORING_SETUP_NO_MMAP)\n"
     "  --trace           run the script\n"
+    "SIGINT/SIGTERM stop the script between steps (exit 128 + N).\n"
     "Output: `KIND: key=value ...` records for programs, two-space-indented prose for people\n"
     "(the format is described at the top of tools/inspect/inspect.cc).\n";
 
@@ -366,6 +370,21 @@ class Tracer {
 // CQE names the SQE that asked for it.
 std::uint64_t tag(unsigned step, unsigned n) { return std::uint64_t{step} * 100000 + n; }
 
+// SIGINT and SIGTERM are blocked and readable on this signalfd
+// (cli::stop_signals_fd): the script stops between steps, when nothing is in
+// flight, and says so.
+int stop_fd = -1;
+int stop_signal = 0;
+
+// The signal that asked us to stop, or 0.
+int stop_requested() {
+  signalfd_siginfo info;
+  if (stop_signal == 0 && ::read(stop_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    stop_signal = static_cast<int>(info.ssi_signo);
+  }
+  return stop_signal;
+}
+
 // Polls `done` every millisecond for at most kPatience; true once it holds.
 template <class Done>
 bool poll_until(Done done) {
@@ -535,7 +554,9 @@ void step_sqpoll_sleep(Tracer& t, Ring& ring) {
   const unsigned idle = ring.params().sq_thread_idle;
   step_header(6, "sqpoll_sleep", "the SQ thread spins for sq_thread_idle ms with nothing to do, then sleeps");
   const auto start = std::chrono::steady_clock::now();
-  if (!poll_until([&] { return ring.sq_needs_wakeup(); })) {
+  const bool asleep = poll_until([&] { return ring.sq_needs_wakeup() || stop_requested(); });
+  if (stop_requested()) return;  // nothing is in flight yet
+  if (!asleep) {
     t.observe("waited 2 s for IORING_SQ_NEED_WAKEUP");
     std::printf("skip: step=6 reason=\"the SQ thread did not sleep within 2 s of sq_thread_idle=%u ms\"\n", idle);
     return;
@@ -598,6 +619,7 @@ int main(int argc, char** argv) {
   options.sqe128 = sqe128;
   options.no_sqarray = no_sqarray;
   options.no_mmap = no_mmap;
+  stop_fd = cli::stop_signals_fd(kTool);
   auto ring = Ring::create(options);
   if (!ring) cli::fail(kTool, ring.error().message);
   print_layout(*ring);
@@ -612,13 +634,20 @@ int main(int argc, char** argv) {
               "  own; the SQ tail and CQ head are ours to store; sq.local_tail is our count of SQEs handed out\n");
   Tracer t(*ring);
   const Words first = t.last();
-  step_nops(t, *ring);
-  step_linked_rw(t, *ring, *probe);
-  step_timeout(t, *ring, *probe);
-  step_sq_full(t, *ring);
-  step_cq_overflow(t, *ring);
-  if (sqpoll) step_sqpoll_sleep(t, *ring);
+  std::vector<std::function<void()>> script = {
+      [&] { step_nops(t, *ring); },        [&] { step_linked_rw(t, *ring, *probe); },
+      [&] { step_timeout(t, *ring, *probe); }, [&] { step_sq_full(t, *ring); },
+      [&] { step_cq_overflow(t, *ring); }};
+  if (sqpoll) script.push_back([&] { step_sqpoll_sleep(t, *ring); });
+  for (const auto& step : script) {
+    step();
+    if (stop_requested()) break;
+  }
+  if (stop_requested()) {
+    std::printf("\nstopped: signal=%s\n  every request of the steps run so far has completed and been reaped\n",
+                sigabbrev_np(stop_signal));
+  }
   const Words& end = t.last();
   std::printf("\ntotals: sqes=%u cqes=%u\n", end.sq_head - first.sq_head, end.cq_head - first.cq_head);
-  return 0;
+  return stop_signal ? 128 + stop_signal : 0;
 }
