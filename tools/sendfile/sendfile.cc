@@ -112,7 +112,9 @@ class Server {
         if (!signal_pending_ && cancels_pending_ == 0) break;
       }
       const int ret = ring.submit_and_wait(1);
-      if (ret < 0 && ret != -EINTR) cli::fail_errno(kTool, "io_uring_enter", ret);
+      if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+        cli::fail_errno(kTool, "io_uring_enter", ret);  // the others: reap, then again
+      }
       ring.for_each_cqe([&](const uring::Cqe& cqe) { dispatch(cqe); });
     }
     std::printf("totals: clients=%llu complete=%llu failed=%llu bytes=%llu\n",
@@ -133,6 +135,16 @@ class Server {
     }
     if (sqe == nullptr) cli::fail(kTool, "the submission queue stays full (a bug)");
     return *sqe;
+  }
+
+  // The client's next step (a chunk, a drain or a wait) on the SQ.
+  void queue_step(std::size_t slot) {
+    int queued = clients_[slot].sender.queue(*ring_, base(slot));
+    if (queued == -EBUSY) {  // no room for its SQEs: submit what is queued, then again
+      (void)ring_->submit();
+      queued = clients_[slot].sender.queue(*ring_, base(slot));
+    }
+    if (queued < 0) cli::fail_errno(kTool, "FileSender::queue", queued);
   }
 
   void arm_accept() {
@@ -163,9 +175,7 @@ class Server {
       case uring::SendState::in_flight:
         break;
       case uring::SendState::ready:
-        if (int queued = client.sender.queue(*ring_, base(slot)); queued < 0) {
-          cli::fail_errno(kTool, "queue", queued);
-        }
+        queue_step(slot);
         break;
       case uring::SendState::finished:
       case uring::SendState::failed:
@@ -179,9 +189,10 @@ class Server {
     if (result < 0) {
       if (result != -ECANCELED && !stopping_) {
         std::fprintf(stderr, "%s: accept: %s\n", kTool, std::strerror(-result));
-        // EMFILE and friends: try again with the next CQE's loop turn.
       }
-      arm_accept();
+      // EMFILE and friends: accept again once a client ends and frees its
+      // fds (end() re-arms); with no client, at once (ECONNABORTED).
+      if (active_ == 0) arm_accept();
       return;
     }
     std::size_t slot = 0;
@@ -205,8 +216,8 @@ class Server {
     ++active_;
     if (client.sender.state() == uring::SendState::finished) {
       end(slot);  // an empty file: nothing to send
-    } else if (int queued = client.sender.queue(*ring_, base(slot)); queued < 0) {
-      cli::fail_errno(kTool, "queue", queued);
+    } else {
+      queue_step(slot);
     }
     if (once_) stopping_ = true;  // no second client; the loop ends when this one does
     arm_accept();
