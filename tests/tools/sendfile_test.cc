@@ -307,3 +307,64 @@ TEST_CASE("sendfile: startup errors name what is wrong: missing file, directory,
   REQUIRE(r.exited);
   CHECK(r.exit_code == 2);
 }
+
+TEST_CASE("sendfile: out of fds (EMFILE on ACCEPT) it waits for a client to end, then serves the next") {
+  // Run under prlimit with room for exactly one client (its socket and its
+  // pipe's two ends). An ACCEPT then fails with EMFILE: one line, and no
+  // ACCEPT again until the client's fds are closed.
+  if (::access("/usr/bin/prlimit", X_OK) != 0) URING_SKIP("needs /usr/bin/prlimit (util-linux)");
+  uring::testing::TempDir dir;
+  const std::string bytes = random_text(std::size_t{4} << 20, 13);
+  const std::string path = write_file(dir, "file", bytes);
+  int idle = 0;
+  {
+    Server measure;
+    start(measure, {path});
+    idle = tool_runner::count_fds(measure.pid());
+    REQUIRE(measure.stop(SIGTERM).exit_code == 0);
+  }
+  REQUIRE(idle > 0);
+  const std::string limit = std::to_string(idle + 3);
+  Server server;
+  std::string error;
+  REQUIRE_MESSAGE(server.start("/usr/bin/prlimit", {"--nofile=" + limit + ":" + limit, tool(), path}, &error),
+                  error);
+  const int first = tool_runner::connect_loopback(server.port());
+  REQUIRE(first >= 0);
+  REQUIRE(uring::testing::eventually([&] { return tool_runner::count_fds(server.pid()) == idle + 3; },
+                                     std::chrono::milliseconds(5000)));
+  const int second = tool_runner::connect_loopback(server.port());  // in the backlog; its ACCEPT fails
+  REQUIRE(second >= 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // time for a busy loop to show
+  // The first client now reads its file; then the second is accepted and served.
+  auto drain = [](int fd) {
+    std::string data;
+    char chunk[1 << 16];
+    for (;;) {
+      pollfd ready{fd, POLLIN, 0};
+      if (::poll(&ready, 1, 20000) != 1) break;
+      const ssize_t n = ::read(fd, chunk, sizeof chunk);
+      if (n <= 0) break;
+      data.append(chunk, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return data;
+  };
+  CHECK(drain(first) == bytes);
+  CHECK(drain(second) == bytes);
+  const Result stopped = server.stop(SIGTERM);
+  REQUIRE(stopped.exited);
+  CHECK(stopped.exit_code == 0);
+  std::size_t lines = 0;
+  for (std::size_t at = stopped.err.find("sendfile: accept: Too many open files\n"); at != std::string::npos;
+       at = stopped.err.find("sendfile: accept: Too many open files\n", at + 1)) {
+    ++lines;
+  }
+  // The kernel takes the new fd before it looks for a connection, so the
+  // ACCEPT armed right after each client got its pipe fails at once: one
+  // line per client served while full (two), not one per spin of a loop.
+  CHECK_MESSAGE(lines == 2, stopped.err);
+  const auto values = totals(stopped.out);
+  CHECK(values.at("complete") == 2);
+  CHECK(values.at("failed") == 0);
+}
