@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "uring/prep.h"
 #include "uring/prep_event.h"
@@ -87,38 +88,32 @@ Result<FileSender> FileSender::create(int file_fd, int socket_fd, std::uint64_t 
 }
 
 void FileSender::swap(FileSender& other) noexcept {
-  FileSender& a = *this;
-  FileSender& b = other;
-  auto exchange = [](auto& x, auto& y) {
-    auto t = x;
-    x = y;
-    y = t;
-  };
-  exchange(a.file_fd_, b.file_fd_);
-  exchange(a.socket_fd_, b.socket_fd_);
-  exchange(a.pipe_read_, b.pipe_read_);
-  exchange(a.pipe_write_, b.pipe_write_);
-  exchange(a.offset_, b.offset_);
-  exchange(a.length_, b.length_);
-  exchange(a.next_offset_, b.next_offset_);
-  exchange(a.sent_, b.sent_);
-  exchange(a.base_, b.base_);
-  exchange(a.pipe_size_, b.pipe_size_);
-  exchange(a.chunk_size_, b.chunk_size_);
-  exchange(a.page_size_, b.page_size_);
-  exchange(a.in_pipe_, b.in_pipe_);
-  exchange(a.step_, b.step_);
-  exchange(a.in_flight_, b.in_flight_);
-  exchange(a.asked_, b.asked_);
-  exchange(a.first_seen_, b.first_seen_);
-  exchange(a.second_seen_, b.second_seen_);
-  exchange(a.first_result_, b.first_result_);
-  exchange(a.second_result_, b.second_result_);
-  exchange(a.eof_, b.eof_);
-  exchange(a.would_block_, b.would_block_);
-  exchange(a.error_, b.error_);
-  exchange(a.state_, b.state_);
-  exchange(a.counters_, b.counters_);
+  using std::swap;  // every member is a plain value: swap them one by one
+  swap(file_fd_, other.file_fd_);
+  swap(socket_fd_, other.socket_fd_);
+  swap(pipe_read_, other.pipe_read_);
+  swap(pipe_write_, other.pipe_write_);
+  swap(offset_, other.offset_);
+  swap(length_, other.length_);
+  swap(next_offset_, other.next_offset_);
+  swap(sent_, other.sent_);
+  swap(base_, other.base_);
+  swap(pipe_size_, other.pipe_size_);
+  swap(chunk_size_, other.chunk_size_);
+  swap(page_size_, other.page_size_);
+  swap(in_pipe_, other.in_pipe_);
+  swap(step_, other.step_);
+  swap(in_flight_, other.in_flight_);
+  swap(asked_, other.asked_);
+  swap(first_seen_, other.first_seen_);
+  swap(second_seen_, other.second_seen_);
+  swap(first_result_, other.first_result_);
+  swap(second_result_, other.second_result_);
+  swap(eof_, other.eof_);
+  swap(would_block_, other.would_block_);
+  swap(error_, other.error_);
+  swap(state_, other.state_);
+  swap(counters_, other.counters_);
 }
 
 void FileSender::close_pipe() noexcept {
