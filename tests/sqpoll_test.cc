@@ -125,6 +125,35 @@ TEST_CASE("sqpoll: a poller that went to sleep is woken by the next submit") {
   ring->cqe_seen(cqe);
 }
 
+// submit_and_wait with WaitOptions wakes a sleeping poller also for SQEs
+// published before the call (flush_sq, as liburing's __io_uring_flush_sq):
+// found by tools/inspect, where submit_and_wait(1, 1 s) after flush_sq()
+// returned -ETIME with the SQE never consumed (and would hang with no timeout).
+TEST_CASE("sqpoll: submit_and_wait with options wakes a sleeping poller for SQEs flush_sq published") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
+  RingOptions options;
+  options.entries = 16;
+  options.sqpoll = true;
+  options.sqpoll_idle_ms = 10;
+  auto ring = testing::create_ring(options);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!ring->sq_needs_wakeup() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(ring->sq_needs_wakeup());
+  prep_nop(testing::next_sqe(*ring)).set_user_data(78);
+  CHECK(ring->flush_sq() == 1);  // published, not woken: the poller still sleeps
+  WaitOptions wait;
+  wait.timeout = std::chrono::seconds(2);  // (the bug: -ETIME; without a timeout, a hang)
+  CHECK(ring->submit_and_wait(1, wait) >= 0);
+  Cqe* cqe = ring->peek_cqe();
+  REQUIRE(cqe != nullptr);
+  CHECK(cqe->data() == 78);
+  CHECK(cqe->result() == 0);
+  ring->cqe_seen(cqe);
+}
+
 TEST_CASE("sqpoll: a full SQ waits for the poller with wait_for_sq_space") {
   URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
   RingOptions options;

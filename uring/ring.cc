@@ -701,11 +701,15 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
       if (s_.sqpoll) {
         to_submit = s_.sqe_tail - s_.sqpoll_published;
         s_.sqpoll_published = s_.sqe_tail;
-        flags |= sqpoll_wakeup_flag(publish_sq_tail());
+        publish_sq_tail();
       } else {
         to_submit = publish_sq_tail();
       }
     }
+    // SQPOLL: the first enter of a call that submits wakes a sleeping poller
+    // for every SQE it has not consumed, also those published before this
+    // call (flush_sq), or it would wait for CQEs that never come.
+    if (s_.sqpoll && submit && !entered) flags |= sqpoll_wakeup_flag(sq_pending());
 
     unsigned wait_for = count;
     abi::kernel_timespec left{};
