@@ -128,19 +128,26 @@ Sample run_ring(const Target& target, unsigned qd, bool fixed, bool sqpoll) {
     buffers = std::move(*buffer_table);
   }
   Random random;
+  // Queues a read into `slot`. The SQ has room for every slot, but on SQPOLL
+  // the poller posts a batch's CQEs before it moves the SQ head past the
+  // batch, so right after a reap the SQ can look full for a moment: wait.
   auto queue_read = [&](unsigned slot) -> bool {
     unsigned char* buf = memory.get() + std::size_t{slot} * kBlock;
     const std::uint64_t offset = random.next() % target.blocks * kBlock;
-    if (fixed) {
-      auto prepared = buffers.read_fixed(uring::FixedFile(0), buf, kBlock, offset, uring::FixedBuffer(0));
-      if (!prepared) return false;
-      (*prepared)->set_user_data(slot);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (attempt > 0 && ring.wait_for_sq_space() < 0) return false;
+      if (fixed) {
+        auto prepared = buffers.read_fixed(uring::FixedFile(0), buf, kBlock, offset, uring::FixedBuffer(0));
+        if (!prepared) continue;  // EBUSY: the SQ is full
+        (*prepared)->set_user_data(slot);
+        return true;
+      }
+      uring::Sqe* sqe = ring.get_sqe();
+      if (sqe == nullptr) continue;
+      uring::prep_read(*sqe, target.fd, buf, kBlock, offset).set_user_data(slot);
       return true;
     }
-    uring::Sqe* sqe = ring.get_sqe();
-    if (sqe == nullptr) return false;
-    uring::prep_read(*sqe, target.fd, buf, kBlock, offset).set_user_data(slot);
-    return true;
+    return false;
   };
   for (unsigned slot = 0; slot < qd; ++slot) {
     if (!queue_read(slot)) return failed("could not queue the first reads");
@@ -150,16 +157,24 @@ Sample run_ring(const Target& target, unsigned qd, bool fixed, bool sqpoll) {
   bool stopping = false, bad = false;
   const Timer timer;
   Sample sample;
+  std::vector<unsigned> free_slots;
+  free_slots.reserve(qd);
   while (in_flight > 0) {
     if (ring.submit_and_wait(1) < 0) return failed("submit_and_wait failed");
     ring.for_each_cqe([&](const uring::Cqe& cqe) {
       if (cqe.result() != static_cast<int>(kBlock)) bad = true;
       --in_flight;
-      if (stopping) return;
-      ++done;
-      if (queue_read(static_cast<unsigned>(cqe.data()))) ++in_flight;
-      else bad = true;
+      if (!stopping) {
+        ++done;
+        free_slots.push_back(static_cast<unsigned>(cqe.data()));
+      }
     });
+    // The next reads, once the CQEs are reaped (queue_read may submit).
+    for (unsigned slot : free_slots) {
+      if (queue_read(slot)) ++in_flight;
+      else bad = true;
+    }
+    free_slots.clear();
     if (bad) break;
     if (!stopping && (done & 255) < qd && timer.seconds() >= target.seconds) {
       stopping = true;
