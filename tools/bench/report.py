@@ -269,6 +269,160 @@ def scale_section(results, root, md):
         md.append(f"![NOP Mops vs ring size]({png})\n")
 
 
+def jsonl(path):
+    if not os.path.exists(path):
+        return []
+    return [json.loads(line) for line in open(path) if line.strip()]
+
+
+def median(values):
+    values = sorted(values)
+    n = len(values)
+    if n == 0:
+        return 0
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def echo_section(results, root, md):
+    rows = [r for r in jsonl(os.path.join(results, "echo.jsonl")) if "requests_per_second" in r.get("load", {})]
+    if not rows:
+        return
+    md.append("## 3. Echo (`tools/load` against `tools/echo` and `tools/echo_epoll`)\n")
+    md.append("Requests per second (median of the repetitions; one request = one message sent and echoed back "
+              "whole, depth 1), p99 latency, and the server's CPU time per request (user + system, all its "
+              "threads, from /proc). Server and client pinned to different CPUs; the two servers run side by "
+              "side and are loaded alternately.\n")
+    points = {}
+    for r in rows:
+        points.setdefault((r["size"], r["connections"], r["server"]), []).append(r)
+    sizes = sorted({r["size"] for r in rows})
+    conns = sorted({r["connections"] for r in rows})
+    md.append("| size | connections | echo req/s | epoll req/s | ratio | target | echo p99 µs | epoll p99 µs | "
+              "echo CPU µs/req | epoll CPU µs/req |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|")
+    series = {}
+    for size in sizes:
+        for c in conns:
+            e = points.get((size, c, "echo"), [])
+            p = points.get((size, c, "echo_epoll"), [])
+            if not e or not p:
+                continue
+            er = median([x["load"]["requests_per_second"] for x in e])
+            pr = median([x["load"]["requests_per_second"] for x in p])
+            ep99 = median([x["load"]["latency_us"]["p99"] for x in e])
+            pp99 = median([x["load"]["latency_us"]["p99"] for x in p])
+            ecpu = median([x["server_cpu_s"] * 1e6 / max(1, x["load"]["requests"]) for x in e])
+            pcpu = median([x["server_cpu_s"] * 1e6 / max(1, x["load"]["requests"]) for x in p])
+            target = 1.1 if (c == 256 and size == 64) else 1.0
+            ratio = er / pr if pr else 0
+            md.append(f"| {size} B | {c} | {er:,.0f} | {pr:,.0f} | {fmt(ratio, 2)}x | "
+                      f"{'met' if ratio >= target else '**missed**'} (≥ {target}x) | {ep99:.0f} | {pp99:.0f} | "
+                      f"{ecpu:.2f} | {pcpu:.2f} |")
+            series.setdefault(f"echo {size} B", []).append((c, er))
+            series.setdefault(f"epoll {size} B", []).append((c, pr))
+    md.append("")
+    png = plot(root, "echo", "echo requests/s vs connections", "connections", "requests/s", series)
+    if png:
+        md.append(f"![echo requests/s vs connections]({png})\n")
+    p99 = {}
+    for (size, c, server), rs in sorted(points.items()):
+        p99.setdefault(f"{'echo' if server == 'echo' else 'epoll'} {size} B", []).append(
+            (c, median([x["load"]["latency_us"]["p99"] for x in rs])))
+    png = plot(root, "echo-p99", "echo p99 latency vs connections", "connections", "p99 latency (µs)", p99)
+    if png:
+        md.append(f"![echo p99 vs connections]({png})\n")
+    # System calls per request (strace -c -f on the server, 256 x 64 B).
+    lines = []
+    for server in ["echo", "echo_epoll"]:
+        trace = os.path.join(results, f"strace-{server}.txt")
+        load = os.path.join(results, f"strace-{server}-load.json")
+        if not os.path.exists(trace) or not os.path.exists(load):
+            continue
+        total = 0
+        for line in open(trace):
+            fields = line.split()
+            if fields and fields[-1] == "total":
+                total = int(fields[3])
+        try:
+            requests = json.load(open(load))["requests"]
+        except (ValueError, KeyError):
+            continue
+        lines.append((server, total, requests))
+    if lines:
+        md.append("Server system calls per request (`strace -c -f -p`, 256 connections x 64 B, 2 s; strace "
+                  "slows both servers, so the rate here is not the table's). Target: echo ≤ 0.2x epoll's.\n")
+        md.append("| server | system calls | requests | per request |")
+        md.append("|---|---|---|---|")
+        per = {}
+        for server, total, requests in lines:
+            per[server] = total / max(1, requests)
+            md.append(f"| {server} | {total:,} | {requests:,} | {per[server]:.3f} |")
+        if "echo" in per and "echo_epoll" in per and per["echo_epoll"] > 0:
+            r = per["echo"] / per["echo_epoll"]
+            md.append(f"| ratio | | | {fmt(r, 3)}x {'met' if r <= 0.2 else '**missed**'} (≤ 0.2x) |")
+        md.append("")
+
+
+def http_section(results, root, md):
+    path = os.path.join(results, "http.txt")
+    if not os.path.exists(path):
+        return
+    runs, current = {}, None
+    for line in open(path):
+        m = re.match(r"== server=(\S+) file=(\S+) rep=(\d+)", line)
+        if m:
+            current = (m.group(1), m.group(2))
+            continue
+        m = re.match(r"Requests/sec:\s+([0-9.]+)", line)
+        if m and current:
+            runs.setdefault(current, []).append(float(m.group(1)))
+    if not runs:
+        return
+    md.append("## 4. HTTP (`wrk -t1 -c32` against `tools/httpd` and nginx)\n")
+    md.append("Requests per second (median of the repetitions), the same files, server and wrk pinned to "
+              "different CPUs; nginx with 1 worker, access log off, sendfile on.\n")
+    md.append("| file | httpd req/s | nginx req/s | ratio | httpd GB/s | nginx GB/s | target |")
+    md.append("|---|---|---|---|---|---|---|")
+    for name, size in [("1k.bin", 1024), ("1m.bin", 1 << 20)]:
+        h = median(runs.get(("httpd", name), []))
+        n = median(runs.get(("nginx", name), []))
+        if not h or not n:
+            continue
+        r = h / n
+        md.append(f"| {name} | {h:,.0f} | {n:,.0f} | {fmt(r, 2)}x | {h * size / 1e9:.2f} | {n * size / 1e9:.2f} | "
+                  f"{'met' if r >= 1.0 else '**missed**'} (≥ 1.0x) |")
+    md.append("")
+
+
+def scale_connections_section(results, root, md):
+    rows = [r for r in jsonl(os.path.join(results, "scale-connections.jsonl"))
+            if "requests_per_second" in r.get("load", {})]
+    if not rows:
+        return
+    md.append("### Echo vs connection count (64 B, depth 1), and server memory\n")
+    md.append("| connections | echo req/s | epoll req/s | echo RSS MiB | epoll RSS MiB | echo KiB/conn | "
+              "epoll KiB/conn |")
+    md.append("|---|---|---|---|---|---|---|")
+    by = {(r["server"], r["connections"]): r for r in rows}
+    series = {"echo": [], "echo_epoll": []}
+    for c in sorted({r["connections"] for r in rows}):
+        e, p = by.get(("echo", c)), by.get(("echo_epoll", c))
+        if not e or not p:
+            continue
+        md.append(f"| {c} | {e['load']['requests_per_second']:,.0f} | {p['load']['requests_per_second']:,.0f} | "
+                  f"{e['server_rss_kib'] / 1024:.1f} | {p['server_rss_kib'] / 1024:.1f} | "
+                  f"{e['server_rss_kib'] / c:.1f} | {p['server_rss_kib'] / c:.1f} |")
+        series["echo"].append((c, e["load"]["requests_per_second"]))
+        series["echo_epoll"].append((c, p["load"]["requests_per_second"]))
+    md.append("")
+    md.append("RSS is the server's resident memory at the end of the run (it includes echo's buffer ring, "
+              "allocated up front, and what each server still holds from earlier runs), divided by the "
+              "connections of that run.\n")
+    png = plot(root, "scale-connections", "echo requests/s vs connections (64 B)", "connections", "requests/s", series)
+    if png:
+        md.append(f"![echo vs connections]({png})\n")
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: report.py RESULTS_DIR REPO_ROOT")
@@ -297,7 +451,19 @@ def main():
     if "Read findings" in prose:
         md.append("### Findings\n")
         md.append(prose["Read findings"])
+    echo_section(results, root, md)
+    if "Echo findings" in prose:
+        md.append("### Findings\n")
+        md.append(prose["Echo findings"])
+    http_section(results, root, md)
+    if "HTTP findings" in prose:
+        md.append("### Findings\n")
+        md.append(prose["HTTP findings"])
     scale_section(results, root, md)
+    scale_connections_section(results, root, md)
+    if "Scale findings" in prose:
+        md.append("### Findings\n")
+        md.append(prose["Scale findings"])
     open(os.path.join(root, "BENCHMARKS.md"), "w").write("\n".join(md) + "\n")
 
 

@@ -34,7 +34,7 @@ done
 wanted() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 mkdir -p "$out"
 
-tools/ensure_packages.sh fio nginx wrk gnuplot-nox liburing-dev valgrind strace python3 util-linux
+tools/ensure_packages.sh fio nginx wrk gnuplot-nox liburing-dev valgrind strace python3 util-linux curl
 tools/bazelw build -c opt //tools/bench:bench //tools/bench:bench_liburing //tools/echo //tools/echo_epoll \
   //tools/load //tools/httpd >"$out/build.log" 2>&1 || { tail -30 "$out/build.log" >&2; exit 1; }
 bin=$(tools/bazelw info -c opt bazel-bin 2>/dev/null)
@@ -96,6 +96,123 @@ if wanted read; then
     echo "run_all: read: some setups failed (above); their rows are missing" >&2
 fi
 
+# Servers for the echo, http and scale sections: started pinned to the
+# server CPU, their port read from their first line; stopped at exit.
+server_pids=()
+stop_servers() { for pid in "${server_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap stop_servers EXIT
+start_server() {  # NAME LOG COMMAND... ; sets $port and $pid
+  local name=$1 log=$2; shift 2
+  taskset -c "$server_cpu" "$@" >"$log" 2>&1 &
+  pid=$!
+  server_pids+=("$pid")
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$log" | head -1)
+    [ -n "$port" ] && return 0
+    sleep 0.05
+  done
+  echo "run_all: $name did not start: $(cat "$log")" >&2
+  return 1
+}
+cpu_seconds() {  # PID: user+system CPU seconds so far (all its threads)
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
+}
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+# One tools/load run against a server: a JSON line with the server's CPU time.
+load_point() {  # SERVER_NAME PID PORT CONNECTIONS SIZE SECONDS REP OUTFILE
+  local before after rss json
+  before=$(cpu_seconds "$2")
+  json=$(taskset -c "$client_cpu" "$bin/tools/load/load" --port "$3" --connections "$4" --size "$5" \
+    --duration "$6" --json 2>>"$out/load.err") || json='{"error": "load failed"}'
+  after=$(cpu_seconds "$2")
+  rss=$(rss_kib "$2")
+  echo "{\"server\": \"$1\", \"connections\": $4, \"size\": $5, \"rep\": $7, \"server_cpu_s\": $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }'), \"server_rss_kib\": $rss, \"load\": $json}" >>"$8"
+}
+
+# Both echo servers, once.
+echo_pid=
+start_echo_servers() {
+  [ -n "$echo_pid" ] && return 0
+  start_server echo "$out/echo.log" "$bin/tools/echo/echo" --port 0 --buffers 1024 --max-connections 12000
+  echo_pid=$pid; echo_port=$port
+  start_server echo_epoll "$out/echo_epoll.log" "$bin/tools/echo_epoll/echo_epoll" --port 0 --max-connections 12000
+  epoll_pid=$pid; epoll_port=$port
+}
+
+# 3. Echo: tools/load against tools/echo and tools/echo_epoll, interleaved.
+if wanted echo; then
+  echo "run_all: echo" >&2
+  start_echo_servers
+  : >"$out/echo.jsonl"
+  for size in 64 4096 65536; do
+    for conns in 1 16 64 256; do
+      for rep in $(seq "$echo_reps"); do
+        load_point echo "$echo_pid" "$echo_port" $conns $size $echo_seconds "$rep" "$out/echo.jsonl"
+        load_point echo_epoll "$epoll_pid" "$epoll_port" $conns $size $echo_seconds "$rep" "$out/echo.jsonl"
+      done
+    done
+  done
+  # Server system calls per request at 256 x 64 B (strace slows both alike).
+  for server in echo echo_epoll; do
+    if [ $server = echo ]; then spid=$echo_pid; sport=$echo_port; else spid=$epoll_pid; sport=$epoll_port; fi
+    strace -c -f -p "$spid" -o "$out/strace-$server.txt" &
+    strace_pid=$!
+    sleep 0.5
+    taskset -c "$client_cpu" "$bin/tools/load/load" --port "$sport" --connections 256 --size 64 --duration 2 --json \
+      >"$out/strace-$server-load.json" 2>>"$out/load.err" || true
+    kill -INT "$strace_pid"; wait "$strace_pid" 2>/dev/null || true
+  done
+fi
+
+# 4. HTTP: wrk against tools/httpd and nginx (1 worker, no access log,
+# sendfile on), the same files, pinned apart.
+if wanted http; then
+  echo "run_all: http" >&2
+  www="$out/www"; mkdir -p "$www"
+  head -c 1024 /dev/urandom >"$www/1k.bin"
+  head -c $((1 << 20)) /dev/urandom >"$www/1m.bin"
+  start_server httpd "$out/httpd.log" "$bin/tools/httpd/httpd" --root "$www" --port 0 --max-connections 4096
+  httpd_port=$port
+  nginx_dir="$out/nginx"; mkdir -p "$nginx_dir"
+  nginx_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat >"$nginx_dir/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+user root;
+error_log $nginx_dir/error.log;
+pid $nginx_dir/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path $nginx_dir/body;
+  proxy_temp_path $nginx_dir/proxy;
+  fastcgi_temp_path $nginx_dir/fastcgi;
+  uwsgi_temp_path $nginx_dir/uwsgi;
+  scgi_temp_path $nginx_dir/scgi;
+  server { listen 127.0.0.1:$nginx_port; root $www; }
+}
+NGINX
+  taskset -c "$server_cpu" nginx -c "$nginx_dir/nginx.conf" -p "$nginx_dir" >"$out/nginx.log" 2>&1 &
+  server_pids+=("$!")
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/1k.bin" && break; sleep 0.05; done
+  : >"$out/http.txt"
+  for file in 1k.bin 1m.bin; do
+    for rep in $(seq "$http_reps"); do
+      for server in httpd nginx; do
+        if [ $server = httpd ]; then hport=$httpd_port; else hport=$nginx_port; fi
+        echo "== server=$server file=$file rep=$rep" >>"$out/http.txt"
+        taskset -c "$client_cpu" wrk -t1 -c32 -d${http_seconds}s "http://127.0.0.1:$hport/$file" >>"$out/http.txt" 2>&1 ||
+          echo "wrk failed" >>"$out/http.txt"
+      done
+    done
+  done
+fi
+
 # 5. Scale: NOP rate vs ring size.
 if wanted scale; then
   echo "run_all: scale (ring size)" >&2
@@ -104,7 +221,17 @@ if wanted scale; then
     "$bench" nop --batch 8 --entries $entries --ops $nop_ops --reps 3 --json \
       --setup plain,liburing >>"$out/scale-entries.json" || echo "run_all: scale: entries=$entries failed" >&2
   done
+  # Echo vs connection count (64 B, depth 1), and server memory per connection.
+  echo "run_all: scale (connections)" >&2
+  start_echo_servers
+  : >"$out/scale-connections.jsonl"
+  for conns in 100 1000 4000 10000; do
+    load_point echo "$echo_pid" "$echo_port" $conns 64 $echo_seconds 1 "$out/scale-connections.jsonl"
+    load_point echo_epoll "$epoll_pid" "$epoll_port" $conns 64 $echo_seconds 1 "$out/scale-connections.jsonl"
+  done
 fi
 
+stop_servers
+trap - EXIT
 python3 tools/bench/report.py "$out" "$root"
 echo "run_all: wrote $root/BENCHMARKS.md (raw results in $out)" >&2
