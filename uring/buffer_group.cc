@@ -643,21 +643,103 @@ NoBuffersAction BufferGroup::on_multishot_end(const Cqe& cqe, Bundle bundle) {
   // next receive would have failed with -ENOBUFS): a full CQ, or the
   // total-length limit (io_uring/net.c, io_recv_finish). A bundle also ends
   // when it took the last buffers (REQ_F_BL_EMPTY).
-  if (bundle == Bundle::yes && ring_.get() && available_to_kernel() == 0) {
-    return apply_no_buffers_policy(cqe.user_data);
+  if (bundle == Bundle::yes && ring_.get()) {
+    if (uses_kernel_count()) {
+      const unsigned free_now = unpromised_free();
+      if (uses_kernel_count()) {
+        if (free_now == 0) return apply_no_buffers_policy(cqe.user_data);
+        ++s_.promised;  // you re-arm it: it may take one
+        return NoBuffersAction::ended_with_data;
+      }
+    }
+    if (available_to_kernel() == 0) return apply_no_buffers_policy(cqe.user_data);
   }
   return NoBuffersAction::ended_with_data;
 }
 
+unsigned BufferGroup::unpromised_free() {
+  if (!s_.counted) {
+    std::uint32_t free_now = 0;
+    if (kernel_owned_count() == 0) {
+      free_now = 0;  // you hold every buffer: no need to ask
+    } else if (s_.dry_at_pass_end && s_.recycles == s_.recycles_at_pass_end) {
+      free_now = 0;  // none free, none promised at the last pass, none recycled since
+    } else {
+      auto head = kernel_head();
+      if (!head) {  // before 6.8: the kernel cannot say; the legacy rules from now on
+        s_.no_kernel_count = true;
+        return 0;
+      }
+      free_now = static_cast<std::uint16_t>(s_.tail - head.value());
+    }
+    s_.counted = true;
+    s_.free_at_count = free_now;
+    s_.promised = 0;
+    s_.recycles_at_count = s_.recycles;
+  }
+  const std::uint64_t free_now = s_.free_at_count + (s_.recycles - s_.recycles_at_count);
+  return free_now > s_.promised ? static_cast<unsigned>(free_now - s_.promised) : 0u;
+}
+
 NoBuffersAction BufferGroup::apply_no_buffers_policy(std::uint64_t user_data) {
   if (s_.policy == NoBuffersPolicy::fail || !ring_.get()) return NoBuffersAction::fail;
-  const unsigned available = available_to_kernel();
-  s_.recycles_at_answer = s_.recycles;
-  if (available > 0) return NoBuffersAction::rearm_now;
+  bool rearm = false;
+  if (uses_kernel_count()) {
+    const unsigned free_now = unpromised_free();
+    if (uses_kernel_count()) {
+      // Behind the requests already parked, never ahead of them.
+      rearm = s_.parked.empty() && free_now > 0;
+      if (rearm) ++s_.promised;
+    } else {
+      rearm = available_to_kernel() > 0;
+      s_.recycles_at_answer = s_.recycles;
+    }
+  } else {
+    rearm = available_to_kernel() > 0;
+    s_.recycles_at_answer = s_.recycles;
+  }
+  if (rearm) return NoBuffersAction::rearm_now;
   if (s_.parked.size() >= s_.max_parked) return NoBuffersAction::fail;
   s_.parked.push_back(user_data);
   s_.recycles_when_parked = s_.recycles;
   return NoBuffersAction::parked;
+}
+
+unsigned BufferGroup::parked_to_hand_back() {
+  if (s_.parked.empty() || !ring_.get()) return 0;
+  const unsigned parked = static_cast<unsigned>(s_.parked.size());
+  if (uses_kernel_count()) {
+    const unsigned free_now = unpromised_free();
+    if (uses_kernel_count()) {
+      const unsigned n = std::min(parked, free_now);
+      s_.promised += n;
+      return n;
+    }
+  }
+  return s_.recycles == s_.recycles_when_parked ? 0 : parked;
+}
+
+bool BufferGroup::finish_rearm() {
+  bool woken = true;
+  if (uses_kernel_count() && s_.counted) {
+    // Some requests were promised a buffer, and some still wait: if the
+    // promised ones find idle sockets they post nothing, and the buffers
+    // they leave free must reach the others. A NOP's CQE brings the loop back.
+    if (!s_.parked.empty() && s_.promised > 0) {
+      Sqe* sqe = ring_.get() ? ring_.get()->get_sqe() : nullptr;
+      if (sqe) {
+        prep_nop(*sqe).set_user_data(s_.internal_tag | kInternalWake);
+      } else {
+        woken = false;  // no room: the caller hands back every parked request
+      }
+    }
+    s_.dry_at_pass_end = s_.promised == 0 && unpromised_free() == 0;
+    s_.recycles_at_pass_end = s_.recycles;
+    s_.counted = false;
+  } else {
+    s_.dry_at_pass_end = false;
+  }
+  return woken;
 }
 
 int BufferGroup::handle_internal(const Cqe& cqe) {

@@ -35,7 +35,8 @@
 // the whole result: the buffers it passed over come with the view).
 //
 // Per-CQE calls (take, recycle, segment) are allocation-free and make no
-// system call (on_no_buffers may ask the kernel for the ring head); they are
+// system call (on_no_buffers / rearm_parked may ask the kernel for the ring
+// head, at most once per pass of your loop); they are
 // inline, except take()'s path for results larger than the buffer (bundles,
 // truncation), in buffer_group.cc.
 // Setup and teardown are in buffer_group.cc, which calls mmap/munmap for
@@ -378,13 +379,23 @@ class BufferGroup {
   // ---- -ENOBUFS ------------------------------------------------------------
 
   // Applies the group's NoBuffersPolicy to a CQE that failed with -ENOBUFS
-  // (see NoBuffersAction); any other CQE gives not_enobufs. Whether buffers
-  // came back is the kernel's own count on a buffer ring (tail minus its
-  // head, IORING_REGISTER_PBUF_STATUS, 6.8). A legacy group (or a ring where
-  // the kernel cannot say) counts the buffers recycled since its previous
-  // answer, so a buffer a request picked but whose CQE you have not taken
-  // yet can cost one re-arm that meets -ENOBUFS again; the next answer, with
-  // nothing recycled in between, is parked (or fail), never rearm_now again.
+  // (see NoBuffersAction); any other CQE gives not_enobufs.
+  //
+  // recycle_and_retry on a buffer ring, the promise: the group counts the
+  // buffers the kernel has free (its ring head, IORING_REGISTER_PBUF_STATUS,
+  // 6.8: read at most once between two rearm_parked() calls, and not at all
+  // while you hold every buffer), plus those you recycled since, minus those
+  // already promised: each rearm_now answer and each request rearm_parked()
+  // hands back is promised one. So an answer is rearm_now only while no request
+  // is parked and a free buffer is not promised yet; otherwise parked. The
+  // promises end at the next rearm_parked() (the re-armed requests have run
+  // by then: submit them before that call).
+  //
+  // A legacy group (or a ring where the kernel cannot say) counts the
+  // buffers recycled since its previous answer, so a buffer a request picked
+  // but whose CQE you have not taken yet can cost one re-arm that meets
+  // -ENOBUFS again; the next answer, with nothing recycled in between, is
+  // parked (or fail), never rearm_now again.
   NoBuffersAction on_no_buffers(const Cqe& cqe);
   // For the CQE that ended a multishot request (no IORING_CQE_F_MORE):
   // -ENOBUFS gets the policy; the end of the stream (0) and other errors
@@ -394,15 +405,36 @@ class BufferGroup {
   // ends on data when it took the last buffers of the ring: if the kernel
   // has no buffer left when you ask, that is a shortage and gets the policy.
   NoBuffersAction on_multishot_end(const Cqe& cqe, Bundle bundle = Bundle::no);
-  // After you recycled: calls rearm(std::uint64_t user_data) for every request
-  // parked since the last call, and returns how many. Does nothing until at
-  // least one buffer has been recycled since the newest one was parked.
+  // Call it once per pass of your loop, after taking the CQEs and recycling,
+  // before you submit and wait: calls rearm(std::uint64_t user_data) for
+  // parked requests, oldest first, and returns how many.
+  //
+  // On a buffer ring (6.8), at most as many as the kernel has buffers free
+  // and not promised (see on_no_buffers), so N parked requests do not race
+  // for one buffer. A request handed back to an idle socket takes no buffer
+  // and posts nothing (the kernel picks a buffer only when data is there;
+  // on -EAGAIN it puts it back), so when requests stay parked after some
+  // were handed back, the group also queues a NOP with its internal
+  // user_data (internal_user_data | 0x10001): its CQE brings your loop back
+  // here, where the buffers still free go to the next parked requests. Give
+  // such CQEs to is_internal()/handle_internal() as a legacy group's. So
+  // every parked request is handed back as long as you keep calling this and
+  // recycling the buffers you take, whichever sockets are idle. (If the SQ
+  // has no room for the NOP, every parked request is handed back at once.)
+  //
+  // A legacy group, or a ring before 6.8, hands back every parked request
+  // once a buffer has been recycled since the newest was parked.
   template <class Fn>
   unsigned rearm_parked(Fn&& rearm) {
-    if (s_.parked.empty() || s_.recycles == s_.recycles_when_parked) return 0;
-    const unsigned n = static_cast<unsigned>(s_.parked.size());
+    unsigned n = parked_to_hand_back();
     for (unsigned i = 0; i < n; ++i) rearm(s_.parked[i]);
-    s_.parked.erase(s_.parked.begin(), s_.parked.begin() + n);
+    if (n) s_.parked.erase(s_.parked.begin(), s_.parked.begin() + n);
+    if (!finish_rearm()) {  // no SQE for the NOP: all of them now
+      const unsigned rest = static_cast<unsigned>(s_.parked.size());
+      for (unsigned i = 0; i < rest; ++i) rearm(s_.parked[i]);
+      s_.parked.clear();
+      n += rest;
+    }
     return n;
   }
   unsigned parked_count() const { return static_cast<unsigned>(s_.parked.size()); }
@@ -445,6 +477,7 @@ class BufferGroup {
  private:
   static constexpr std::uint64_t kInternalLowMask = 0x1FFFF;  // bit 16: whole-group op; 0..15: id
   static constexpr std::uint64_t kInternalGroupOp = 0x10000;
+  static constexpr std::uint64_t kInternalWake = kInternalGroupOp | 1;  // rearm_parked's NOP
 
   struct BufferState {
     std::uint32_t consumed = 0;    // incremental rings: bytes the kernel has filled so far
@@ -483,6 +516,18 @@ class BufferGroup {
     std::uint64_t recycles = 0;
     std::uint64_t recycles_when_parked = 0;
     std::uint64_t recycles_at_answer = 0;  // at the last shortage answer (no kernel count)
+    // Buffer rings with a kernel count: free buffers not yet promised are
+    // free_at_count + (recycles - recycles_at_count) - promised, while
+    // counted (until the next rearm_parked).
+    bool counted = false;
+    bool no_kernel_count = false;       // PBUF_STATUS refused: the legacy rules
+    std::uint32_t free_at_count = 0;
+    std::uint32_t promised = 0;
+    std::uint64_t recycles_at_count = 0;
+    // At the end of the last rearm_parked: nothing left free and nothing
+    // promised, so unless buffers are recycled the kernel has none free.
+    bool dry_at_pass_end = false;
+    std::uint64_t recycles_at_pass_end = 0;
 
     bool owns_buffer_memory = false;
     std::size_t buffer_bytes = 0;
@@ -502,6 +547,10 @@ class BufferGroup {
   void release_ring_memory();
   unsigned available_to_kernel() const;
   NoBuffersAction apply_no_buffers_policy(std::uint64_t user_data);
+  bool uses_kernel_count() const { return s_.ring_base && !s_.no_kernel_count; }
+  unsigned unpromised_free();  // buffer rings with a kernel count
+  unsigned parked_to_hand_back();
+  bool finish_rearm();  // false: the wake-up NOP found no SQE
 
   unsigned char* buffer_address(std::uint16_t id) const {
     return s_.base + static_cast<std::size_t>(id) * s_.size;

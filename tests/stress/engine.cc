@@ -1295,8 +1295,9 @@ class Engine {
       return fail(u.op.index, "BufferGroup::on_multishot_end says fail; " + show(c));
     }
     // Every buffer is back by now (each data CQE's buffer is recycled as it
-    // is taken), so the group answers rearm_now; parked would mean it missed
-    // a recycle. Counted, and re-armed below either way.
+    // is taken), so the group answers rearm_now unless another receive took
+    // the free ones first (or one is parked ahead). Counted, and re-armed
+    // below either way; rearm_parked may queue a NOP (check() ignores it).
     if (action == uring::NoBuffersAction::parked) ++result_.stats.parked;
     (void)group_.rearm_parked([](std::uint64_t) {});
     if (u.received < u.len) {
@@ -1378,6 +1379,12 @@ class Engine {
     if (tag == kTagHouse && !on_ring_b && house_pending_ && c.res == 0 && c.flags == 0) {
       house_pending_ = false;
       return;
+    }
+    if (!on_ring_b && group_.valid() && c.res == 0 && c.flags == 0) {
+      uring::Cqe cqe{};
+      cqe.user_data = c.ud;
+      // BufferGroup::rearm_parked's wake-up NOP (it left requests parked after promising some a buffer).
+      if (group_.is_internal(cqe)) return;
     }
     if (tag != (on_ring_b ? kTagB : kTagA)) {
       return fail(current_op_, std::string("CQE with a user_data nobody submitted on the ") + (on_ring_b ? "second" : "main") +

@@ -16,7 +16,9 @@
 //     kernel retry a short send itself, so that is rare);
 //   * when the ring runs out of buffers, the RECV ends with -ENOBUFS and the
 //     group's policy (NoBuffersPolicy::recycle_and_retry) says what to do:
-//     re-arm now, or park the connection until a buffer comes back;
+//     re-arm now, or park the connection; after each pass rearm_parked()
+//     hands back as many parked connections as the kernel has buffers free
+//     (a NOP of the group's brings the loop back for the others);
 //   * a connection whose peer does not read: its sends wait for room, its
 //     received data waits behind them; once --max-queued bytes wait, its
 //     RECV is cancelled (TCP flow control then stops the peer) and re-armed
@@ -371,6 +373,9 @@ class Server {
   // ---- Completions -----------------------------------------------------------
 
   void handle(const uring::Cqe& cqe) {
+    // The group's own: rearm_parked's wake-up NOP (some parked connections
+    // were handed a free buffer, others still wait: come back round).
+    if (group_.is_internal(cqe)) return (void)group_.handle_internal(cqe);
     switch (kind_of(cqe.user_data)) {
       case kAccept: return on_accept(cqe);
       case kSignal: return on_signal(cqe);

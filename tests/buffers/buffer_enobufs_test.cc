@@ -1,0 +1,286 @@
+// NoBuffersPolicy::recycle_and_retry with more busy connections than
+// buffers, over TCP on loopback (the kernel reports a TCP socket's queue,
+// which decides when a multishot RECV retries): the cost (-ENOBUFS per
+// receive stays small) and liveness (no parked request waits forever, whichever
+// connections are idle).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "tests/buffers/buffers_support.h"
+
+namespace uring::testing {
+namespace {
+
+// N connected TCP pairs on 127.0.0.1: client[i] writes, server[i] is read through the ring.
+struct TcpPairs {
+  explicit TcpPairs(unsigned n) {
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 1024) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    for (unsigned i = 0; i < n; ++i) {
+      const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      REQUIRE(client >= 0);
+      REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+      const int server = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      REQUIRE(server >= 0);
+      clients.push_back(client);
+      servers.push_back(server);
+    }
+    ::close(listener);
+  }
+  ~TcpPairs() {
+    for (int fd : clients) ::close(fd);
+    for (int fd : servers) ::close(fd);
+  }
+  TcpPairs(const TcpPairs&) = delete;
+  TcpPairs& operator=(const TcpPairs&) = delete;
+  std::vector<int> clients, servers;
+};
+
+void write_all(int fd, std::size_t bytes, unsigned char fill) {
+  std::vector<unsigned char> data(bytes, fill);
+  std::size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::write(fd, data.data() + done, bytes - done);
+    if (n < 0 && errno == EINTR) continue;
+    REQUIRE(n > 0);
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+Ring tcp_ring(bool defer) {
+  RingOptions options;
+  options.entries = 256;
+  options.cq_entries = 4096;
+  options.single_issuer = options.defer_taskrun = defer;
+  auto ring = testing::create_ring(options);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+  return std::move(ring.value());
+}
+
+// The receiving side of both tests: one multishot RECV per connection
+// (user_data = its index), buffers held until the end of each batch (as a
+// server holds them until it has sent them on), then recycled, then the
+// parked requests handed back.
+struct Receiver {
+  Receiver(Ring& ring, BufferGroup& group, const TcpPairs& pairs, std::uint16_t group_id)
+      : ring(ring), group(group), pairs(pairs), group_id(group_id), bytes(pairs.servers.size(), 0) {}
+
+  void arm(std::uint64_t index) {
+    Sqe* sqe = ring.get_sqe();
+    if (!sqe) {
+      REQUIRE(ring.submit() >= 0);
+      sqe = ring.get_sqe();
+    }
+    REQUIRE(sqe != nullptr);
+    prep_recv_multishot(*sqe, pairs.servers[index], 0, group_id).set_user_data(index);
+  }
+
+  // One pass: submit, wait (at most 3 s: while data waits in some socket, a
+  // wait that times out is a stall), take every CQE.
+  void pass(bool recycle_at_end = true) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::seconds(3);
+    const int rc = ring.submit_and_wait(1, wait);
+    REQUIRE((rc >= 0 || rc == -ETIME || rc == -EINTR));
+    if (rc == -ETIME) ++timeouts;
+    while (Cqe* peeked = ring.peek_cqe()) {
+      const Cqe cqe = *peeked;
+      ring.cqe_seen(peeked);
+      if (group.is_internal(cqe)) {
+        REQUIRE(group.handle_internal(cqe) == 0);
+        ++internal_cqes;
+        continue;
+      }
+      REQUIRE(cqe.user_data < bytes.size());
+      if (cqe.has_buffer()) {
+        const BufferView view = group.take(cqe);
+        REQUIRE_MESSAGE(view.ok(), std::string(describe(view.error)));
+        bytes[cqe.user_data] += view.size;
+        ++receives;
+        held.push_back(view);
+      }
+      if (!cqe.more()) {
+        if (cqe.res == -ENOBUFS) ++enobufs;
+        const NoBuffersAction action = group.on_multishot_end(cqe);
+        REQUIRE_MESSAGE(action != NoBuffersAction::fail, "result " << cqe.res);
+        REQUIRE_MESSAGE(action != NoBuffersAction::not_enobufs, "result " << cqe.res);
+        if (action == NoBuffersAction::parked) {
+          ++parks;
+        } else {
+          arm(cqe.user_data);
+        }
+      }
+    }
+    if (recycle_at_end) recycle_held();
+    group.rearm_parked([&](std::uint64_t user_data) { arm(user_data); });
+  }
+
+  void recycle_held() {
+    for (const BufferView& view : held) REQUIRE(group.recycle(view) == BufferError::none);
+    held.clear();
+  }
+
+  std::uint64_t total() const {
+    std::uint64_t sum = 0;
+    for (std::uint64_t b : bytes) sum += b;
+    return sum;
+  }
+
+  Ring& ring;
+  BufferGroup& group;
+  const TcpPairs& pairs;
+  std::uint16_t group_id;
+  std::vector<std::uint64_t> bytes;
+  std::vector<BufferView> held;
+  std::uint64_t receives = 0, enobufs = 0, parks = 0, internal_cqes = 0, timeouts = 0;
+};
+
+TEST_CASE("recycle_and_retry: 64 connections x 16 KiB messages on 8 buffers of 4 KiB: -ENOBUFS at most 2 per receive") {
+  for (bool defer : {false, true}) {
+    CAPTURE(defer);
+    Ring ring = tcp_ring(defer);
+    TcpPairs pairs(64);
+    BufferGroupOptions options = group_options(61, 8, 4096);
+    options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+    options.max_parked = 64;
+    auto made = BufferGroup::create_ring(ring, options);
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    // Decided before the calls under test: the kernel reports the ring's head (6.8).
+    if (!made->kernel_head().ok()) {
+      MESSAGE("skipped: " << made->kernel_head().error().message);
+      return;
+    }
+    Receiver receiver(ring, *made, pairs, 61);
+    constexpr std::size_t kMessage = 16 * 1024;
+    constexpr unsigned kMessages = 8;
+    for (unsigned i = 0; i < 64; ++i) receiver.arm(i);
+    std::thread writer([&] {
+      for (unsigned m = 0; m < kMessages; ++m) {
+        for (int fd : pairs.clients) write_all(fd, kMessage, static_cast<unsigned char>(m));
+      }
+    });
+    const std::uint64_t expected = 64ull * kMessages * kMessage;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (receiver.total() < expected && std::chrono::steady_clock::now() < deadline) receiver.pass();
+    writer.join();
+    CHECK(receiver.total() == expected);
+    for (unsigned i = 0; i < 64; ++i) CHECK(receiver.bytes[i] == kMessages * kMessage);
+    MESSAGE("receives " << receiver.receives << ", -ENOBUFS " << receiver.enobufs << ", parked " << receiver.parks
+                        << ", group CQEs " << receiver.internal_cqes);
+    CHECK(receiver.enobufs <= 2 * receiver.receives);
+    CHECK(receiver.timeouts == 0);
+    // Cancel the RECVs still armed, and take their CQEs before the group goes.
+    Sqe* sqe = ring.get_sqe();
+    REQUIRE(sqe != nullptr);
+    prep_cancel_any(*sqe).set_user_data(~0ull);
+    REQUIRE(ring.submit() >= 0);
+    for (int i = 0; i < 50; ++i) {
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(20);
+      (void)ring.submit_and_wait(1, wait);
+      while (Cqe* c = ring.peek_cqe()) {
+        if (c->has_buffer()) {
+          const BufferView view = made->take(*c);
+          if (view.ok()) REQUIRE(made->recycle(view) == BufferError::none);
+        }
+        ring.cqe_seen(c);
+      }
+    }
+  }
+}
+
+TEST_CASE("recycle_and_retry: parked idle connections hand back no buffer, and the busy ones parked behind them still get theirs") {
+  for (bool defer : {false, true}) {
+    CAPTURE(defer);
+    Ring ring = tcp_ring(defer);
+    TcpPairs pairs(64);
+    BufferGroupOptions options = group_options(62, 8, 4096);
+    options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+    options.max_parked = 64;
+    auto made = BufferGroup::create_ring(ring, options);
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    if (!made->kernel_head().ok()) {
+      MESSAGE("skipped: " << made->kernel_head().error().message);
+      return;
+    }
+    BufferGroup& group = *made;
+    Receiver receiver(ring, group, pairs, 62);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    auto before_deadline = [&] { return std::chrono::steady_clock::now() < deadline; };
+
+    // Connection 0 takes all 8 buffers, which we hold: the group is dry.
+    write_all(pairs.clients[0], 8 * 4096, 0xA0);
+    receiver.arm(0);
+    while (receiver.bytes[0] < 8 * 4096 && before_deadline()) receiver.pass(/*recycle_at_end=*/false);
+    REQUIRE(receiver.held.size() == 8);
+    CHECK(receiver.timeouts == 0);
+    REQUIRE(group.kernel_owned_count() == 0);
+    // Connections 1..56 are idle: armed now, they fail with -ENOBUFS at once and are parked first.
+    for (unsigned i = 1; i <= 56; ++i) receiver.arm(i);
+    while (group.parked_count() < 56 && before_deadline()) receiver.pass(false);
+    REQUIRE(group.parked_count() == 56);
+    CHECK(receiver.timeouts == 0);
+    // Connections 57..63 have data waiting; parked behind the idle ones.
+    for (unsigned i = 57; i < 64; ++i) write_all(pairs.clients[i], 16 * 1024, static_cast<unsigned char>(i));
+    for (unsigned i = 57; i < 64; ++i) receiver.arm(i);
+    while (group.parked_count() < 63 && before_deadline()) receiver.pass(false);
+    REQUIRE(group.parked_count() == 63);
+    CHECK(receiver.timeouts == 0);
+
+    // The 8 buffers come back. Every byte must arrive, in bounded time.
+    receiver.recycle_held();
+    group.rearm_parked([&](std::uint64_t user_data) { receiver.arm(user_data); });  // after recycling, before waiting
+    std::uint64_t expected = 8 * 4096 + 7 * 16 * 1024;
+    while (receiver.total() < expected && before_deadline()) receiver.pass();
+    CHECK(receiver.total() == expected);
+    CHECK(receiver.timeouts == 0);
+    // Then the idle ones each send one message, the busy ones another 16 KiB.
+    for (unsigned i = 1; i <= 56; ++i) write_all(pairs.clients[i], 100, static_cast<unsigned char>(i));
+    for (unsigned i = 57; i < 64; ++i) write_all(pairs.clients[i], 16 * 1024, static_cast<unsigned char>(i));
+    expected += 56 * 100 + 7 * 16 * 1024;
+    while (receiver.total() < expected && before_deadline()) receiver.pass();
+    CHECK(receiver.total() == expected);
+    for (unsigned i = 1; i <= 56; ++i) CHECK(receiver.bytes[i] == 100);
+    for (unsigned i = 57; i < 64; ++i) CHECK(receiver.bytes[i] == 2 * 16 * 1024);
+    CHECK(group.parked_count() == 0);
+    CHECK(receiver.timeouts == 0);  // no pass waited while data was there to read
+    MESSAGE("receives " << receiver.receives << ", -ENOBUFS " << receiver.enobufs << ", group CQEs "
+                        << receiver.internal_cqes);
+
+    Sqe* sqe = ring.get_sqe();
+    REQUIRE(sqe != nullptr);
+    prep_cancel_any(*sqe).set_user_data(~0ull);
+    REQUIRE(ring.submit() >= 0);
+    for (int i = 0; i < 50; ++i) {
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(20);
+      (void)ring.submit_and_wait(1, wait);
+      while (Cqe* c = ring.peek_cqe()) {
+        if (c->has_buffer()) {
+          const BufferView view = group.take(*c);
+          if (view.ok()) REQUIRE(group.recycle(view) == BufferError::none);
+        }
+        ring.cqe_seen(c);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace uring::testing
