@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -355,6 +356,88 @@ TEST_CASE("echo: a client that never reads is paused, the others go on") {
 }
 TEST_CASE("echo_epoll: a client that never reads is paused, the others go on") {
   check_stuck_reader(epoll_path(), {}, false);
+}
+
+// A client that sends its last bytes and then half-closes (shutdown
+// SHUT_WR): it must get every byte back and then the end of the stream,
+// and the server must close its socket. Each client writes 4 MiB while it
+// reads only after the first MiB, so the server's buffer fills and its FIN
+// arrives while the server cannot read (edge-triggered epoll then gives no
+// second edge for the end of the stream: it must read it when it drains).
+void check_half_close(const std::string& path, const std::vector<std::string>& args, int kClients,
+                      std::size_t kBytes) {
+  Server server;
+  start(server, path, args);
+  const int baseline = tool_runner::count_fds(server.pid());
+  std::vector<std::string> errors(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      const int fd = tool_runner::connect_loopback(server.port());
+      if (fd < 0) {
+        errors[i] = std::string("connect: ") + std::strerror(errno);
+        return;
+      }
+      std::vector<unsigned char> data(kBytes);
+      for (std::size_t b = 0; b < kBytes; ++b) data[b] = stream_byte(static_cast<std::uint64_t>(i), b);
+      std::atomic<bool> start_reading{false};
+      std::size_t got_total = 0;
+      bool eof = false, same = true;
+      std::thread reader([&] {
+        while (!start_reading.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::vector<unsigned char> in(1 << 20);
+        for (;;) {
+          pollfd p{fd, POLLIN, 0};
+          if (::poll(&p, 1, 5000) != 1) return;  // 5 s without a byte or the end: hung
+          const ssize_t got = ::recv(fd, in.data(), in.size(), 0);
+          if (got == 0) {
+            eof = true;
+            return;
+          }
+          if (got < 0) return;
+          if (got_total + static_cast<std::size_t>(got) > kBytes ||
+              std::memcmp(in.data(), data.data() + got_total, static_cast<std::size_t>(got)) != 0) {
+            same = false;
+          }
+          got_total += static_cast<std::size_t>(got);
+        }
+      });
+      std::size_t sent = 0;
+      while (sent < kBytes) {
+        const ssize_t put = ::send(fd, data.data() + sent, kBytes - sent, MSG_NOSIGNAL);
+        if (put <= 0) break;
+        sent += static_cast<std::size_t>(put);
+        if (sent >= std::min<std::size_t>(kBytes, 1u << 20)) start_reading = true;
+      }
+      start_reading = true;
+      ::shutdown(fd, SHUT_WR);
+      reader.join();
+      ::close(fd);
+      if (sent != kBytes) errors[i] = "sent only " + std::to_string(sent) + " bytes";
+      else if (!same) errors[i] = "the bytes that came back differ";
+      else if (got_total != kBytes) errors[i] = "got back " + std::to_string(got_total) + " of " + std::to_string(kBytes) + " bytes";
+      else if (!eof) errors[i] = "all bytes back, but never the end of the stream (the server's FIN)";
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) CHECK_MESSAGE(errors[i].empty(), "client " << i << ": " << errors[i]);
+  int open_fds = tool_runner::count_fds(server.pid());
+  for (int tries = 0; tries < 100 && open_fds != baseline; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    open_fds = tool_runner::count_fds(server.pid());
+  }
+  CHECK_MESSAGE(open_fds == baseline, "the server still holds " << open_fds - baseline << " connection fds");
+  std::map<std::string, long long> totals = stop(server);
+  CHECK(totals["connections"] == kClients);
+}
+
+TEST_CASE("echo_epoll: clients that half-close after their last bytes get all of them back, then the FIN") {
+  check_half_close(epoll_path(), {"--buffer-size", "4096"}, 40, 10000);  // data and FIN queued together
+  check_half_close(epoll_path(), {}, 8, 4u << 20);                       // the FIN comes while the buffer is full
+}
+TEST_CASE("echo: clients that half-close after their last bytes get all of them back, then the FIN") {
+  check_half_close(echo_path(), {}, 40, 10000);
+  check_half_close(echo_path(), {}, 8, 4u << 20);
 }
 
 // ---- Stopping, limits, the command line ---------------------------------------------

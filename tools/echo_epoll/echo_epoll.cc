@@ -10,7 +10,9 @@
 //     read means the socket had no more (TCP hands over all it has, up to
 //     the room given), a short write that the socket's send buffer is full,
 //     so neither needs a second call that answers EAGAIN; the next edge
-//     (new data, or room to write) says when to go on;
+//     (new data, or room to write) says when to go on. Except after
+//     EPOLLRDHUP: the peer's end of stream waits behind its data and brings
+//     no edge of its own, so then it reads on until read() returns 0;
 //   * a peer that does not read: its writes stop, its buffer fills, and the
 //     server stops reading from it (TCP flow control then stops the peer),
 //     so one connection holds at most --buffer-size bytes and the others
@@ -69,6 +71,7 @@ struct Connection {
   bool readable = false;           // an EPOLLIN edge came and we have not read it all
   bool writable = true;            // no write has come back short since the last EPOLLOUT
   bool read_done = false;          // end of stream
+  bool peer_shut = false;          // EPOLLRDHUP came: the peer's FIN is queued behind its data
 };
 
 struct Totals {
@@ -136,6 +139,7 @@ class Server {
           stop = true;
         } else if (Connection* c = connection_of(key)) {
           if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true;
+          if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->peer_shut = true;
           if (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->writable = true;
           serve(*c);
         }
@@ -193,6 +197,7 @@ class Server {
       c.readable = false;
       c.writable = true;
       c.read_done = false;
+      c.peer_shut = false;
       ++totals_.connections;
       add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, (static_cast<std::uint64_t>(c.generation) << 32) | slot);
     }
@@ -211,7 +216,10 @@ class Server {
           ++totals_.recvs;
           totals_.bytes_in += static_cast<std::uint64_t>(got);
           c.tail += static_cast<std::size_t>(got);
-          if (static_cast<std::size_t>(got) < room) c.readable = false;  // it had no more
+          // A short read: the socket had no more data. But once the peer
+          // has shut down, its end of stream is queued behind that data and
+          // brings no new edge: go on reading until read() says 0.
+          if (static_cast<std::size_t>(got) < room && !c.peer_shut) c.readable = false;
           progress = true;
         } else if (got == 0) {
           c.read_done = true;
