@@ -1,6 +1,7 @@
 // uring::Result<T>: what value(), error() and code() give on success and on
 // failure.
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "tests/support/test_support.h"
@@ -50,4 +51,37 @@ TEST_CASE("error() on a failure is that failure; code() is its errno") {
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.code() == EPERM);
   CHECK(refused.error().message == "not allowed; ask for less");
+}
+
+// Every errno Linux has (1..133; 41 and 58 are unused) has its name, so no
+// message ends in "(E?)". On glibc 2.32+ the names are checked against
+// strerrorname_np; elsewhere against strerror knowing the number.
+TEST_CASE("errno_name names every errno 1..133") {
+  int named = 0;
+  for (int code = 1; code <= 133; ++code) {
+    CAPTURE(code);
+    const std::string name = errno_name(code);
+    const std::string text = std::strerror(code);
+    const bool exists = text.rfind("Unknown error", 0) != 0;
+    if (!exists) {
+      CHECK(name == "E?");
+      continue;
+    }
+    CAPTURE(text);
+    CHECK(name != "E?");
+    CHECK(name.size() > 1);
+    CHECK(name[0] == 'E');
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+    const char* glibc = ::strerrorname_np(code);
+    REQUIRE(glibc != nullptr);
+    CHECK(name == std::string(glibc));
+#endif
+    ++named;
+  }
+  CHECK(named == 131);
+  CHECK(std::string(errno_name(0)) == "E?");
+  CHECK(std::string(errno_name(134)) == "E?");
+  CHECK(std::string(errno_name(-1)) == "E?");
+  CHECK(std::string(errno_name(ECONNABORTED)) == "ECONNABORTED");
+  CHECK(error_from_errno(-EHOSTUNREACH, "connect").message.find("(EHOSTUNREACH)") != std::string::npos);
 }

@@ -99,6 +99,7 @@ NapiSettings napi_settings_of(const abi::io_uring_napi& napi) {
 }
 
 Status napi_id_op(Ring& ring, abi::io_uring_napi_op op, unsigned napi_id) {
+  if (!ring.valid()) return detail::ring_closed("napi_add_id / napi_remove_id");
   abi::io_uring_napi napi{};
   napi.opcode = op;
   napi.op_param = napi_id;
@@ -152,6 +153,7 @@ Error register_error(unsigned opcode, int negative_errno, const std::string& hin
 // ---- eventfd ----------------------------------------------------------------
 
 Status register_eventfd(Ring& ring, int eventfd, EventfdMode mode) {
+  if (!ring.valid()) return detail::ring_closed("register_eventfd");
   const unsigned opcode = mode == EventfdMode::async_only ? abi::IORING_REGISTER_EVENTFD_ASYNC
                                                           : abi::IORING_REGISTER_EVENTFD;
   const std::int32_t fd = eventfd;
@@ -164,12 +166,14 @@ Status register_eventfd(Ring& ring, int eventfd, EventfdMode mode) {
 }
 
 Status unregister_eventfd(Ring& ring) {
+  if (!ring.valid()) return detail::ring_closed("unregister_eventfd");
   const int ret = ring.register_raw(abi::IORING_UNREGISTER_EVENTFD, nullptr, 0);
   return status_of(abi::IORING_UNREGISTER_EVENTFD, ret,
                    ret == -ENXIO ? "no eventfd is registered with this ring" : std::string());
 }
 
 Status set_eventfd_enabled(Ring& ring, bool enabled) {
+  if (!ring.valid()) return detail::ring_closed("set_eventfd_enabled");
   if (!ring.has_cq_flags()) {
     return Error{EOPNOTSUPP, "IORING_CQ_EVENTFD_DISABLED needs Linux 5.8 (the CQ ring has no flags word); "
                              "this kernel is " + kernel_release()};
@@ -184,12 +188,14 @@ bool eventfd_enabled(const Ring& ring) { return (ring.cq_flags() & abi::IORING_C
 // ---- Personalities ------------------------------------------------------------
 
 Result<std::uint16_t> register_personality(Ring& ring) {
+  if (!ring.valid()) return detail::ring_closed("register_personality");
   const int ret = ring.register_raw(abi::IORING_REGISTER_PERSONALITY, nullptr, 0);
   if (ret < 0) return register_error(abi::IORING_REGISTER_PERSONALITY, ret);
   return static_cast<std::uint16_t>(ret);
 }
 
 Status unregister_personality(Ring& ring, std::uint16_t id) {
+  if (!ring.valid()) return detail::ring_closed("unregister_personality");
   const int ret = ring.register_raw(abi::IORING_UNREGISTER_PERSONALITY, nullptr, id);
   return status_of(abi::IORING_UNREGISTER_PERSONALITY, ret,
                    ret == -EINVAL ? "no personality " + std::to_string(id) + " is registered with this ring"
@@ -284,6 +290,7 @@ std::vector<abi::io_uring_restriction> Restrictions::rules() const {
 }
 
 Status register_restrictions(Ring& ring, const Restrictions& restrictions) {
+  if (!ring.valid()) return detail::ring_closed("register_restrictions");
   if (!restrictions.invalid_.empty()) {
     return Error{EINVAL, "register_restrictions: " + restrictions.invalid_};
   }
@@ -441,6 +448,7 @@ unsigned kernel_request_op_count() {
 }  // namespace
 
 Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match, std::chrono::nanoseconds timeout) {
+  if (!ring.valid()) return detail::ring_closed("cancel_sync");
   abi::io_uring_sync_cancel_reg reg{};
   if (match.any && (match.user_data || match.file || match.opcode)) {
     return Error{EINVAL, "cancel_sync: `any` matches every request; it cannot be combined with "
@@ -549,6 +557,7 @@ Result<unsigned> cancel_sync(Ring& ring, const CancelMatch& match, std::chrono::
 // ---- NAPI -----------------------------------------------------------------------
 
 Result<NapiSettings> register_napi(Ring& ring, const NapiSettings& settings) {
+  if (!ring.valid()) return detail::ring_closed("register_napi");
   abi::io_uring_napi napi{};
   napi.busy_poll_to = static_cast<std::uint32_t>(settings.busy_poll_timeout.count());
   napi.prefer_busy_poll = settings.prefer_busy_poll ? 1 : 0;
@@ -568,6 +577,7 @@ Result<NapiSettings> register_napi(Ring& ring, const NapiSettings& settings) {
 }
 
 Result<NapiSettings> unregister_napi(Ring& ring) {
+  if (!ring.valid()) return detail::ring_closed("unregister_napi");
   abi::io_uring_napi napi{};
   const int ret = ring.register_raw(abi::IORING_UNREGISTER_NAPI, &napi, 1);
   if (ret < 0) {
@@ -589,6 +599,7 @@ Status napi_remove_id(Ring& ring, unsigned napi_id) {
 // ---- Wait clock -------------------------------------------------------------------
 
 Status register_clock(Ring& ring, clockid_t clock) {
+  if (!ring.valid()) return detail::ring_closed("register_clock");
   abi::io_uring_clock_register reg{};
   reg.clockid = static_cast<std::uint32_t>(clock);
   const int ret = ring.register_raw(abi::IORING_REGISTER_CLOCK, &reg, 0);
@@ -599,7 +610,8 @@ Status register_clock(Ring& ring, clockid_t clock) {
 // ---- Cloning buffers --------------------------------------------------------------
 
 Status clone_buffers(Ring& dst, const Ring& src, const CloneBuffersOptions& options) {
-  if (!src.valid()) return Error{EBADF, "clone_buffers: the source ring is closed"};
+  if (!dst.valid()) return detail::ring_closed("clone_buffers (the destination)");
+  if (!src.valid()) return detail::ring_closed("clone_buffers (the source)");
   if (&dst == &src) return Error{ELOOP, "clone_buffers: source and destination are the same ring"};
   abi::io_uring_clone_buffers arg{};
   if (options.by_registered_index || src.fd() < 0) {
@@ -648,6 +660,7 @@ Status clone_buffers(Ring& dst, const Ring& src, const CloneBuffersOptions& opti
 // ---- Wait regions ---------------------------------------------------------------------
 
 Result<std::span<abi::io_uring_reg_wait>> register_wait_region(Ring& ring, unsigned entries, bool kernel_memory) {
+  if (!ring.valid()) return detail::ring_closed("register_wait_region");
   if (entries == 0) return Error{EINVAL, "register_wait_region: entries must be at least 1"};
   MemRegionOptions options;
   options.bytes = std::size_t{entries} * sizeof(abi::io_uring_reg_wait);
@@ -698,6 +711,7 @@ Status send_msg_ring(int target_ring_fd, std::uint64_t user_data, std::int32_t r
 // ---- Query --------------------------------------------------------------------------------
 
 Result<abi::io_uring_query_opcode> query_opcodes(const Ring* ring) {
+  if (ring && !ring->valid()) return detail::ring_closed("query_opcodes");
   abi::io_uring_query_opcode result{};
   abi::io_uring_query_hdr header{};
   header.query_data = reinterpret_cast<std::uintptr_t>(&result);
@@ -723,6 +737,7 @@ std::size_t zcrx_refill_bytes(unsigned entries) {
 }
 
 Result<ZcrxQueue> register_zcrx_ifq(Ring& ring, const ZcrxQueueOptions& options) {
+  if (!ring.valid()) return detail::ring_closed("register_zcrx_ifq");
   const char* what = "register_zcrx_ifq: ";
   const std::uint32_t flags = ring.setup_flags();
   if (!(flags & abi::IORING_SETUP_DEFER_TASKRUN) ||
@@ -834,6 +849,7 @@ std::string possible_cpus_text() {
 // The limits of the io-wq the kernel picks for `ring` from this thread
 // ({0, 0}: none), read without changing any (a {0, 0} request only reads).
 Result<IowqMaxWorkers> read_iowq_limits(Ring& ring) {
+  if (!ring.valid()) return detail::ring_closed("read_iowq_limits");
   std::uint32_t values[2] = {0, 0};
   const int ret = ring.register_raw(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, values, 2);
   if (ret < 0) return register_error(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, ret);
@@ -855,6 +871,7 @@ std::string no_iowq_reason(const Ring& ring) {
 }  // namespace
 
 Status register_iowq_affinity(Ring& ring, const cpu_set_t* cpus, std::size_t set_size) {
+  if (!ring.valid()) return detail::ring_closed("register_iowq_affinity");
   const char* what = "register_iowq_affinity: ";
   if (cpus == nullptr || set_size == 0) return Error{EINVAL, std::string(what) + "no CPU set given"};
   if (set_size > 0xffffffffu) {
@@ -900,6 +917,7 @@ Status register_iowq_affinity(Ring& ring, const cpu_set_t& cpus) {
 }
 
 Status unregister_iowq_affinity(Ring& ring) {
+  if (!ring.valid()) return detail::ring_closed("unregister_iowq_affinity");
   const int ret = ring.register_raw(abi::IORING_UNREGISTER_IOWQ_AFF, nullptr, 0);
   if (ret == -EINVAL && register_op_missing(abi::IORING_UNREGISTER_IOWQ_AFF).empty()) {
     return register_error(abi::IORING_UNREGISTER_IOWQ_AFF, ret, no_iowq_reason(ring));
@@ -908,6 +926,7 @@ Status unregister_iowq_affinity(Ring& ring) {
 }
 
 Result<IowqMaxWorkers> set_iowq_max_workers(Ring& ring, IowqMaxWorkers limits) {
+  if (!ring.valid()) return detail::ring_closed("set_iowq_max_workers");
   std::uint32_t values[2] = {limits.bounded, limits.unbounded};
   const int ret = ring.register_raw(abi::IORING_REGISTER_IOWQ_MAX_WORKERS, values, 2);
   if (ret < 0) {

@@ -270,6 +270,7 @@ Status send_msg_ring(int target_ring_fd, std::uint64_t user_data, std::int32_t r
                      std::optional<std::uint32_t> cqe_flags = std::nullopt);
 inline Status send_msg_ring(const Ring& target, std::uint64_t user_data, std::int32_t result,
                             std::optional<std::uint32_t> cqe_flags = std::nullopt) {
+  if (!target.valid()) return detail::ring_closed("send_msg_ring (the target)");
   return send_msg_ring(target.fd(), user_data, result, cqe_flags);
 }
 

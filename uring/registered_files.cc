@@ -175,6 +175,7 @@ const char* empty_iovec(const iovec& iov) { return iov.iov_base == nullptr ? "em
 Result<FileTable> FileTable::create(Ring& ring, std::span<const int> fds, std::span<const std::uint64_t> tags,
                                     RegisterApi api) {
   const char* what = "register files";
+  if (!ring.valid()) return detail::ring_closed(what);
   if (fds.empty()) return make_error(EINVAL, "register files: the table needs at least one slot");
   const bool tags_api = uses_tags_api(ring, api);
   for (std::size_t i = 0; i < fds.size(); ++i) {
@@ -204,6 +205,7 @@ Result<FileTable> FileTable::create(Ring& ring, std::span<const int> fds, std::s
 }
 
 Result<FileTable> FileTable::create_sparse(Ring& ring, unsigned slots, RegisterApi api) {
+  if (!ring.valid()) return detail::ring_closed("register sparse files");
   if (slots == 0) return make_error(EINVAL, "register sparse files: the table needs at least one slot");
   if (!uses_tags_api(ring, api)) {
     // Before IORING_RSRC_REGISTER_SPARSE, an fd of -1 was the empty slot.
@@ -327,6 +329,7 @@ Status FileTable::unregister() {
 Result<BufferTable> BufferTable::create(Ring& ring, std::span<const iovec> buffers,
                                         std::span<const std::uint64_t> tags, RegisterApi api) {
   const char* what = "register buffers";
+  if (!ring.valid()) return detail::ring_closed(what);
   if (buffers.empty()) return make_error(EINVAL, "register buffers: the table needs at least one slot");
   const bool tags_api = uses_tags_api(ring, api);
   if (Status ok = check_tags(buffers, tags, tags_api, empty_iovec, what); !ok) return ok.error();
@@ -350,6 +353,7 @@ Result<BufferTable> BufferTable::create(Ring& ring, std::span<const iovec> buffe
 }
 
 Result<BufferTable> BufferTable::create_sparse(Ring& ring, unsigned slots) {
+  if (!ring.valid()) return detail::ring_closed("register sparse buffers");
   if (slots == 0) return make_error(EINVAL, "register sparse buffers: the table needs at least one slot");
   if (!ring.has_feature(abi::IORING_FEAT_RSRC_TAGS)) {
     return make_error(EOPNOTSUPP,
@@ -487,6 +491,13 @@ Status BufferTable::check_range(FixedBuffer index, const void* addr, std::size_t
 }
 
 Status BufferTable::check_iovecs(FixedBuffer index, const iovec* iovecs, unsigned count) const {
+  // The kernel refuses such a count before it reads the array
+  // (iovec_from_user): so do we, never walking past the caller's array.
+  constexpr unsigned kMaxIovecs = 1024;  // UIO_MAXIOV
+  if (count > kMaxIovecs) {
+    return make_error(EINVAL, "fixed I/O: " + std::to_string(count) + " iovecs: more than UIO_MAXIOV (" +
+                                  std::to_string(kMaxIovecs) + ") iovecs in one request; split it");
+  }
   if (iovecs == nullptr && count > 0) {
     return make_error(EFAULT, "fixed I/O: iovecs is null with count " + std::to_string(count) +
                                   "; pass an array of count iovecs inside fixed buffer " +

@@ -184,6 +184,8 @@ abi::kernel_timespec to_kernel_timespec(std::int64_t ns) {
 
 }  // namespace
 
+Error detail::ring_closed(const char* what) { return Error{EBADF, std::string(what) + ": the ring is closed"}; }
+
 std::uint32_t RingOptions::setup_flags() const {
   std::uint32_t flags = extra_setup_flags;
   if (cq_entries) flags |= abi::IORING_SETUP_CQSIZE;
@@ -353,6 +355,7 @@ int Ring::register_ring_fd() {
 }
 
 int Ring::unregister_ring_fd() {
+  if (!valid()) return -EBADF;
   if (s_.registered_index < 0) return -EINVAL;
   if (s_.owner_token != detail::this_thread_token || s_.ring_fd < 0) return -EBADF;
   abi::io_uring_rsrc_update update{};
@@ -367,6 +370,7 @@ int Ring::unregister_ring_fd() {
 }
 
 int Ring::close_ring_fd() {
+  if (!valid()) return -EBADF;
   if (!has_feature(abi::IORING_FEAT_REG_REG_RING)) return -EOPNOTSUPP;
   if (s_.registered_index < 0) return -EINVAL;
   if (s_.ring_fd < 0) return -EBADF;

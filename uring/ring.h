@@ -70,6 +70,10 @@ struct NotOpenRing {
   alignas(16) unsigned char cqe[32] = {};  // cqe_at() of a misused advance(): a zeroed CQE
 };
 inline NotOpenRing not_open_ring;
+
+// The one answer of a Result call on a Ring that is not open:
+// EBADF, "<what>: the ring is closed".
+Error ring_closed(const char* what);
 }  // namespace detail
 
 class Ring;
@@ -237,7 +241,10 @@ class Ring {
   // Unmaps the rings, unregisters the ring fd and closes it. Idempotent.
   // A Ring that is not open (default-made, moved from, closed) answers every
   // call as a closed ring: get_sqe() and peek_cqe() nullptr, submit*, the
-  // waits, wait_for_sq_space and register_raw -EBADF, the Result calls EBADF.
+  // waits, wait_for_sq_space, register_raw, (un)register_ring_fd and
+  // close_ring_fd -EBADF; the Result calls, here and of the calls that take
+  // a Ring (FileTable, BufferTable, BufferGroup, Personality, cancel_sync,
+  // clone_buffers, send_msg_ring, ...), EBADF "...: the ring is closed".
   void close();
   bool valid() const { return s_.enter_fd >= 0; }
 
@@ -312,12 +319,16 @@ class Ring {
   // unreported and the wait goes on.
   int submit_and_wait(unsigned wait_nr, const WaitOptions& options);
 
-  // Makes room in a full SQ, for `while (!(sqe = get_sqe())) wait_for_sq_space();`.
+  // Makes room in a full SQ, for
+  //   while (!(sqe = get_sqe()))
+  //     if (int ret = wait_for_sq_space(); ret < 0) return ret;
   // Without SQPOLL it submits (the kernel consumes SQEs as it submits them).
   // With SQPOLL it publishes what was taken, wakes the poller if it sleeps,
   // and blocks until the poller has consumed at least one SQE. Returns 0 or
-  // -errno (as submit()).
-  int wait_for_sq_space();
+  // -errno (as submit()); check it: on a closed Ring get_sqe() stays
+  // nullptr and this answers -EBADF at once, so a loop that drops the answer
+  // never ends.
+  [[nodiscard]] int wait_for_sq_space();
 
   // ---- Completion ---------------------------------------------------------
 
@@ -550,13 +561,15 @@ class Ring {
   // -EBADF for a closed ring, the kernel's error otherwise.
   int register_ring_fd();
   // IORING_UNREGISTER_RING_FDS: enter calls use the plain fd again. Returns
-  // 1, or -errno: -EINVAL when the ring fd is not registered, -EBADF from a
-  // thread other than the registering one, or when the ring has no plain fd.
+  // 1, or -errno: -EBADF for a closed ring, -EINVAL when the ring fd is not
+  // registered, -EBADF from a thread other than the registering one, or when
+  // the ring has no plain fd.
   int unregister_ring_fd();
   // Closes the plain ring fd and keeps only the registered index (as a
   // registered_fd_only ring): fd() is -1 from then on, and calls from other
   // threads than the registering one fail with -EBADF. Returns 1, or
-  // -EINVAL when the ring fd is not registered, -EBADF without a plain fd,
+  // -EBADF for a closed ring, -EINVAL when the ring fd is not registered,
+  // -EBADF without a plain fd,
   // -EOPNOTSUPP without IORING_FEAT_REG_REG_RING (6.3: register calls
   // through the index). Without the fd, resize() can no longer map new
   // rings (unless the ring is NO_MMAP): it refuses with EBADF.

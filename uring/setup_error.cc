@@ -1,6 +1,5 @@
 #include "uring/setup_error.h"
 
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,6 +81,68 @@ std::string flags_newer_than_kernel(std::uint32_t flags) {
   return names;
 }
 
+// The first line of a small text file, without its newline; "" when unreadable.
+std::string first_line(const std::string& path) {
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (!file) return {};
+  char line[4096];
+  std::string text;
+  if (std::fgets(line, sizeof line, file)) text = line;
+  std::fclose(file);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// Whether `cpu` is in a kernel CPU list such as "0-3,8,10-11".
+bool in_cpu_list(const std::string& list, int cpu) {
+  std::size_t at = 0;
+  while (at < list.size()) {
+    int first = 0, last = 0, used = 0;
+    const int n = std::sscanf(list.c_str() + at, "%d%n-%d%n", &first, &used, &last, &used);
+    if (n < 1) return false;
+    if (n == 1) last = first;
+    if (cpu >= first && cpu <= last) return true;
+    at += static_cast<std::size_t>(used);
+    if (at < list.size() && list[at] == ',') ++at;
+    else break;
+  }
+  return false;
+}
+
+// The CPUs of the cpuset this process is in, as the kernel lists them, or
+// "" when they cannot be read. /proc/self/cpuset names the cpuset; its
+// effective CPUs are in the cpuset hierarchy's file for it: the cgroup v2
+// cpuset.cpus.effective (the nearest ancestor that has one: a cgroup without
+// the cpuset controller uses its parent's), or cgroup v1's
+// cpuset.effective_cpus.
+std::string cpuset_cpus() {
+  std::string path = first_line("/proc/self/cpuset");
+  if (path.empty() || path[0] != '/') return {};
+  FILE* mounts = std::fopen("/proc/self/mounts", "r");
+  if (!mounts) return {};
+  std::string v1_root, v2_root;
+  char line[4096];
+  while (std::fgets(line, sizeof line, mounts)) {
+    char device[256], dir[2048], type[64], options[1024];
+    if (std::sscanf(line, "%255s %2047s %63s %1023s", device, dir, type, options) != 4) continue;
+    const std::string kind = type;
+    if (kind == "cgroup2" && v2_root.empty()) v2_root = dir;
+    if (kind == "cgroup" && v1_root.empty()) {
+      const std::string opts = std::string(",") + options + ",";
+      if (opts.find(",cpuset,") != std::string::npos) v1_root = dir;
+    }
+  }
+  std::fclose(mounts);
+  if (path == "/") path.clear();
+  if (!v1_root.empty()) return first_line(v1_root + path + "/cpuset.effective_cpus");
+  if (v2_root.empty()) return {};
+  for (;;) {
+    const std::string cpus = first_line(v2_root + path + "/cpuset.cpus.effective");
+    if (!cpus.empty() || path.empty()) return cpus;  // the root cgroup has no such file: every CPU
+    path.erase(path.rfind('/'));
+  }
+}
+
 // The most likely cause of EINVAL for these options, checked in the order the
 // kernel checks them.
 std::string explain_einval(const RingOptions& o) {
@@ -132,14 +193,19 @@ std::string explain_einval(const RingOptions& o) {
     }
   }
   if (o.sqpoll && o.sqpoll_cpu) {
-    // io_sq_offload_create: EINVAL unless the CPU is online and in the
-    // caller's cpuset; the affinity mask is what the process can see of that.
-    cpu_set_t allowed;
+    // io_sq_offload_create (io_uring/sqpoll.c): EINVAL when the CPU is
+    // >= nr_cpu_ids or offline, or outside the caller's cpuset
+    // (cpuset_cpus_allowed). The caller's affinity mask plays no part.
     const int cpu = *o.sqpoll_cpu;
-    if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0 && (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed))) {
-      return "sqpoll_cpu " + std::to_string(cpu) +
-             " is not a CPU this process may run on (the poller's CPU must be online and in the process's "
-             "cpuset: `taskset -p` shows them); pick one of those, or leave sqpoll_cpu unset";
+    const std::string online = first_line("/sys/devices/system/cpu/online");
+    if (!online.empty() && !in_cpu_list(online, cpu)) {
+      return "sqpoll_cpu " + std::to_string(cpu) + " is not online (online CPUs: " + online +
+             "); pick one of those, or leave sqpoll_cpu unset";
+    }
+    const std::string cpuset = cpuset_cpus();
+    if (!cpuset.empty() && !in_cpu_list(cpuset, cpu)) {
+      return "sqpoll_cpu " + std::to_string(cpu) + " is outside this process's cpuset (CPUs " + cpuset +
+             "); pick one of those, or leave sqpoll_cpu unset";
     }
   }
   if (o.no_mmap) {
