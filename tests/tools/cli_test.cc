@@ -2,10 +2,13 @@
 // with suffixes, --help, usage errors with exit 2) and the stop signalfd.
 #include "tools/common/cli.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -159,4 +162,27 @@ TEST_CASE("cli: stop_signals_fd turns SIGTERM and SIGINT into a readable fd inst
   });
   CHECK(outcome.exit_code == 0);
   CHECK(outcome.out == std::to_string(SIGTERM) + " " + std::to_string(SIGINT) + " ");
+}
+
+TEST_CASE("cli: with fds 0-2 closed, stop_signals_fd's signalfd is not one of them; each is held by an fd that reads EBADF") {
+  // `tool <&- >&-`: the lowest free fd would be 0, and a tool would read its
+  // own signalfd as stdin (or write its output into it).
+  const Outcome outcome = in_child([] {
+    const int saved_err = ::dup(2);
+    ::close(0);
+    ::close(1);
+    ::close(2);
+    const int fd = cli::stop_signals_fd("demo");
+    ::dup2(saved_err, 2);
+    ::dup2(saved_err, 1);  // the report goes to stderr's pipe via fd 1 = stderr
+    char byte = 0;
+    const bool held0 = ::fcntl(0, F_GETFD) >= 0;
+    const ssize_t r = ::read(0, &byte, 1);
+    const int read_errno = errno;
+    std::printf("fd>=3:%d held0:%d read0:%zd %s", fd >= 3 ? 1 : 0, held0 ? 1 : 0, r, std::strerror(read_errno));
+    std::fflush(stdout);
+    ::_exit(0);
+  });
+  CHECK(outcome.exit_code == 0);
+  CHECK(outcome.err == "fd>=3:1 held0:1 read0:-1 Bad file descriptor");
 }

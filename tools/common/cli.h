@@ -13,7 +13,9 @@
 // Header-only, C++20, no dependency but libc: copy it with the tool.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -164,11 +166,32 @@ class Parser {
   std::vector<Option> options_;
 };
 
+// Keeps fds 0, 1 and 2 from being taken by the tool's own files. Run as
+// `tool <&-` or `tool >&-`, the lowest free fd is 0 or 1, and the next
+// open(2), signalfd or ring would become "stdin" or "stdout": cat would read
+// its own signalfd as input, or write its output into the ring's fd. Each
+// closed one of the three gets /dev/null opened with O_PATH: an fd that holds
+// the number but cannot be read or written (read/write and io_uring's
+// READ/WRITE fail with EBADF, as on the closed fd). stop_signals_fd() calls
+// it; a tool that opens files before that calls it first.
+inline void keep_std_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    const int held = ::open("/dev/null", O_PATH);  // the lowest free fd: `fd` itself
+    if (held >= 0 && held != fd) {
+      ::dup2(held, fd);
+      ::close(held);
+    }
+  }
+}
+
 // Blocks SIGINT and SIGTERM for the calling thread (threads it creates
 // afterwards inherit the mask) and returns a non-blocking signalfd that is
 // readable once one of them arrives; read a signalfd_siginfo from it to see
-// which. Call it before creating threads. Exits 1 if the fd cannot be made.
+// which. Call it before creating threads. The fd is never 0, 1 or 2
+// (keep_std_fds). Exits 1 if the fd cannot be made.
 inline int stop_signals_fd(const char* tool) {
+  keep_std_fds();  // or the signalfd could become stdin or stdout
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -176,6 +199,12 @@ inline int stop_signals_fd(const char* tool) {
   if (int rc = pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0) fail_errno(tool, "pthread_sigmask", rc);
   int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd < 0) fail_errno(tool, "signalfd", errno);
+  if (fd <= 2) {  // no /dev/null to hold 0-2 with: move it up
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) fail_errno(tool, "fcntl(F_DUPFD_CLOEXEC)", errno);
+    ::close(fd);
+    fd = moved;
+  }
   return fd;
 }
 
