@@ -585,6 +585,74 @@ void check_load(const std::string& path) {
 TEST_CASE("load against echo: counts, JSON, zero errors") { check_load(echo_path()); }
 TEST_CASE("load against echo_epoll: counts, JSON, zero errors") { check_load(epoll_path()); }
 
+// SIGINT/SIGTERM during a run (sent by coreutils timeout, whose
+// --preserve-status passes on load's own exit status): the sending stops,
+// the totals are printed with the signal, exit 0 when nothing was wrong.
+void check_load_stopped(const std::string& path, const char* sig, bool json) {
+  Server server;
+  start(server, path);
+  std::vector<std::string> args = {"--preserve-status", "-s", sig, "1.5", load_path(), "--port",
+                                   std::to_string(server.port()), "--connections", "4", "--size", "2000",
+                                   "--depth", "4", "--duration", "60"};
+  if (json) args.push_back("--json");
+  const double began = now_seconds();
+  const Result result = tool_runner::run("/usr/bin/timeout", args, "", 30);
+  const double took = now_seconds() - began;
+  INFO("load stdout: " << result.out << " stderr: " << result.err);
+  REQUIRE(result.exited);
+  CHECK(result.exit_code == 0);
+  CHECK(took < 10);
+  CHECK(result.err.empty());
+  const std::string name = std::string("SIG") + sig;
+  if (json) {
+    CHECK(result.out.find("\"stopped\": \"" + name + "\"") != std::string::npos);
+    CHECK(json_number(result.out, "requests") > 0);
+    CHECK(json_number(result.out, "mismatches") == 0);
+    CHECK(json_number(result.out, "errors") == 0);
+    CHECK(json_number(result.out, "abandoned") == 0);  // a live echo server answers within the 2 s
+  } else {
+    CHECK(result.out.find("mismatches 0, errors 0") != std::string::npos);
+    CHECK(result.out.find("stopped by " + name + ": 0 messages in flight abandoned") != std::string::npos);
+  }
+  std::map<std::string, long long> totals = stop(server);
+  CHECK(totals["connections"] == 4);
+  CHECK(totals["bytes_in"] == totals["bytes_out"]);
+}
+
+TEST_CASE("load: SIGINT stops the sending, what is in flight comes back, totals in JSON, exit 0") {
+  check_load_stopped(epoll_path(), "INT", true);
+}
+TEST_CASE("load: SIGTERM stops it too, totals as text, exit 0") { check_load_stopped(echo_path(), "TERM", false); }
+
+TEST_CASE("load: stopped while the server never answers, it waits at most 2 s more and counts the abandoned") {
+  // A listener nobody accepts from: the connections complete in its backlog
+  // and the messages sit there unanswered.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 8) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const double began = now_seconds();
+  const Result result = tool_runner::run(
+      "/usr/bin/timeout", {"--preserve-status", "-s", "INT", "1", load_path(), "--port",
+                           std::to_string(ntohs(address.sin_port)), "--connections", "2", "--size", "100",
+                           "--depth", "3", "--count", "10", "--json"},
+      "", 30);
+  const double took = now_seconds() - began;
+  ::close(listener);
+  INFO("load stdout: " << result.out << " stderr: " << result.err);
+  REQUIRE(result.exited);
+  CHECK(result.exit_code == 0);
+  CHECK(took >= 2.5);  // the signal at 1 s, then the 2 s wait
+  CHECK(took < 6);
+  CHECK(json_number(result.out, "requests") == 0);
+  CHECK(json_number(result.out, "abandoned") == 6);
+  CHECK(result.out.find("\"stopped\": \"SIGINT\"") != std::string::npos);
+}
+
 TEST_CASE("load: a server that corrupts one byte is a mismatch, exit 1; no server is exit 1") {
   // An echo server in a thread that flips byte 1000 of its stream.
   const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

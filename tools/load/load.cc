@@ -13,6 +13,12 @@
 // and the run fails (exit 1). So does a connection the server closes, or a
 // server that stops answering for --timeout seconds.
 //
+// SIGINT/SIGTERM (blocked, read from a signalfd in the same epoll set) stop
+// the sending; the messages in flight get up to 2 s more (a second signal
+// ends that at once), the rest are counted as abandoned; then the totals are
+// printed as always, with the signal ("stopped": "SIGINT" in JSON), and the
+// exit status is still 0 when every byte that came back was right.
+//
 //   load --port 7000 --connections 64 --size 4096 --depth 4 --duration 10
 //   load --port 7000 --count 1000 --json       one JSON object on stdout
 #include <arpa/inet.h>
@@ -20,6 +26,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,10 +58,14 @@ constexpr const char* kUsage =
     "  --connect-timeout S  seconds to wait for the connections (default 5)\n"
     "  --timeout S          fail when nothing arrives for this long (default 10)\n"
     "  --json               print one JSON object instead of text\n"
-    "Exit 0 when every byte came back right; 1 on a mismatch, a closed connection,\n"
-    "a timeout or a connection that could not be made.\n";
+    "SIGINT/SIGTERM stop the sending, wait at most 2 s for the messages in flight\n"
+    "and print the totals.\n"
+    "Exit 0 when every byte came back right (also when stopped by a signal); 1 on a\n"
+    "mismatch, a closed connection, a timeout or a connection that could not be made.\n";
 
-constexpr std::size_t kPatternSlack = 251;  // message k starts at offset k % 251 of its connection's pattern
+constexpr std::size_t kPatternSlack = 251;
+constexpr std::uint64_t kSignalKey = UINT64_MAX;          // the signalfd's epoll key
+constexpr std::uint64_t kGraceNs = 2000000000u;           // after a signal: the wait for messages in flight  // message k starts at offset k % 251 of its connection's pattern
 
 std::uint64_t now_ns() {
   timespec ts{};
@@ -153,7 +164,12 @@ class Load {
   }
 
   // Runs the load; returns false on an error (already printed).
-  bool run() {
+  // `signal_fd`: SIGINT/SIGTERM, which stop it early.
+  bool run(int signal_fd) {
+    epoll_event signal_event{};
+    signal_event.events = EPOLLIN;
+    signal_event.data.u64 = kSignalKey;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd, &signal_event) != 0) cli::fail_errno(kTool, "epoll_ctl", errno);
     std::vector<epoll_event> events(256);
     std::vector<unsigned char> scratch(256 * 1024);
     begin_ns_ = now_ns();
@@ -165,15 +181,32 @@ class Load {
       if (n < 0 && errno != EINTR) cli::fail_errno(kTool, "epoll_wait", errno);
       const std::uint64_t now = now_ns();
       if (n > 0) last_progress = now;
+      bool signalled = false;
       for (int k = 0; k < n && error_.empty(); ++k) {
+        if (events[k].data.u64 == kSignalKey) {
+          signalfd_siginfo info{};
+          while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+            if (signal_ == 0) signal_ = static_cast<int>(info.ssi_signo);
+            else grace_end_ns_ = now;  // a second signal: stop waiting
+          }
+          signalled = true;
+          continue;
+        }
         Connection& c = connections_[events[k].data.u64];
         if (events[k].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.readable = true;
         if (events[k].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c.writable = true;
         pump(c, scratch);
       }
-      if (now >= stop_sending_ns_ && !stopped_) {  // duration over: no new messages, finish those in flight
+      if (signalled && grace_end_ns_ == 0) grace_end_ns_ = now + kGraceNs;
+      if ((now >= stop_sending_ns_ || signal_ != 0) && !stopped_) {  // no new messages, finish those in flight
         stopped_ = true;
         for (Connection& c : connections_) pump(c, scratch);
+      }
+      if (signal_ != 0 && now >= grace_end_ns_) {  // stopped: what has not come back by now is abandoned
+        for (const Connection& c : connections_) {
+          if (!c.finished) abandoned_ += c.started - c.done;
+        }
+        break;
       }
       if (error_.empty() && now - last_progress > o_.timeout * 1000000000u) {
         error_ = "no answer from the server for " + std::to_string(o_.timeout) + " s (--timeout); " +
@@ -200,14 +233,16 @@ class Load {
     const double mb = seconds > 0 ? static_cast<double>(requests_ * o_.size) / seconds / 1e6 : 0;
     const double max = latencies_.empty() ? 0 : static_cast<double>(latencies_.back()) / 1000.0;
     const std::uint64_t errors = error_.empty() ? 0 : 1;
+    const char* stopped = signal_ == SIGINT ? "SIGINT" : signal_ == SIGTERM ? "SIGTERM" : nullptr;
     if (o_.json) {
       std::printf(
           "{\"port\": %" PRIu64 ", \"connections\": %" PRIu64 ", \"size\": %" PRIu64 ", \"depth\": %" PRIu64
           ", \"seconds\": %.6f, \"requests\": %" PRIu64 ", \"requests_per_second\": %.1f, \"bytes\": %" PRIu64
           ", \"mb_per_second\": %.2f, \"latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f, \"max\": %.2f}"
-          ", \"mismatches\": %" PRIu64 ", \"errors\": %" PRIu64 "}\n",
+          ", \"mismatches\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"stopped\": %s%s%s, \"abandoned\": %" PRIu64 "}\n",
           o_.port, o_.connections, o_.size, o_.depth, seconds, requests_, rate, requests_ * o_.size, mb,
-          percentile(0.50), percentile(0.99), percentile(0.999), max, mismatches_, errors);
+          percentile(0.50), percentile(0.99), percentile(0.999), max, mismatches_, errors, stopped ? "\"" : "",
+          stopped ? stopped : "null", stopped ? "\"" : "", abandoned_);
     } else {
       std::printf("load: 127.0.0.1:%" PRIu64 ", %" PRIu64 " connections x %" PRIu64 " B, depth %" PRIu64
                   ", %.2f s\n",
@@ -216,15 +251,16 @@ class Load {
       std::printf("latency p50 %.2f us, p99 %.2f us, p999 %.2f us, max %.2f us\n", percentile(0.50),
                   percentile(0.99), percentile(0.999), max);
       std::printf("mismatches %" PRIu64 ", errors %" PRIu64 "\n", mismatches_, errors);
+      if (stopped) std::printf("stopped by %s: %" PRIu64 " messages in flight abandoned\n", stopped, abandoned_);
     }
     std::fflush(stdout);
     if (!error_.empty()) std::fprintf(stderr, "%s: %s\n", kTool, error_.c_str());
   }
 
  private:
-  bool may_start() const { return o_.count ? true : !stopped_; }
+  bool may_start() const { return o_.count && signal_ == 0 ? true : !stopped_; }
   bool wants_more(const Connection& c) const {
-    if (o_.count) return c.started < o_.count;
+    if (o_.count && signal_ == 0) return c.started < o_.count;
     return may_start();
   }
 
@@ -330,6 +366,9 @@ class Load {
   std::size_t open_ = connections_.size();
   std::uint64_t begin_ns_ = 0, end_ns_ = 0, stop_sending_ns_ = 0;
   bool stopped_ = false;
+  int signal_ = 0;                    // the SIGINT/SIGTERM that stopped it, or 0
+  std::uint64_t grace_end_ns_ = 0;    // after a signal: when the wait for answers ends
+  std::uint64_t abandoned_ = 0;       // messages in flight when that wait ended
   std::uint64_t requests_ = 0, mismatches_ = 0;
   std::vector<std::uint32_t> latencies_;  // nanoseconds, one per echoed message
   std::string error_;
@@ -365,9 +404,11 @@ int main(int argc, char** argv) {
                          std::to_string(files.rlim_cur) + " (ulimit -n)");
   }
 
+  const int signal_fd = cli::stop_signals_fd(kTool);
   Load load(options);
   load.connect_all();
-  const bool ok = load.run();
+  const bool ok = load.run(signal_fd);
+  ::close(signal_fd);
   load.report();
   return ok ? 0 : 1;
 }
