@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -310,7 +311,7 @@ TEST_CASE("cat: stdout's reader gone (EPIPE): cat dies of SIGPIPE as coreutils' 
   CHECK(messages.empty());
 }
 
-TEST_CASE("cat: SIGINT and SIGTERM while it waits on stdin end it with 128 + N, quietly") {
+TEST_CASE("cat: SIGINT and SIGTERM while it waits on stdin end it with 128 + N and one line of totals") {
   for (int sig : {SIGINT, SIGTERM}) {
     CAPTURE(sig);
     int in[2], out[2], err[2];
@@ -343,8 +344,137 @@ TEST_CASE("cat: SIGINT and SIGTERM while it waits on stdin end it with 128 + N, 
     const int status = wait_for(child, 10);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 128 + sig);
-    CHECK(read_all(err[0]).empty());
+    // One line of totals: the 5 bytes printed before the signal.
+    CHECK(read_all(err[0]) == std::string("cat: stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                  " after 5 bytes\n");
     CHECK(read_all(out[0]).empty());
     for (int fd : {in[1], out[0], err[0]}) ::close(fd);
   }
+}
+
+TEST_CASE("cat: stdout closed gives 'write error: Bad file descriptor'; stdin closed, '-' is a read error; SIGTERM still ends it") {
+  uring::testing::TempDir dir;
+  const std::string path = dir.path() + "/f";
+  write_file(path, "hello\n");
+  int err[2];
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  pid_t child = spawn_cat({path}, -1, -1, err[1], [] { ::close(1); });
+  ::close(err[1]);
+  std::string messages = read_all(err[0]);
+  ::close(err[0]);
+  int status = wait_for(child, 30);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(messages == "cat: write error: Bad file descriptor\n");
+
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  child = spawn_cat({"-", path}, -1, -1, err[1], [] { ::close(0); });
+  ::close(err[1]);
+  messages = read_all(err[0]);
+  ::close(err[0]);
+  status = wait_for(child, 30);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(messages == "cat: -: Bad file descriptor\n");
+
+  // stdin closed, waiting on a FIFO nobody writes: SIGTERM ends it (before,
+  // its signalfd was fd 0 and cat read the SIGTERM as data).
+  const std::string fifo = dir.path() + "/p";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  child = spawn_cat({fifo}, -1, -1, -1, [] { ::close(0); });
+  ::usleep(200000);
+  REQUIRE(::kill(child, SIGTERM) == 0);
+  status = wait_for(child, 10);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+}
+
+TEST_CASE("cat: a FIFO with no writer: SIGINT and SIGTERM end the wait for one; a writer that comes is printed") {
+  uring::testing::TempDir dir;
+  const std::string fifo = dir.path() + "/p";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (int sig : {SIGINT, SIGTERM}) {
+    CAPTURE(sig);
+    int err[2];
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    const pid_t child = spawn_cat({fifo}, -1, -1, err[1]);
+    ::close(err[1]);
+    const std::uint64_t stop_mask = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
+    CHECK(uring::testing::eventually([&] { return (blocked_signals(child) & stop_mask) == stop_mask; },
+                                     std::chrono::milliseconds(5000)));
+    ::usleep(100000);
+    REQUIRE(::kill(child, sig) == 0);
+    const int status = wait_for(child, 10);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 128 + sig);
+    CHECK(read_all(err[0]) == std::string("cat: stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                  " after 0 bytes\n");
+    ::close(err[0]);
+  }
+  int out[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  const pid_t child = spawn_cat({fifo}, -1, out[1], -1);
+  ::close(out[1]);
+  ::usleep(200000);
+  const int writer = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  REQUIRE(writer >= 0);
+  REQUIRE(::write(writer, "late\n", 5) == 5);
+  ::close(writer);
+  CHECK(read_all(out[0]) == "late\n");
+  ::close(out[0]);
+  const int status = wait_for(child, 10);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("cat: 'cat f >> f' is refused (input file is output file), the other files still printed, exit 1") {
+  uring::testing::TempDir dir;
+  const std::string f = dir.path() + "/f", g = dir.path() + "/g";
+  write_file(f, "ff\n");
+  write_file(g, "gg\n");
+  for (const int flags : {O_WRONLY | O_APPEND, O_RDWR}) {
+    CAPTURE(flags);
+    write_file(f, "ff\n");
+    const int out = ::open(f.c_str(), flags | O_CLOEXEC);
+    REQUIRE(out >= 0);  // O_RDWR: offset 0 < size, the same loop
+    int err[2];
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    const pid_t child = spawn_cat({f, g}, -1, out, err[1]);
+    ::close(out);
+    ::close(err[1]);
+    const std::string messages = read_all(err[0]);
+    ::close(err[0]);
+    const int status = wait_for(child, 10);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(messages == "cat: " + f + ": input file is output file\n");
+    std::ifstream in(f, std::ios::binary);
+    std::stringstream got;
+    got << in.rdbuf();
+    CHECK(got.str() == (flags & O_APPEND ? "ff\ngg\n" : "gg\n"));
+  }
+}
+
+TEST_CASE("cat: buffers it cannot allocate are a 'cat: cannot allocate' line and exit 1, not an abort") {
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("skipped under ASan: RLIMIT_AS cannot hold ASan's shadow memory");
+#else
+  uring::testing::TempDir dir;
+  const std::string f = dir.path() + "/f";
+  write_file(f, "x\n");
+  int err[2];
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  const pid_t child = spawn_cat({"--block-size", "16M", "--blocks", "16", f}, -1, -1, err[1], [] {
+    const rlimit limit{200u << 20, 200u << 20};
+    ::setrlimit(RLIMIT_AS, &limit);
+  });
+  ::close(err[1]);
+  const std::string messages = read_all(err[0]);
+  ::close(err[0]);
+  const int status = wait_for(child, 30);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(messages ==
+        "cat: cannot allocate 268435456 bytes of buffers (--block-size x --blocks): Cannot allocate memory\n");
+#endif
 }

@@ -30,9 +30,19 @@
 //                    killed by SIGPIPE as coreutils' cat would be (the shell
 //                    sees status 141, nothing is printed);
 //   WRITEV other     "cat: write error: strerror", exit 1.
-// SIGINT or SIGTERM: the request in flight is cancelled (ASYNC_CANCEL) and
-// cat exits with 128 + the signal number, printing nothing more.
+// SIGINT or SIGTERM: the request in flight is cancelled (ASYNC_CANCEL), cat
+// prints its totals ("cat: stopped by SIGTERM after N bytes", the bytes
+// written to stdout) and exits with 128 + the signal number.
+//
+// Also as coreutils' cat: a FILE that is stdout itself (`cat f >> f`, which
+// would grow f for ever) is refused with "cat: f: input file is output
+// file". A FIFO is opened with O_NONBLOCK (a blocking open(2) would wait for
+// a writer where no signal can end it: they are blocked) and then waited for
+// with a POLL_ADD on the ring, beside the signalfd READ.
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -67,6 +77,7 @@ struct Cat {
   uring::Ring ring;
   int signal_fd = -1;
   signalfd_siginfo siginfo{};
+  std::uint64_t written = 0;  // bytes written to stdout, for the totals line
 
   // Takes an SQE; the SQ holds at most two requests here, so there is one.
   uring::Sqe& sqe() {
@@ -101,7 +112,10 @@ struct Cat {
         ring.cqe_seen(cqe);
       }
     }
-    std::exit(128 + static_cast<int>(siginfo.ssi_signo));
+    const int sig = static_cast<int>(siginfo.ssi_signo);
+    std::fprintf(stderr, "cat: stopped by %s after %llu bytes\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                 static_cast<unsigned long long>(written));
+    std::exit(128 + sig);
   }
 
   // Writes the first `bytes` bytes held by `blocks` to stdout, however many
@@ -127,6 +141,7 @@ struct Cat {
       if (res == 0) cli::fail("cat", "write error: stdout accepted no bytes");
       // A short write: step over the iovecs (and part of one) that went out.
       bytes -= static_cast<std::size_t>(res);
+      written += static_cast<std::uint64_t>(res);
       for (std::size_t done = static_cast<std::size_t>(res); done > 0;) {
         if (first->iov_len <= done) {
           done -= first->iov_len;
@@ -139,6 +154,29 @@ struct Cat {
         }
       }
     }
+  }
+
+  // Opens FILE for print(). A FIFO with no writer would block open(2), so
+  // it is opened O_NONBLOCK and waited for on the ring (POLL_ADD, ended by a
+  // stop signal too); then O_NONBLOCK is cleared: READV waits for data as
+  // read(2) would. -errno on failure.
+  int open_input(const std::string& name) {
+    const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -errno;
+    struct stat st{};
+    if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+      uring::prep_poll_add(sqe(), fd, POLLIN).set_user_data(kIo);
+      if (const int res = run(); res < 0) {
+        ::close(fd);
+        return res;
+      }
+    }
+    if (const int flags = ::fcntl(fd, F_GETFL); flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+      const int error = errno;
+      ::close(fd);
+      return -error;
+    }
+    return fd;
   }
 
   // Prints `fd` (named `name` in messages) to its end. False after an error.
@@ -169,6 +207,7 @@ int main(int argc, char** argv) {
   if (block_size * block_count > (256u << 20)) args.usage_error("--block-size x --blocks is more than 256M");
   if (files.empty()) files.push_back("-");
 
+  cli::keep_std_fds();  // `cat <&-`: no file of ours may become fd 0, 1 or 2
   Cat cat;
   cat.signal_fd = cli::stop_signals_fd("cat");
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout shows up as -EPIPE in the CQE
@@ -179,19 +218,42 @@ int main(int argc, char** argv) {
   // The READ on the signalfd stays in flight for the whole run.
   uring::prep_read(cat.sqe(), cat.signal_fd, &cat.siginfo, sizeof cat.siginfo, 0).set_user_data(kSignal);
 
-  // One buffer, cut into the blocks the iovecs point at.
-  std::vector<char> memory(block_size * block_count);
+  // One buffer, cut into the blocks the iovecs point at: mmap, which says
+  // ENOMEM under a memory limit instead of throwing, and touches no page.
+  const std::size_t bytes = block_size * block_count;
+  void* mapped = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) {
+    cli::fail_errno("cat", "cannot allocate " + std::to_string(bytes) + " bytes of buffers (--block-size x --blocks)",
+                    errno);
+  }
+  char* memory = static_cast<char*>(mapped);
   std::vector<iovec> blocks(block_count);
-  for (std::size_t i = 0; i < blocks.size(); ++i) blocks[i] = {memory.data() + i * block_size, block_size};
+  for (std::size_t i = 0; i < blocks.size(); ++i) blocks[i] = {memory + i * block_size, block_size};
+
+  // stdout, to refuse a FILE that is stdout itself (coreutils' rule: a
+  // regular file, appended to or with data after its offset).
+  struct stat out_st{};
+  const bool out_regular = ::fstat(STDOUT_FILENO, &out_st) == 0 && S_ISREG(out_st.st_mode);
+  const int out_flags = ::fcntl(STDOUT_FILENO, F_GETFL);
 
   int status = 0;
   for (const std::string& name : files) {
     const bool is_stdin = name == "-";
-    const int fd = is_stdin ? STDIN_FILENO : ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = is_stdin ? STDIN_FILENO : cat.open_input(name);
     if (fd < 0) {
-      std::fprintf(stderr, "cat: %s: %s\n", name.c_str(), std::strerror(errno));
+      std::fprintf(stderr, "cat: %s: %s\n", name.c_str(), std::strerror(-fd));
       status = 1;
       continue;
+    }
+    struct stat in_st{};
+    if (out_regular && ::fstat(fd, &in_st) == 0 && in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino) {
+      const off_t out_at = ::lseek(STDOUT_FILENO, 0, SEEK_CUR);
+      if ((out_flags >= 0 && (out_flags & O_APPEND)) || (out_at >= 0 && out_at < in_st.st_size)) {
+        std::fprintf(stderr, "cat: %s: input file is output file\n", name.c_str());
+        status = 1;
+        if (!is_stdin) ::close(fd);
+        continue;
+      }
     }
     if (!cat.print(fd, name, blocks)) status = 1;
     if (!is_stdin) ::close(fd);
