@@ -55,3 +55,15 @@ TEST_CASE("version codes are parsed for messages") {
   CHECK(version_code(nullptr) == 0);
   CHECK(kernel_version_code() > 5000);
 }
+
+TEST_CASE("Probe::query on a closed Ring says the ring is closed") {
+  RingOptions options;
+  options.entries = 8;
+  auto ring = testing::create_ring(options);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+  ring->close();
+  auto probe = Probe::query(*ring);
+  REQUIRE_FALSE(probe.ok());
+  CHECK(probe.error().code == EBADF);
+  CHECK(probe.error().message.find("the ring is closed") != std::string::npos);
+}

@@ -10,6 +10,7 @@
 namespace uring {
 
 Result<Probe> Probe::query(const Ring& ring) {
+  if (!ring.valid()) return detail::ring_closed("Probe::query");
   // The kernel fills a header plus one io_uring_probe_op per opcode slot.
   struct {
     abi::io_uring_probe header;
