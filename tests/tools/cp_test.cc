@@ -545,7 +545,7 @@ TEST_CASE("cp: an unreadable source is named (Permission denied), exit 1, nothin
   CHECK(listing(dir.path()) == "closed");
 }
 
-TEST_CASE("cp: SIGINT and SIGTERM mid-copy cancel what is in flight, leave no file and print nothing") {
+TEST_CASE("cp: SIGINT and SIGTERM mid-copy cancel what is in flight, leave no file and print one line of totals") {
   for (int sig : {SIGINT, SIGTERM}) {
     CAPTURE(sig);
     uring::testing::TempDir dir;
@@ -567,7 +567,13 @@ TEST_CASE("cp: SIGINT and SIGTERM mid-copy cancel what is in flight, leave no fi
     const int status = wait_for(child, 10);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 128 + sig);
-    CHECK(read_until_end(err[0], 5).empty());
+    // One line of totals (a pipe has no size: bytes copied only).
+    const std::string line = read_until_end(err[0], 5);
+    const std::string head = std::string("cp: stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + " after ";
+    const std::string tail = " bytes; '" + dst + "' left as it was\n";
+    CHECK(line.rfind(head, 0) == 0);
+    CHECK(line.size() > head.size() + tail.size());
+    CHECK(line.substr(line.size() - std::min(line.size(), tail.size())) == tail);
     CHECK(listing(dir.path()).empty());
     ::close(in[1]);
     ::close(err[0]);
@@ -606,4 +612,116 @@ TEST_CASE("cp: a progress line on a terminal for a large file, none elsewhere or
   tool_runner::Result r = tool_runner::run(cp_path(), {src, dir.path() + "/copy2"});
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
+}
+
+TEST_CASE("cp: /proc and /sys files (st_size 0, content on read) are copied to their end, not as empty files") {
+  uring::testing::TempDir dir;
+  for (const char* source : {"/proc/self/mountinfo", "/proc/cpuinfo"}) {
+    CAPTURE(source);
+    struct stat st{};
+    REQUIRE(::stat(source, &st) == 0);
+    REQUIRE(st.st_size == 0);  // what makes them special
+    const std::string dst = dir.path() + "/copy";
+    const tool_runner::Result result =
+        tool_runner::run(cp_path(), {"--no-fsync", "--queue-depth", "4", "--block-size", "512", source, dst});
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.empty());
+    const std::string copied = read_file(dst);
+    CHECK(copied.size() > 100);
+    if (std::string(source) == "/proc/cpuinfo") CHECK(copied == read_file(source));
+  }
+}
+
+TEST_CASE("cp: a FIFO with no writer: SIGTERM ends the wait for one, a line of totals, no file") {
+  uring::testing::TempDir dir;
+  const std::string fifo = dir.path() + "/p", dst = dir.path() + "/out";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  int err[2];
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  const pid_t child = spawn_cp({fifo, dst}, -1, -1, err[1]);
+  ::close(err[1]);
+  const std::uint64_t stop_mask = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
+  CHECK(uring::testing::eventually([&] { return (blocked_signals(child) & stop_mask) == stop_mask; },
+                                   std::chrono::milliseconds(5000)));
+  ::usleep(100000);
+  REQUIRE(::kill(child, SIGTERM) == 0);
+  const int status = wait_for(child, 10);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  CHECK(read_until_end(err[0], 5) == "cp: stopped by SIGTERM after 0 bytes; '" + dst + "' left as it was\n");
+  ::close(err[0]);
+  CHECK(listing(dir.path()) == "p");
+}
+
+TEST_CASE("cp: a sparse file keeps its holes (the copy's st_blocks stay small) and is byte-identical") {
+  uring::testing::TempDir dir;
+  const std::string src = dir.path() + "/sparse", dst = dir.path() + "/copy";
+  {
+    const int fd = ::open(src.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 64 << 20) == 0);
+    REQUIRE(::pwrite(fd, "head", 4, 0) == 4);
+    REQUIRE(::pwrite(fd, "middle", 6, 20 << 20) == 6);
+    ::close(fd);  // a hole at the end too: the size comes from ftruncate
+  }
+  struct stat src_st{};
+  REQUIRE(::stat(src.c_str(), &src_st) == 0);
+  REQUIRE(src_st.st_blocks * 512 < (1 << 20));  // the file system keeps holes
+  for (const bool registered : {false, true}) {
+    CAPTURE(registered);
+    std::vector<std::string> args{"--no-fsync", src, dst};
+    if (registered) args.insert(args.begin(), "--registered");
+    const tool_runner::Result result = tool_runner::run(cp_path(), args);
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.empty());
+    struct stat dst_st{};
+    REQUIRE(::stat(dst.c_str(), &dst_st) == 0);
+    CHECK(dst_st.st_size == 64 << 20);
+    CHECK(dst_st.st_blocks * 512 < (4 << 20));
+    CHECK(read_file(dst) == read_file(src));
+  }
+}
+
+TEST_CASE("cp: buffers it cannot allocate are a 'cp: cannot allocate' line and exit 1; a small file needs little") {
+  uring::testing::TempDir dir;
+  const std::string src = dir.path() + "/src";
+  write_file(src, random_bytes((1 << 20) + 3, 91));
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("skipped under ASan: RLIMIT_AS cannot hold ASan's shadow memory");
+#else
+  // 4096 x 256 KiB = 1 GiB of slots asked for; a 1 MiB file needs 5 of them.
+  for (const bool big : {false, true}) {
+    CAPTURE(big);
+    if (big) {
+      ::unlink(src.c_str());
+      const int fd = ::open(src.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      REQUIRE(fd >= 0);
+      REQUIRE(::ftruncate(fd, 2ll << 30) == 0);  // 2 GiB: all 4096 slots would be used
+      ::close(fd);
+    }
+    const std::string dst = dir.path() + "/dst";
+    int err[2];
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    const pid_t child =
+        spawn_cp({"--no-fsync", "--queue-depth", "4096", "--block-size", "256K", src, dst}, -1, -1, err[1], [] {
+          const rlimit limit{200u << 20, 200u << 20};
+          ::setrlimit(RLIMIT_AS, &limit);
+        });
+    ::close(err[1]);
+    const std::string messages = read_until_end(err[0], 30);
+    ::close(err[0]);
+    const int status = wait_for(child, 60);
+    CHECK(WIFEXITED(status));
+    if (!big) {
+      CHECK(WEXITSTATUS(status) == 0);
+      CHECK(messages.empty());
+      CHECK(sha256_of_file(dst) == sha256_of_file(src));
+    } else {
+      CHECK(WEXITSTATUS(status) == 1);
+      CHECK(messages ==
+            "cp: cannot allocate 1073741824 bytes of buffers (--queue-depth x --block-size): Cannot allocate memory\n");
+    }
+    ::unlink(dst.c_str());
+  }
+#endif
 }

@@ -47,9 +47,20 @@
 // is drawn on stderr when it is a terminal and SOURCE is at least 16 MiB.
 // --trace prints every READ and WRITE completion (slot, offsets, length,
 // cqe->res) on stderr, to watch the pairs and the repairs happen.
+// Holes: a regular SOURCE is read only where it has data (lseek SEEK_DATA /
+// SEEK_HOLE); nothing is written over a hole, and the copy is given
+// SOURCE's size with ftruncate, so a sparse file stays sparse. A regular
+// file whose st_size is 0 (/proc, /sys: the content is made on read) is read
+// to its end like a pipe. The slots allocated are no more than the file
+// needs (mmap: under a memory limit, "cp: cannot allocate N bytes", exit 1).
+// A FIFO is opened O_NONBLOCK and waited for with poll(2) beside the
+// signalfd, so that SIGINT/SIGTERM end a wait for a writer that never comes.
 // Exit status: 0 copied, 1 an error (one line on stderr naming the file),
-// 2 a bad command line, 128 + N after signal N (nothing printed).
+// 2 a bad command line, 128 + N after signal N ("cp: stopped by SIGINT
+// after N of M bytes; 'DEST' left as it was").
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -121,7 +132,7 @@ struct Copy {
   uring::Ring ring;
   uring::FileTable files;      // --registered: slot 0 SOURCE, slot 1 the temporary file
   uring::BufferTable buffers;  // --registered: buffer i = slot i
-  std::vector<char> memory;    // depth x block bytes: the slots
+  char* memory = nullptr;      // depth x block bytes: the slots (mmap)
   std::vector<unsigned> busy;  // per slot: its Ops in flight
   std::deque<Op> op_store;     // Ops never move (a deque grows at the end)
   std::vector<Op*> free_ops;
@@ -131,6 +142,8 @@ struct Copy {
 
   // Progress of the copy.
   std::uint64_t next_offset = 0;  // where the next new pair starts
+  std::uint64_t data_end = 0;     // where the data region next_offset is in ends (a hole or EOF)
+  std::uint64_t skipped = 0;      // bytes of holes not read
   bool eof = false;               // a stream's READ returned 0
   std::uint64_t bytes_read = 0, bytes_written = 0;
   bool stopping = false;  // cancelling everything: queue nothing new
@@ -141,7 +154,7 @@ struct Copy {
 
   uring::File src_file() const { return registered ? uring::File(uring::FixedFile(0)) : uring::File(src_fd); }
   uring::File dst_file() const { return registered ? uring::File(uring::FixedFile(1)) : uring::File(tmp_fd); }
-  char* slot_memory(unsigned slot) { return memory.data() + slot * block; }
+  char* slot_memory(unsigned slot) { return memory + slot * block; }
 
   // An SQE; when the SQ is full, what it holds is submitted first.
   uring::Sqe& sqe() {
@@ -205,12 +218,31 @@ struct Copy {
     prep(new_op(false, slot, offset, at, len));
   }
 
+  // At the end of a data region, steps over the hole after it:
+  // next_offset to the next data (SEEK_DATA), data_end to the hole after
+  // that (SEEK_HOLE). A file system without them reports all as data.
+  void skip_hole() {
+    if (next_offset < data_end || next_offset >= size) return;
+    off_t data = ::lseek(src_fd, static_cast<off_t>(next_offset), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) data = static_cast<off_t>(size);  // a hole up to the end
+    if (data < 0) {
+      data_end = size;
+      return;
+    }
+    const std::uint64_t at = std::min<std::uint64_t>(static_cast<std::uint64_t>(data), size);
+    skipped += at - next_offset;
+    next_offset = at;
+    const off_t hole = ::lseek(src_fd, data, SEEK_HOLE);
+    data_end = hole < 0 ? size : std::min<std::uint64_t>(static_cast<std::uint64_t>(hole), size);
+  }
+
   // Every free slot takes the next block (a stream has one slot).
   void fill() {
     for (unsigned slot = 0; slot < depth && !stopping; ++slot) {
       if (busy[slot] != 0) continue;
+      if (!stream) skip_hole();
       if (stream ? eof : next_offset >= size) return;
-      const std::uint64_t len = stream ? block : std::min<std::uint64_t>(block, size - next_offset);
+      const std::uint64_t len = stream ? block : std::min<std::uint64_t>(block, data_end - next_offset);
       queue_pair(slot, next_offset, 0, static_cast<std::uint32_t>(len));
       next_offset += len;
     }
@@ -300,9 +332,13 @@ struct Copy {
       draw_progress(false);
     }
     // Every byte read was written, or something is wrong with the repairs.
-    if (!stopping && bytes_written != (stream ? bytes_read : size)) {
+    if (!stopping && bytes_written + skipped != (stream ? bytes_read : size)) {
       error = "copied " + std::to_string(bytes_written) + " of " + std::to_string(stream ? bytes_read : size) +
               " bytes (a bug)";
+    }
+    // The holes at the end (and a file all hole) get their size this way.
+    if (!stopping && error.empty() && !stream && ::ftruncate(tmp_fd, static_cast<off_t>(size)) != 0) {
+      error = "error writing '" + dest + "': " + std::strerror(errno);
     }
   }
 
@@ -312,9 +348,10 @@ struct Copy {
     if (!last && t - progress_at < 0.1) return;
     progress_at = t;
     const double mib = 1 << 20;
+    const std::uint64_t done = bytes_written + skipped;  // holes count as copied
     std::fprintf(stderr, "\rcp: %s: %.1f of %.1f MiB (%d%%)%s", source.c_str(),
-                 static_cast<double>(bytes_written) / mib, static_cast<double>(size) / mib,
-                 static_cast<int>(size ? bytes_written * 100 / size : 100), last ? "\n" : "");
+                 static_cast<double>(done) / mib, static_cast<double>(size) / mib,
+                 static_cast<int>(size ? done * 100 / size : 100), last ? "\n" : "");
     progress_drawn = !last;
   }
 
@@ -324,7 +361,15 @@ struct Copy {
     if (progress_drawn) std::fputc('\n', stderr);
     ::close(tmp_fd);  // an O_TMPFILE file is gone with its last fd
     if (!tmp_path.empty()) ::unlink(tmp_path.c_str());
-    if (stop_signal != 0) std::exit(128 + stop_signal);
+    if (stop_signal != 0) {
+      const char* name = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+      const auto done = static_cast<unsigned long long>(bytes_written);
+      if (stream) std::fprintf(stderr, "cp: stopped by %s after %llu bytes; '%s' left as it was\n", name, done, dest.c_str());
+      else
+        std::fprintf(stderr, "cp: stopped by %s after %llu of %llu bytes; '%s' left as it was\n", name, done,
+                     static_cast<unsigned long long>(size), dest.c_str());
+      std::exit(128 + stop_signal);
+    }
     cli::fail("cp", error + " ('" + dest + "' left as it was)");
   }
 
@@ -400,17 +445,23 @@ struct Copy {
 
   // Opens SOURCE, works out DEST, creates the temporary file.
   void open_files() {
-    src_fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO's open(2) would wait for a writer with the stop
+    // signals blocked; wait_for_writer() waits instead, then it is cleared.
+    src_fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (src_fd < 0) cli::fail("cp", "cannot open '" + source + "' for reading: " + std::strerror(errno));
     struct stat src_st{};
     if (::fstat(src_fd, &src_st) != 0) cli::fail_errno("cp", "cannot stat '" + source + "'", errno);
     if (S_ISDIR(src_st.st_mode)) cli::fail("cp", "'" + source + "' is a directory (not copied)");
     // A block device's st_size is 0: refused rather than copied as empty.
     if (S_ISBLK(src_st.st_mode)) cli::fail("cp", "'" + source + "' is a block device (not copied)");
-    stream = !S_ISREG(src_st.st_mode);
+    // st_size 0 of a regular file: empty, or /proc and /sys content made on
+    // read. Read to the end, as a pipe is.
+    stream = !S_ISREG(src_st.st_mode) || src_st.st_size == 0;
     size = stream ? 0 : static_cast<std::uint64_t>(src_st.st_size);
     // Two READs in flight on a pipe could come back in either order: one slot.
     if (stream) depth = 1;
+    // No more slots than the file has blocks.
+    if (!stream) depth = std::max<std::uint64_t>(1, std::min<std::uint64_t>(depth, (size + block - 1) / block));
 
     struct stat dst_st{};
     if (::stat(dest.c_str(), &dst_st) == 0 && S_ISDIR(dst_st.st_mode)) {
@@ -421,6 +472,11 @@ struct Copy {
         cli::fail("cp", "'" + source + "' and '" + dest + "' are the same file");
       }
       if (!S_ISREG(dst_st.st_mode)) cli::fail("cp", "'" + dest + "' exists and is not a regular file (not replaced)");
+    }
+
+    if (S_ISFIFO(src_st.st_mode)) wait_for_writer();
+    if (int flags = ::fcntl(src_fd, F_GETFL); flags < 0 || ::fcntl(src_fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+      cli::fail_errno("cp", "cannot read '" + source + "'", errno);
     }
 
     const std::string dir = directory_of(dest);
@@ -441,9 +497,40 @@ struct Copy {
     if (tmp_fd < 0) cli::fail("cp", "cannot create '" + dest + "': " + std::strerror(errno));
   }
 
+  // A FIFO: until a writer has written (POLLIN) or come and gone (POLLHUP),
+  // or a stop signal (then give up: nothing was created yet).
+  void wait_for_writer() {
+    pollfd fds[2] = {{src_fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    for (;;) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        cli::fail_errno("cp", "poll", errno);
+      }
+      if (fds[1].revents & POLLIN) {
+        if (::read(signal_fd, &siginfo, sizeof siginfo) == static_cast<ssize_t>(sizeof siginfo)) {
+          stop_signal = static_cast<int>(siginfo.ssi_signo);
+          stopping = true;
+          give_up();
+        }
+      }
+      if (fds[0].revents != 0) return;
+    }
+  }
+
   // The ring, the signalfd READ, and with --registered the two tables.
   void set_up() {
-    memory.resize(depth * block);
+    // mmap: a limit gives ENOMEM (a message), not an exception; no page is
+    // touched before a READ fills it.
+    const std::uint64_t bytes = depth * block;
+    void* mapped = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) {
+      const int error_number = errno;
+      ::close(tmp_fd);
+      if (!tmp_path.empty()) ::unlink(tmp_path.c_str());
+      cli::fail_errno("cp", "cannot allocate " + std::to_string(bytes) + " bytes of buffers (--queue-depth x --block-size)",
+                      error_number);
+    }
+    memory = static_cast<char*>(mapped);
     busy.assign(depth, 0);
     // Each slot has a pair in flight, or after a short READ a WRITE and a
     // new pair; room for that, the cancel and the final chain.
@@ -485,6 +572,7 @@ int main(int argc, char** argv) {
   copy.source = paths[0];
   copy.dest = paths[1];
 
+  cli::keep_std_fds();  // before any open: no file of ours becomes fd 0, 1 or 2
   copy.signal_fd = cli::stop_signals_fd("cp");
   std::signal(SIGXFSZ, SIG_IGN);  // past RLIMIT_FSIZE a WRITE fails with EFBIG instead of killing cp
   copy.open_files();
