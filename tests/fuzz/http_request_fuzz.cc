@@ -6,12 +6,14 @@
 // incremental feeding uses; the rest are the bytes a client sent. They are
 // parsed from a heap block of exactly their size (ASan sees any read past
 // it). Oracle:
-//   * a verdict is one of: incomplete (only when no head ends in the bytes
-//     and they are shorter than the cap), a request (status 200; method,
+//   * a verdict is one of: incomplete (only when no head ends in the bytes,
+//     they are shorter than the cap and hold no bare LF), a request (status 200; method,
 //     target and version are substrings of the head; the head ends with the
 //     first CRLFCRLF, within the cap; the path is relative, without empty,
 //     "." or ".." segments or NUL: it cannot leave the root), or an error
-//     with status 400, 403 or 405 (only a 403 may keep the connection);
+//     with status 400, 403 or 405 (only a 403 may keep the connection; one
+//     without a head's end, head_bytes 0, is a 400 for a head over the cap
+//     or a bare LF before the first CRLFCRLF);
 //   * fed in pieces (every prefix parsed again from its own exact-size
 //     block, as httpd does on each receive), the first prefix with a verdict
 //     gives exactly the verdict of all the bytes at once.
@@ -55,16 +57,28 @@ http::Parsed parse_copy(const std::uint8_t* bytes, std::size_t size, std::size_t
   return http::parse_request(std::string_view(block->get(), size), max_head);
 }
 
+// A '\n' not preceded by '\r' in bytes [0, end) of `s`.
+bool bare_lf(std::string_view s, std::size_t end) {
+  for (std::size_t i = 0; i < end && i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return true;
+  }
+  return false;
+}
+
 void check_verdict(const http::Parsed& p, const char* data, std::size_t size, std::size_t max_head) {
   const std::string_view all(data, size);
-  const std::size_t first_end = all.substr(0, std::min(size, max_head)).find("\r\n\r\n");
+  const std::string_view window = all.substr(0, std::min(size, max_head));
+  const std::size_t first_end = window.find("\r\n\r\n");
+  const bool lf_before_end = bare_lf(window, first_end == std::string_view::npos ? window.size() : first_end);
   switch (p.outcome) {
     case http::Outcome::incomplete:
       FUZZ_CHECK(size < max_head);
       FUZZ_CHECK(first_end == std::string_view::npos);
+      FUZZ_CHECK(!lf_before_end);
       break;
     case http::Outcome::request:
       FUZZ_CHECK(p.status == 200);
+      FUZZ_CHECK(!lf_before_end);
       FUZZ_CHECK(first_end != std::string_view::npos && p.head_bytes == first_end + 4);
       FUZZ_CHECK(p.head_bytes <= max_head && p.head_bytes <= size);
       FUZZ_CHECK(inside(p.request.method_text, data, p.head_bytes));
@@ -80,10 +94,11 @@ void check_verdict(const http::Parsed& p, const char* data, std::size_t size, st
       FUZZ_CHECK(p.status == 400 || p.status == 403 || p.status == 405);
       FUZZ_CHECK(!p.keep_alive || p.status == 403);
       if (p.head_bytes != 0) {
+        FUZZ_CHECK(!lf_before_end);
         FUZZ_CHECK(first_end != std::string_view::npos && p.head_bytes == first_end + 4);
       } else {
-        FUZZ_CHECK(p.status == 400);  // the head did not end within the cap
-        FUZZ_CHECK(size >= max_head && first_end == std::string_view::npos);
+        FUZZ_CHECK(p.status == 400);  // a bare LF, or the head did not end within the cap
+        FUZZ_CHECK(lf_before_end || (size >= max_head && first_end == std::string_view::npos));
       }
       if (p.status == 403) check_path(p.request.path);
       break;

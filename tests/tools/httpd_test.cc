@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -442,6 +443,57 @@ TEST_CASE("httpd: a client that sends half a request and stalls blocks nobody, a
   ::close(slow);
 }
 
+// Slowloris: a head that trickles in a byte at a time must still end within
+// the idle timeout, counted from its first byte (each byte that arrives
+// does not make the connection less idle).
+TEST_CASE("httpd: 20 connections that send a byte every 200 ms are closed after the 1 s idle timeout; others are served") {
+  Site site;
+  Running httpd(site, {"--idle-timeout-ms", "1000"});
+  struct Slow {
+    int fd = -1;
+    double closed_at = 0;  // seconds after the start; 0 while open
+  };
+  std::vector<Slow> slow(20);
+  for (Slow& s : slow) {
+    s.fd = tool_runner::connect_loopback(httpd.port());
+    REQUIRE(s.fd >= 0);
+  }
+  const double start = now_seconds();
+  for (Slow& s : slow) REQUIRE(send_all(s.fd, "G"));
+  int open = static_cast<int>(slow.size()), served = 0;
+  const std::string trickle = "ET /k1.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(200, 'x');
+  for (std::size_t round = 0; open > 0 && now_seconds() - start < 6; ++round) {
+    ::usleep(200 * 1000);
+    for (Slow& s : slow) {
+      if (s.closed_at != 0) continue;
+      char byte;
+      const ssize_t got = ::recv(s.fd, &byte, 1, MSG_DONTWAIT);
+      const bool ended = got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+                         ::send(s.fd, trickle.data() + round % trickle.size(), 1, MSG_NOSIGNAL) != 1;
+      CHECK(got <= 0);  // nothing is ever answered
+      if (ended) {
+        s.closed_at = now_seconds() - start;
+        --open;
+      }
+    }
+    const Exchange other = exchange(httpd.port(), get("/notes.txt"), false, false);
+    CHECK(other.answered);
+    CHECK(other.response.body == "plain text\n");
+    served += other.answered ? 1 : 0;
+  }
+  CHECK_MESSAGE(open == 0, open << " of 20 slow connections still open after 6 s");
+  for (const Slow& s : slow) {
+    if (s.closed_at == 0) continue;
+    CHECK(s.closed_at >= 0.7);  // not before the timeout (less the clock's tick of 250 ms)
+    CHECK(s.closed_at < 2.5);   // the timeout (1 s), a tick (250 ms), a round (200 ms) and slack
+    ::close(s.fd);
+  }
+  for (const Slow& s : slow) {
+    if (s.closed_at == 0) ::close(s.fd);
+  }
+  CHECK(served >= 4);
+}
+
 TEST_CASE("httpd: malformed requests get 400 (405 for a known method) and the connection closes") {
   Site site;
   Running httpd(site);
@@ -469,9 +521,12 @@ TEST_CASE("httpd: malformed requests get 400 (405 for a known method) and the co
       {"NUL escape", "GET /notes.txt%00.html HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"absolute-form", "GET http://a/notes.txt HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"a body", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"bare LF line endings", "GET / HTTP/1.1\nHost: x\n\n", 400},
+      {"a bare LF after the request line", "GET / HTTP/1.1\r\nHost: x\n\r\n", 400},
+      {"a bare LF as the empty line", "GET / HTTP/1.1\r\nHost: x\r\n\n", 400},
   };
   for (const Case& c : cases) {
-    CAPTURE(c.what);
+    INFO(c.what);
     const Exchange ex = exchange(httpd.port(), c.request);
     REQUIRE(ex.answered);
     CHECK(ex.response.status == c.status);

@@ -38,9 +38,12 @@
 // regular file, not readable), 404 (missing), 405 (POST and friends), 500
 // (STATX failed); after a 400 or 405 the connection closes. A file that
 // cannot be sent as its header promised (a read fails, the file shrinks)
-// ends its connection. A connection idle for --idle-timeout-ms (each of its
-// requests resets the clock; a client that stalls half-way is idle) is shut
-// down. A stop (SIGINT/SIGTERM) shuts every connection down, waits for their
+// ends its connection. --idle-timeout-ms bounds two waits, and a
+// connection that exceeds either is shut down: between requests (from the
+// accept, or the end of the last response, to the first byte of the next
+// head) and within a head (from its first byte to its end: a client that
+// trickles a head a byte at a time gains nothing by it). While a response
+// is produced, each of its steps (open, statx, read, send) restarts the clock. A stop (SIGINT/SIGTERM) shuts every connection down, waits for their
 // requests to end, and prints the totals.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -169,7 +172,9 @@ struct Conn {
   bool closing = false;         // shut down: freed once in_flight is 0
   bool draining = false;        // last response sent: read and drop until the peer closes
   bool waiting_buffer = false;  // in line for a registered buffer
-  std::uint64_t last_active = 0;
+  bool answering = false;       // a request parsed, its response not yet all sent
+  std::uint64_t last_active = 0;   // accept, the end of a response, or a step of one (ms)
+  std::uint64_t head_started = 0;  // the first byte of the head being received (ms)
 
   char in[kMaxHead];            // the request head(s) received so far
   std::size_t in_len = 0;
@@ -274,9 +279,10 @@ class Server {
     }
     Conn* conn = reinterpret_cast<Conn*>(static_cast<std::uintptr_t>(data & ~std::uint64_t{15}));
     --conn->in_flight;
-    conn->last_active = now_;
     const int res = cqe.result();
-    switch (static_cast<Op>((data >> 1) & 7)) {
+    const Op op = static_cast<Op>((data >> 1) & 7);
+    if (op != op_recv) conn->last_active = now_;  // a step of a response; a RECV is judged by on_tick's rules
+    switch (op) {
       case op_recv: on_recv(conn, res); break;
       case op_open: on_open(conn, res); break;
       case op_statx: on_statx(conn, res); break;
@@ -321,7 +327,10 @@ class Server {
     // one (already looked at) into its place.
     for (std::size_t i = live_.size(); i-- > 0;) {
       Conn* conn = live_[i];
-      if (!conn->closing && now_ - conn->last_active >= idle_ms_) {
+      // Within a head: its time counts from its first byte.
+      const bool in_head = !conn->answering && !conn->draining && conn->in_len > 0;
+      const std::uint64_t since = in_head ? conn->head_started : conn->last_active;
+      if (!conn->closing && now_ - since >= idle_ms_) {
         shut(conn);
         free_if_done(conn);
       }
@@ -343,6 +352,7 @@ class Server {
       conn->in_len = 0;
       return receive(conn);
     }
+    if (conn->in_len == 0) conn->head_started = now_;
     conn->in_len += static_cast<std::size_t>(res);
     next_request(conn);
   }
@@ -352,6 +362,7 @@ class Server {
     conn->parsed = http::parse_request(std::string_view(conn->in, conn->in_len), kMaxHead);
     const http::Parsed& p = conn->parsed;
     if (p.outcome == http::Outcome::incomplete) return receive(conn);
+    conn->answering = true;
     ++totals_.requests;
     conn->keep_alive = p.keep_alive && !stopping_;
     conn->head_only = p.request.method == http::Method::head && p.head_bytes != 0;
@@ -576,6 +587,8 @@ class Server {
   void finish_response(Conn* conn) {
     conn->sender = uring::FileSender();  // its pipe closes (no step in flight now)
     close_file(conn);
+    conn->answering = false;
+    conn->last_active = now_;
     const std::size_t used = conn->parsed.head_bytes;
     if (!conn->keep_alive || used == 0) {
       // Lingering close: stop sending, read until the peer closes, so that
@@ -588,6 +601,7 @@ class Server {
     }
     std::memmove(conn->in, conn->in + used, conn->in_len - used);
     conn->in_len -= used;
+    conn->head_started = now_;  // a pipelined next head: its time starts now
     next_request(conn);
   }
 
