@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -222,6 +223,10 @@ TEST_CASE("sendfile: SIGTERM with a client that reads nothing still ends at once
   const auto values = totals(stopped.out);
   CHECK(values.at("clients") == 1);
   CHECK(values.at("failed") == 1);  // cut short by the stop
+  // The server ended that transfer itself: "stopped", not the EPIPE it caused.
+  CHECK(stopped.err.find("sendfile: client 127.0.0.1:") == 0);
+  CHECK(stopped.err.find(": stopped after ") != std::string::npos);
+  CHECK(stopped.err.find("Broken pipe") == std::string::npos);
   // The connection was closed by the server: reading ends (EOF or reset), no hang.
   char sink[1 << 16];
   bool ended = false;
@@ -263,6 +268,15 @@ TEST_CASE("sendfile: startup errors name what is wrong: missing file, directory,
   REQUIRE(r.exited);
   CHECK(r.exit_code == 1);
   CHECK(r.err == "sendfile: " + dir.path() + ": not a regular file\n");
+
+  // A FIFO: refused at once (opening one for reading waits for a writer).
+  const std::string fifo = dir.path() + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  r = tool_runner::run(tool(), {fifo}, "", 5);
+  CHECK_FALSE(r.timed_out);
+  REQUIRE(r.exited);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "sendfile: " + fifo + ": not a regular file\n");
 
   // A port someone listens on already.
   const int taken = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -367,4 +381,48 @@ TEST_CASE("sendfile: out of fds (EMFILE on ACCEPT) it waits for a client to end,
   const auto values = totals(stopped.out);
   CHECK(values.at("complete") == 2);
   CHECK(values.at("failed") == 0);
+}
+
+TEST_CASE("sendfile --idle-timeout-ms: clients that hold every slot and never read are cut off, the next is served") {
+  uring::testing::TempDir dir;
+  const std::string bytes = random_text(std::size_t{20} << 20, 13);
+  const std::string path = write_file(dir, "file", bytes);
+  Server server;
+  start(server, {"--max-clients", "2", "--idle-timeout-ms", "500", path});
+  const int stalled1 = tool_runner::connect_loopback(server.port());
+  const int stalled2 = tool_runner::connect_loopback(server.port());
+  REQUIRE(stalled1 >= 0);
+  REQUIRE(stalled2 >= 0);
+  // Both slots are taken once their sockets hold bytes.
+  for (int fd : {stalled1, stalled2}) {
+    CHECK(uring::testing::eventually(
+        [&] {
+          char byte;
+          return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+        },
+        std::chrono::milliseconds(5000)));
+  }
+  const auto began = std::chrono::steady_clock::now();
+  const Fetch got = fetch(server.port());  // waits in the backlog until a slot is freed
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  CHECK(got.ok);
+  CHECK(got.data == bytes);
+  CHECK(seconds < 10);
+  const Result stopped = server.stop(SIGTERM, 10);
+  REQUIRE(stopped.exited);
+  CHECK(stopped.exit_code == 0);
+  const auto values = totals(stopped.out);
+  CHECK(values.at("clients") == 3);
+  CHECK(values.at("complete") == 1);
+  CHECK(values.at("failed") == 2);
+  INFO("stderr: " << stopped.err);
+  std::size_t cut = 0;
+  for (std::size_t at = 0; (at = stopped.err.find("no progress for 500 ms (--idle-timeout-ms), cut off after ", at)) !=
+                           std::string::npos;
+       ++at) {
+    ++cut;
+  }
+  CHECK(cut == 2);
+  ::close(stalled1);
+  ::close(stalled2);
 }

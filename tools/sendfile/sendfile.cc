@@ -1,7 +1,7 @@
 // tools/sendfile: serve one file to every TCP client that connects, with
 // sendfile(2) done by io_uring SPLICEs.
 //
-//   sendfile [--port N] [--pipe-size N] [--max-clients N] [--once] FILE
+//   sendfile [--port N] [--pipe-size N] [--max-clients N] [--idle-timeout-ms N] [--once] FILE
 //
 // It listens on 127.0.0.1 (--port 0, the default, lets the kernel pick; the
 // first line on stdout is `listening on 127.0.0.1:PORT`), and each client
@@ -20,13 +20,20 @@
 //   READ signalfd   SIGINT/SIGTERM: cancel the ACCEPT, shutdown(2) every
 //                   client socket so its splices end at once (blocked in an
 //                   io-wq worker, a splice wakes when its socket shuts down),
-//                   wait for every CQE, print the totals, exit 0.
+//                   wait for every CQE, print the totals, exit 0;
+//   TIMEOUT tick    (multishot, every --idle-timeout-ms / 4, 10 ms..1 s): a
+//                   client whose transfer made no progress for
+//                   --idle-timeout-ms (it connected and does not read) is
+//                   shut down the same way and logged, and its slot is free
+//                   for the next: --max-clients stalled clients lock nobody
+//                   out.
 //
 // user_data: kAccept and kSignal for the two fixed requests, and for client
 // slot i the FileSender's pair base(i) = (i + 1) << 4 and base(i) | 1.
 //
 // A client that goes away early gives its sender -EPIPE or -ECONNRESET: the
-// line on stderr says so and how far it got, and serving goes on. SIGPIPE
+// line on stderr says so and how far it got, and serving goes on (a client
+// the server itself ended says "stopped" or "no progress for N ms"). SIGPIPE
 // is ignored (a splice cannot say MSG_NOSIGNAL): the CQE carries the error.
 // --once: stop after the first client (exit 0 if it got the whole file,
 // else 1). The last stdout line is always the totals:
@@ -39,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -55,7 +63,7 @@ namespace {
 
 constexpr const char* kTool = "sendfile";
 constexpr const char* kUsage =
-    "usage: sendfile [--port N] [--pipe-size N] [--max-clients N] [--once] FILE\n"
+    "usage: sendfile [--port N] [--pipe-size N] [--max-clients N] [--idle-timeout-ms N] [--once] FILE\n"
     "Listens on 127.0.0.1 and sends FILE to every client that connects, with\n"
     "io_uring SPLICE file -> pipe -> socket; prints a line per client and the\n"
     "totals on SIGINT/SIGTERM.\n"
@@ -63,11 +71,14 @@ constexpr const char* kUsage =
     "  --pipe-size N    each client's pipe, bytes (F_SETPIPE_SZ; K/M suffixes;\n"
     "                   default: the kernel's, 64K); one chunk fills it\n"
     "  --max-clients N  clients served at once (1..1024; default 64)\n"
+    "  --idle-timeout-ms N  cut off a client whose transfer makes no progress\n"
+    "                   for this long (default 30000)\n"
     "  --once           exit after the first client (status 0 if it got it all)\n";
 
 constexpr std::uint64_t kAccept = 1;
 constexpr std::uint64_t kSignal = 3;
 constexpr std::uint64_t kCancel = 5;  // the ASYNC_CANCEL of the ACCEPT (its CQE is ignored)
+constexpr std::uint64_t kTick = 7;    // the multishot TIMEOUT that checks for idle clients
 
 std::uint64_t base(std::size_t slot) { return (static_cast<std::uint64_t>(slot) + 1) << 4; }
 // The slot whose sender a user_data belongs to, or SIZE_MAX for the fixed ones.
@@ -80,17 +91,21 @@ struct Client {
   std::string peer;
   uring::FileSender sender;
   std::chrono::steady_clock::time_point start;
+  std::uint64_t sent_at_progress = 0;                    // sender.sent() when it last moved
+  std::chrono::steady_clock::time_point last_progress;  // and when
+  enum class Cut { no, idle, stopped } cut = Cut::no;   // ended by the server, and why
 };
 
 class Server {
  public:
   Server(int file_fd, std::uint64_t file_size, int listen_fd, int signal_fd, const uring::FileSenderOptions& options,
-         std::size_t max_clients, bool once)
+         std::size_t max_clients, std::uint64_t idle_ms, bool once)
       : file_fd_(file_fd),
         file_size_(file_size),
         listen_fd_(listen_fd),
         signal_fd_(signal_fd),
         options_(options),
+        idle_ms_(idle_ms),
         once_(once),
         clients_(max_clients) {}
 
@@ -100,8 +115,13 @@ class Server {
     ring_ = &ring;
     prep_read(sqe(), signal_fd_, &siginfo_, sizeof siginfo_, 0).set_user_data(kSignal);
     arm_accept();
+    const std::uint64_t every = std::clamp<std::uint64_t>(idle_ms_ / 4, 10, 1000);
+    tick_ts_.tv_sec = static_cast<std::int64_t>(every / 1000);
+    tick_ts_.tv_nsec = static_cast<long long>(every % 1000) * 1000000;
+    uring::prep_timeout_multishot(sqe(), &tick_ts_, 0).set_user_data(kTick);
+    tick_pending_ = true;
     for (;;) {
-      if (stopping_ && !accept_pending_ && active_ == 0) {
+      if (stopping_ && !accept_pending_ && active_ == 0 && !tick_pending_) {
         // Every client is done. Stopped by --once, the READ on the signalfd
         // is left: cancel it too, and end when nothing is in flight.
         if (signal_pending_ && !signal_cancelled_) {
@@ -167,6 +187,16 @@ class Server {
       --cancels_pending_;  // 0 or -ENOENT/-EALREADY: the target's own CQE says the rest
       return;
     }
+    if (data == kTick) {
+      if (!cqe.more()) tick_pending_ = false;
+      // Still ticking after the stop's TIMEOUT_REMOVE (it met the timer
+      // as it fired: -EALREADY): ask again.
+      if (stopping_ && tick_pending_) {
+        uring::prep_timeout_remove(sqe(), kTick).set_user_data(kCancel);
+        ++cancels_pending_;
+      }
+      return on_tick();
+    }
     const std::size_t slot = slot_of(data);
     if (slot >= clients_.size() || clients_[slot].fd < 0) return;
     Client& client = clients_[slot];
@@ -202,6 +232,9 @@ class Server {
     ::inet_ntop(AF_INET, &peer_.sin_addr, address, sizeof address);
     client.peer = std::string(address) + ":" + std::to_string(ntohs(peer_.sin_port));
     client.start = std::chrono::steady_clock::now();
+    client.last_progress = client.start;
+    client.sent_at_progress = 0;
+    client.cut = Client::Cut::no;
     auto sender = uring::FileSender::create(file_fd_, result, 0, file_size_, options_);
     if (!sender) {
       std::fprintf(stderr, "%s: client %s: %s\n", kTool, client.peer.c_str(), sender.error().message.c_str());
@@ -237,8 +270,10 @@ class Server {
       std::fflush(stdout);
     } else {
       ++failed_;
-      const std::string why = sender.state() == uring::SendState::finished
-                                  ? std::string("the file ended early (it shrank)")
+      const std::string why = sender.state() == uring::SendState::finished ? std::string("the file ended early (it shrank)")
+                              : client.cut == Client::Cut::stopped ? std::string("stopped")
+                              : client.cut == Client::Cut::idle
+                                  ? "no progress for " + std::to_string(idle_ms_) + " ms (--idle-timeout-ms), cut off"
                                   : std::string(std::strerror(-sender.error()));
       std::fprintf(stderr, "%s: client %s: %s after %llu of %llu bytes\n", kTool, client.peer.c_str(),
                    why.c_str(), static_cast<unsigned long long>(sender.sent()),
@@ -252,9 +287,30 @@ class Server {
     arm_accept();
   }
 
+  // Every tick: a client whose sender has not moved for --idle-timeout-ms
+  // is shut down (its splices end with an error, end() logs why).
+  void on_tick() {
+    if (stopping_) return;
+    const auto now = std::chrono::steady_clock::now();
+    for (Client& client : clients_) {
+      if (client.fd < 0 || client.cut != Client::Cut::no) continue;
+      if (client.sender.sent() != client.sent_at_progress) {
+        client.sent_at_progress = client.sender.sent();
+        client.last_progress = now;
+      } else if (now - client.last_progress >= std::chrono::milliseconds(idle_ms_)) {
+        client.cut = Client::Cut::idle;
+        ::shutdown(client.fd, SHUT_RDWR);
+      }
+    }
+  }
+
   // SIGINT/SIGTERM (or --once done): no new clients, and every client's
   // splices end now.
   void stop() {
+    if (!stopping_ && tick_pending_) {
+      uring::prep_timeout_remove(sqe(), kTick).set_user_data(kCancel);
+      ++cancels_pending_;
+    }
     stopping_ = true;
     if (accept_pending_ && !accept_cancelled_) {
       uring::prep_cancel(sqe(), kAccept).set_user_data(kCancel);
@@ -262,7 +318,9 @@ class Server {
       accept_cancelled_ = true;
     }
     for (Client& client : clients_) {
-      if (client.fd >= 0) ::shutdown(client.fd, SHUT_RDWR);
+      if (client.fd < 0) continue;
+      if (client.cut == Client::Cut::no) client.cut = Client::Cut::stopped;
+      ::shutdown(client.fd, SHUT_RDWR);
     }
   }
 
@@ -271,6 +329,7 @@ class Server {
   int listen_fd_;
   int signal_fd_;
   uring::FileSenderOptions options_;
+  std::uint64_t idle_ms_;
   bool once_;
   std::vector<Client> clients_;
   uring::Ring* ring_ = nullptr;
@@ -280,6 +339,8 @@ class Server {
   bool signal_pending_ = true;  // the READ on the signalfd is in flight
   bool signal_cancelled_ = false;
   bool accept_cancelled_ = false;
+  bool tick_pending_ = false;  // the multishot TIMEOUT is armed
+  uring::abi::kernel_timespec tick_ts_{};
   unsigned cancels_pending_ = 0;
   sockaddr_in peer_{};
   socklen_t peer_length_ = 0;
@@ -291,22 +352,26 @@ class Server {
 
 int main(int argc, char** argv) {
   cli::Parser args(kTool, kUsage);
-  std::uint64_t port = 0, pipe_size = 0, max_clients = 64;
+  std::uint64_t port = 0, pipe_size = 0, max_clients = 64, idle_ms = 30000;
   bool once = false;
   args.number("--port", &port, 0, 65535);
   args.number("--pipe-size", &pipe_size, 1, 1u << 30);
   args.number("--max-clients", &max_clients, 1, 1024);
+  args.number("--idle-timeout-ms", &idle_ms, 1, 24ull * 3600 * 1000);
   args.flag("--once", &once);
   const std::string name = args.parse(argc, argv, 1, 1)[0];
 
   const int signal_fd = cli::stop_signals_fd(kTool);
   std::signal(SIGPIPE, SIG_IGN);  // a client gone shows up as -EPIPE in the CQE
 
-  const int file_fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (with the stop
+  // signals blocked, forever); it is refused next, as not a regular file.
+  const int file_fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (file_fd < 0) cli::fail_errno(kTool, name, errno);
   struct stat st;
   if (::fstat(file_fd, &st) != 0) cli::fail_errno(kTool, name, errno);
   if (!S_ISREG(st.st_mode)) cli::fail(kTool, name + ": not a regular file");
+  (void)::fcntl(file_fd, F_SETFL, ::fcntl(file_fd, F_GETFL) & ~O_NONBLOCK);
 
   const uring::FileSenderOptions options{.pipe_size = static_cast<std::uint32_t>(pipe_size)};
   {
@@ -332,15 +397,16 @@ int main(int argc, char** argv) {
     cli::fail_errno(kTool, "getsockname", errno);
   }
 
-  // Two requests per client at most, plus the ACCEPT, the signal READ and a cancel.
-  auto ring = uring::Ring::create({.entries = static_cast<unsigned>(2 * max_clients + 4)});
+  // Two requests per client at most, plus the ACCEPT, the signal READ, the
+  // tick and the cancels.
+  auto ring = uring::Ring::create({.entries = static_cast<unsigned>(2 * max_clients + 8)});
   if (!ring) cli::fail(kTool, ring.error().message);
 
   std::printf("listening on 127.0.0.1:%u\n", static_cast<unsigned>(ntohs(address.sin_port)));
   std::fflush(stdout);
 
   Server server(file_fd, static_cast<std::uint64_t>(st.st_size), listen_fd, signal_fd, options,
-                static_cast<std::size_t>(max_clients), once);
+                static_cast<std::size_t>(max_clients), idle_ms, once);
   const int status = server.run(*ring);
   ring->close();
   ::close(listen_fd);
