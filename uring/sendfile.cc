@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <string>
 #include <utility>
 
@@ -15,6 +17,12 @@
 #include "uring/prep_file.h"
 
 namespace uring {
+
+namespace {
+// SPLICE_F_NONBLOCK (include/linux/splice.h: 0x02), spelled out: glibc's
+// <fcntl.h> defines it only with _GNU_SOURCE.
+constexpr unsigned kSpliceNonblock = 0x02;
+}  // namespace
 
 const char* send_state_name(SendState state) {
   switch (state) {
@@ -84,6 +92,11 @@ Result<FileSender> FileSender::create(int file_fd, int socket_fd, std::uint64_t 
   sender.chunk_size_ = chunk == 0 ? sender.page_size_ : chunk;
   sender.error_ = 0;
   sender.state_ = length == 0 ? SendState::finished : SendState::ready;
+  if (length != 0 && offset == static_cast<std::uint64_t>(INT64_MAX)) {
+    // No byte of any file lies at 2^63-1 or beyond: the end of the file.
+    sender.eof_ = true;
+    sender.state_ = SendState::finished;
+  }
   return sender;
 }
 
@@ -112,11 +125,22 @@ void FileSender::swap(FileSender& other) noexcept {
   swap(eof_, other.eof_);
   swap(would_block_, other.would_block_);
   swap(error_, other.error_);
+  swap(step_failed_, other.step_failed_);
   swap(state_, other.state_);
   swap(counters_, other.counters_);
 }
 
 void FileSender::close_pipe() noexcept {
+  if (in_flight_ != 0) {
+    // Destroyed with a step in flight (sendfile.h, Lifetime): a linked
+    // splice not yet issued looks the pipe's fd numbers up when it runs.
+    // Closed, those numbers would go to the next pipe2/open/accept and the
+    // splice would move that file's bytes (another sender's client's) to
+    // this socket. Kept open (leaked, 2 fds), the stale splice finds this
+    // pipe: what it held, or -EAGAIN on it empty (SPLICE_F_NONBLOCK).
+    pipe_read_ = pipe_write_ = -1;
+    return;
+  }
   if (pipe_read_ >= 0) ::close(pipe_read_);
   if (pipe_write_ >= 0) ::close(pipe_write_);
   pipe_read_ = pipe_write_ = -1;
@@ -124,6 +148,8 @@ void FileSender::close_pipe() noexcept {
 
 int FileSender::queue(Ring& ring, std::uint64_t base) {
   if ((base & 1) != 0 || state_ != SendState::ready) return -EINVAL;
+  // A chunk is two linked SQEs: a ring of one SQ entry never has room.
+  if (ring.sq_entries() < 2) return -EINVAL;
   // Drain first: the pipe must be empty before the next chunk goes in, or a
   // chunk could not fill it exactly and its socket splice would send older
   // bytes and leave newer ones behind.
@@ -142,6 +168,11 @@ int FileSender::queue(Ring& ring, std::uint64_t base) {
       const std::uint64_t left = length_ - sent_;
       if (left < want) want = left;
     }
+    // No file offset goes past 2^63-1 (the kernel answers EINVAL): stop
+    // there, which is the end of any file (create() finishes a sender that
+    // starts at 2^63-1, and finish_step one that gets there).
+    const std::uint64_t room = static_cast<std::uint64_t>(INT64_MAX) - next_offset_;
+    if (room < want) want = room;
     len = static_cast<std::uint32_t>(want);
   }
 
@@ -156,16 +187,19 @@ int FileSender::queue(Ring& ring, std::uint64_t base) {
   switch (step) {
     case Step::chunk:
       prep_splice(*first, file_fd_, next_offset_, pipe_write_, kCurrentPosition, len).set_user_data(base).link();
-      prep_splice(*second, pipe_read_, kCurrentPosition, socket_fd_, kCurrentPosition, len).set_user_data(base | 1);
+      prep_splice(*second, pipe_read_, kCurrentPosition, socket_fd_, kCurrentPosition, len, kSpliceNonblock)
+          .set_user_data(base | 1);
       ++counters_.chunks;
       break;
     case Step::wait:
       prep_poll_add(*first, socket_fd_, POLLOUT).set_user_data(base).link();
-      prep_splice(*second, pipe_read_, kCurrentPosition, socket_fd_, kCurrentPosition, len).set_user_data(base | 1);
+      prep_splice(*second, pipe_read_, kCurrentPosition, socket_fd_, kCurrentPosition, len, kSpliceNonblock)
+          .set_user_data(base | 1);
       ++counters_.waits;
       break;
     case Step::drain:
-      prep_splice(*first, pipe_read_, kCurrentPosition, socket_fd_, kCurrentPosition, len).set_user_data(base | 1);
+      prep_splice(*first, pipe_read_, kCurrentPosition, socket_fd_, kCurrentPosition, len, kSpliceNonblock)
+          .set_user_data(base | 1);
       ++counters_.drains;
       break;
     case Step::none:
@@ -207,6 +241,7 @@ void FileSender::fail(int negative_errno) {
   if (negative_errno <= -kRestartSys && negative_errno >= -kRestartBlock) negative_errno = -EINTR;
   error_ = negative_errno < 0 ? negative_errno : -EIO;
   state_ = SendState::failed;
+  if (step_failed_ == FailedSide::none) step_failed_ = FailedSide::socket;
 }
 
 // Both CQEs of the step are in: account for the bytes, then decide.
@@ -217,15 +252,27 @@ void FileSender::finish_step() {
   if (step == Step::chunk) {
     const std::int32_t in = first_result_;
     if (in < 0) {
-      // Nothing entered the pipe; the socket splice was cancelled with it.
+      // Nothing entered the pipe; the socket splice was cancelled with it
+      // (or, split from it by an SQPOLL poller, found the pipe empty).
+      step_failed_ = FailedSide::file;
       return fail(in);
+    }
+    if (static_cast<std::uint32_t>(in) > asked_) {
+      step_failed_ = FailedSide::file;
+      return fail(-EIO);  // more than asked: not a kernel answer to trust
     }
     in_pipe_ += static_cast<std::uint32_t>(in);
     next_offset_ += static_cast<std::uint64_t>(in);
-    if (in == 0) eof_ = true;  // at or past the end of the file
+    if (in == 0 || next_offset_ == static_cast<std::uint64_t>(INT64_MAX)) eof_ = true;  // the end of the file
     // A short file splice (in < asked) cancels the linked socket splice:
     // -ECANCELED then is the link rule, not a failure. With a full one the
     // socket splice ran; a -ECANCELED then came from someone's cancel.
+    // -EAGAIN: a full non-blocking socket, or (SPLICE_F_NONBLOCK) a pipe
+    // that was empty when the socket splice ran, which only happens when an
+    // SQPOLL poller split the link (it takes at most 8 SQEs of a ring per
+    // pass when rings share it): the pipe now holds `in` bytes, and the
+    // wait step (POLLOUT, at once on a socket with room) then drains them;
+    // with nothing in the pipe (the end of the file) the sender is done.
     if (out < 0 && !(out == -ECANCELED && static_cast<std::uint32_t>(in) < asked_)) {
       if (out != -EAGAIN) return fail(out);
       would_block_ = true;
@@ -233,7 +280,10 @@ void FileSender::finish_step() {
   } else if (step == Step::wait) {
     // The poll result is an event mask (POLLERR/POLLHUP included: then the
     // splice itself reports the error). A failed poll cancels the splice.
-    if (first_result_ < 0) return fail(first_result_);
+    if (first_result_ < 0) {
+      step_failed_ = FailedSide::poll;
+      return fail(first_result_);
+    }
     if (out < 0 && out != -EAGAIN) return fail(out);
     if (out == -EAGAIN) would_block_ = true;
   } else {
@@ -242,7 +292,7 @@ void FileSender::finish_step() {
   }
   if (out > 0) {
     const std::uint32_t moved = static_cast<std::uint32_t>(out);
-    if (moved > in_pipe_) return fail(-EIO);  // more out than in: cannot happen
+    if (moved > in_pipe_ || moved > asked_) return fail(-EIO);  // more out than in: cannot happen
     in_pipe_ -= moved;
     sent_ += moved;
   } else if (out == 0 && in_pipe_ != 0 && step != Step::chunk) {
@@ -275,6 +325,57 @@ void neutralize_queued(Ring& ring) {
   }
 }
 
+// What to do about a failed send, by the side that failed and its errno.
+std::string send_hint(FileSender::FailedSide side, int err) {
+  using Side = FileSender::FailedSide;
+  if (side == Side::file) {
+    switch (err) {
+      case EBADF: return ": the file fd is not open for reading; open it O_RDONLY or O_RDWR";
+      case ESPIPE: return ": the file has no offsets (a pipe or FIFO?); pass a regular file";
+      case EINVAL: return ": it cannot be spliced from (a directory, a socket, O_DIRECT?); pass a regular file";
+      case EISDIR: return ": it is a directory; pass a regular file";
+      default: return "";
+    }
+  }
+  switch (err) {
+    case EPIPE:
+    case ECONNRESET: return ": the peer closed the connection";
+    case EBADF: return ": the socket fd is not open for writing";
+    case EINVAL: return ": it cannot be spliced to (not a connected stream socket, pipe or file?)";
+    default: return "";
+  }
+}
+
+// io_uring_enter's errors that mean the ring itself refuses.
+std::string enter_hint(int err) {
+  switch (err) {
+    case EBADFD: return ": the ring is disabled (start_disabled): enable() it first";
+    case EEXIST: return ": the ring is single-issuer (DEFER_TASKRUN) and this is not its thread: call from that thread";
+    case EOWNERDEAD: return ": the ring's SQPOLL thread is gone; make a new ring";
+    case EBADF: return ": the ring fd is not usable from this thread (registered_fd_only?)";
+    default: return "";
+  }
+}
+
+// Queues the sender's next step; an SQPOLL ring's SQ may still hold the
+// last step's SQEs for a moment after their CQEs came (the poller moves the
+// head when its pass ends): wait for the room (bounded: 10 s).
+int queue_step(Ring& ring, FileSender& sender) {
+  int queued = sender.queue(ring, kSendFileUserData);
+  for (int round = 0; queued == -EBUSY && round < 100000; ++round) {
+    const int waited = ring.wait_for_sq_space();
+    if (waited < 0 && waited != -EINTR && waited != -EAGAIN) return waited;
+    queued = sender.queue(ring, kSendFileUserData);
+    if (queued == -EBUSY && ring.sq_space_left() > 0) {
+      // One slot free of the two a chunk needs: wait_for_sq_space returns at
+      // once; give the poller 100 us to finish its pass.
+      const timespec pause{0, 100000};
+      ::nanosleep(&pause, nullptr);
+    }
+  }
+  return queued;
+}
+
 }  // namespace
 
 Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uint64_t offset,
@@ -293,19 +394,31 @@ Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uin
   if (!made) return made.error();
   FileSender& sender = made.value();
   std::uint64_t stray = 0;
+  std::int32_t stray_result = 0;
   bool has_stray = false;
   int wait_error = 0;  // a fatal io_uring_enter error
   while (sender.state() == SendState::ready || sender.in_flight() != 0) {
     if (sender.state() == SendState::ready) {
-      const int queued = sender.queue(ring, kSendFileUserData);
-      if (queued < 0) return Error{-queued, "send_file: queue: " + std::string(errno_name(-queued))};
+      const int queued = queue_step(ring, sender);
+      if (queued < 0) {
+        // Nothing of this step is queued; the last step's CQEs are all in.
+        if (queued == -EBUSY) {
+          return Error{EBUSY, "send_file: the SQ stayed full for 10 s after " + std::to_string(sender.sent()) +
+                                  " bytes (an SQPOLL poller that does not run?)"};
+        }
+        return error_from_errno(queued, "send_file: waiting for SQ room after " + std::to_string(sender.sent()) +
+                                            " bytes" + enter_hint(-queued));
+      }
     }
     const int ret = ring.submit_and_wait(1);
     if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
       // The ring refuses (closed, disabled, another thread's, SQPOLL gone,
-      // completions dropped): what it did not take is made harmless; what it
-      // took completes later, with kSendFileUserData, on a pipe now closed
-      // (the kernel holds its own references: no hang, no reuse).
+      // completions dropped). The SQEs it did not take become NOPs that
+      // post nothing (they name the sender's pipe, closed on return). Any
+      // it did take would still run after the return and read the pipe's
+      // fd *number* when issued, by then perhaps another file's: with none
+      // taken (the usual case for these errors: the enter refuses before it
+      // submits) nothing is left in flight.
       wait_error = ret;
       if (ring.sq_pending() != 0) neutralize_queued(ring);
       break;
@@ -316,21 +429,37 @@ Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uin
       } else if (!has_stray) {
         has_stray = true;
         stray = cqe.data();
+        stray_result = cqe.result();
       }
     });
     if (has_stray && sender.in_flight() == 0) break;
   }
   if (has_stray) {
-    return Error{EBUSY, "send_file: a CQE with user_data " + std::to_string(stray) +
-                            " (not its own) came while sending; it stopped after " + std::to_string(sender.sent()) +
-                            " bytes: give send_file a ring with nothing else in flight"};
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(stray));
+    return Error{EBUSY, "send_file: a CQE with user_data " + std::to_string(stray) + " (" + hex + ", result " +
+                            std::to_string(stray_result) +
+                            ") that is not its own came while sending: it and any other such CQE are consumed and "
+                            "lost; stopped after " +
+                            std::to_string(sender.sent()) +
+                            " bytes: give send_file a ring with no other request in flight"};
   }
   if (wait_error != 0) {
-    return error_from_errno(wait_error, "send_file: io_uring_enter after " + std::to_string(sender.sent()) + " bytes");
+    return error_from_errno(wait_error, "send_file: io_uring_enter after " + std::to_string(sender.sent()) + " bytes" +
+                                            enter_hint(-wait_error));
   }
   if (sender.state() == SendState::failed) {
-    return error_from_errno(sender.error(), "send_file: splice to socket fd " + std::to_string(socket_fd) + " after " +
-                                                std::to_string(sender.sent()) + " bytes");
+    const int err = -sender.error();
+    std::string what;
+    switch (sender.failed_side()) {
+      case FileSender::FailedSide::file: what = "splice from file fd " + std::to_string(file_fd); break;
+      case FileSender::FailedSide::poll: what = "POLLOUT wait on socket fd " + std::to_string(socket_fd); break;
+      default: what = "splice to socket fd " + std::to_string(socket_fd); break;
+    }
+    Error error = error_from_errno(sender.error(), "send_file: " + what + " after " + std::to_string(sender.sent()) +
+                                                       " bytes");
+    error.message += send_hint(sender.failed_side(), err);
+    return error;
   }
   return sender.sent();
 }

@@ -53,11 +53,22 @@
 //     duplicated or reordered;
 //   - a socket with O_NONBLOCK makes the socket side MSG_DONTWAIT: a full
 //     socket answers -EAGAIN (or a short count), then the wait step polls;
+//   - the link is not a promise under SQPOLL: a poller shared by rings
+//     (attach_wq) takes at most 8 SQEs of a ring per pass, and a link split
+//     across passes runs its second SQE unlinked (possibly before the first,
+//     and not cancelled by a short first);
 //   - flags: SPLICE_F_MOVE is not used (a hint for pipe -> file page
-//     stealing; sockets ignore it); SPLICE_F_NONBLOCK is not used (on the
-//     file side it only makes the splice fail when the pipe is full, which it
-//     never is here; on the socket side it would turn "pipe empty" into
-//     -EAGAIN, which the link rule above already prevents).
+//     stealing; sockets ignore it). Every pipe -> socket splice carries
+//     SPLICE_F_NONBLOCK: in splice_to_socket (and the pipe -> pipe / file
+//     paths) it only turns "the pipe is empty" into -EAGAIN instead of a
+//     sleep; whether the socket side blocks still follows the socket's own
+//     O_NONBLOCK (MSG_DONTWAIT). With an intact link the pipe is never empty
+//     there; with a split one (above) a socket splice that found it empty
+//     answers -EAGAIN: the sender then drains what the file splice put in
+//     (a wait step, whose POLLOUT fires at once on a socket with room), or
+//     is done at the end of the file, instead of a splice asleep for ever on
+//     an empty pipe. On the file side SPLICE_F_NONBLOCK would only fail a
+//     splice into a full pipe, which never happens here: not used.
 //
 // Results. finished: sent() == length(), or the file ended first
 // (reached_eof(), sent() < length(); a length of kToEndOfFile always ends
@@ -80,11 +91,23 @@
 // in_flight() is 0.
 //
 // Lifetime. The sender owns its pipe (both ends, O_CLOEXEC) and closes it in
-// its destructor. Destroy or move-assign over it only while in_flight() is 0:
-// a step's SQEs name the pipe's fds, and ones not yet submitted would find
-// them closed (or reused). The file's position is never used or moved
-// (explicit offsets); the caller keeps file_fd and socket_fd open until the
-// end.
+// its destructor. Destroy or move-assign over it ONLY while in_flight() is 0.
+// A step's SQEs name the pipe by fd *number*, and a linked SQE (the splice
+// after a POLLOUT wait or after the file splice) looks its fd up only when
+// the kernel issues it, which can be long after submit. Destroyed with a
+// step in flight, the pipe's numbers are free, the next pipe2/open/accept
+// gets them, and the stale splice then reads or writes that other file:
+// another sender's pipe (its client's bytes go to this socket: a data leak)
+// or anything else. A destructor cannot wait for CQEs; what it does instead:
+// with in_flight() > 0 it does NOT close the pipe but leaks its two fds on
+// purpose, so the stale SQEs find this pipe and no other file (a leak of 2
+// descriptors per misuse, not a wrong byte on a socket). Do not rely on it:
+// cancel the step (prep_cancel of base | 1 and base, or shutdown
+// of the socket) and feed on_cqe until in_flight() is 0 first. send_file
+// never returns with a step of its own in flight, except when the ring
+// itself fails under it after taking the step (see there).
+// The file's position is never used or moved (explicit offsets); the caller
+// keeps file_fd and socket_fd open until the end.
 //
 // Per chunk there is no allocation and no system call besides the caller's
 // submit. One thread at a time uses a sender (like the Ring).
@@ -148,9 +171,13 @@ class FileSender {
   // Puts the next step on the ring's SQ (not submitted: the caller submits),
   // its SQEs carrying `base` and `base | 1`. Returns the SQEs queued (1 or
   // 2, linked), or -errno with nothing queued:
-  //   -EBUSY   the SQ has no room for the step: submit, then call again;
-  //   -EINVAL  `base` is odd, or the state is not ready (a step in flight,
-  //            or finished/failed: nothing to queue).
+  //   -EBUSY   the SQ has no room for the step: submit (with SQPOLL:
+  //            wait_for_sq_space(), since the poller moves the SQ head only
+  //            at the end of its pass, after the step's CQEs may have come),
+  //            then call again;
+  //   -EINVAL  `base` is odd, the state is not ready (a step in flight,
+  //            or finished/failed: nothing to queue), or the ring has fewer
+  //            than 2 SQ entries (a chunk is two linked SQEs: never room).
   int queue(Ring& ring, std::uint64_t base);
 
   // Whether `user_data` belongs to the step in flight (base or base | 1 of
@@ -162,6 +189,7 @@ class FileSender {
   // Takes one CQE of the step in flight and says what comes next: in_flight
   // until the step's last CQE, then ready, finished or failed. A CQE the
   // sender does not own changes nothing (the state is returned as it is).
+  // A splice result above what the step asked is failed with -EIO.
   SendState on_cqe(const Cqe& cqe) { return on_cqe(cqe.data(), cqe.result()); }
   // The same for a CQE copied out of the ring (its user_data and result).
   SendState on_cqe(std::uint64_t user_data, std::int32_t result);
@@ -173,6 +201,10 @@ class FileSender {
   std::uint64_t offset() const { return offset_; }   // as given to create()
   bool reached_eof() const { return eof_; }          // the file ended before length()
   int error() const { return error_; }               // -errno when failed, else 0
+  // Which request failed: the file -> pipe splice, the pipe -> socket
+  // splice, or the POLLOUT wait (none while not failed).
+  enum class FailedSide : std::uint8_t { none, file, socket, poll };
+  FailedSide failed_side() const { return step_failed_; }
   std::uint32_t pipe_size() const { return pipe_size_; }    // bytes (F_GETPIPE_SZ)
   std::uint32_t chunk_size() const { return chunk_size_; }  // bytes per chunk step
   std::uint32_t in_pipe() const { return in_pipe_; }        // bytes spliced in, not yet out
@@ -216,6 +248,7 @@ class FileSender {
   bool eof_ = false;
   bool would_block_ = false;  // the socket said -EAGAIN: the next step waits for POLLOUT
   int error_ = -EBADF;
+  FailedSide step_failed_ = FailedSide::none;
   SendState state_ = SendState::failed;
   Counters counters_;
 };
@@ -227,15 +260,24 @@ inline constexpr std::uint64_t kSendFileUserData = 0x53454e4446494c00ull;  // "S
 // Blocking: sends [offset, offset + length) of file_fd to socket_fd through a
 // FileSender and returns the bytes sent (fewer than length only when the file
 // ended first), or the error: the sender's setup errors; the failing
-// splice's errno (EPIPE, ECONNRESET, ...), the bytes sent before it in the
-// message; io_uring_enter's errno when the ring refuses (EINTR, EAGAIN and
-// EBUSY are waited out; SQEs it did not take are turned into NOPs that post
-// nothing, since they name the sender's pipe); EINVAL for a ring of fewer
-// than 2 SQ entries; EBUSY when the ring is not idle. The Ring must have
-// nothing else in flight and no CQE unreaped (EBUSY at the start otherwise,
-// nothing done): send_file reaps every CQE; one with another user_data
-// showing up meanwhile is consumed, and send_file fails with EBUSY naming it
-// once its own requests have ended. A ring of 4 entries is enough.
+// request's errno, the message naming its side ("splice from file fd N":
+// EBADF not open for reading, ESPIPE a FIFO, EINVAL a directory or socket;
+// "splice to socket fd N": EPIPE, ECONNRESET, EBADF, ...) with what to do and
+// the bytes sent before it; io_uring_enter's errno when the ring refuses
+// (EINTR, EAGAIN and EBUSY are waited out; EBADFD: a start_disabled ring not
+// yet enabled; EEXIST: a single-issuer ring used from another thread), the
+// SQEs it did not take left queued as NOPs that post nothing (they name the
+// sender's pipe, which closes on return; the ring's SQ has no way to take
+// them back); EINVAL for a ring of fewer than 2 SQ entries; EBUSY when the
+// ring is not idle. A full SQ (an SQPOLL poller that has not moved its head
+// yet) is waited out with wait_for_sq_space (at most 10 s).
+// The ring must have NO other request in flight, and send_file cannot see
+// one that was submitted and has not completed (only queued SQEs and
+// unreaped CQEs, refused with EBUSY at the start, nothing done): it reaps
+// every CQE until its own end, so other requests' CQEs arriving meanwhile
+// are consumed and lost; send_file then stops after its current step and
+// fails with EBUSY naming the first such user_data (decimal and hex) and
+// result. A ring of 4 entries is enough.
 Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uint64_t offset,
                                 std::uint64_t length, const FileSenderOptions& options = {});
 

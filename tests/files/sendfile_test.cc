@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "tests/files/files_test_util.h"
+#include "tests/support/kernel_features.h"
 #include "uring/sendfile.h"
 
 using namespace uring;
@@ -787,4 +788,290 @@ TEST_CASE("FileSender: a splice blocked on a full socket ends on ASYNC_CANCEL or
     CHECK(sender.sent() < size);
     CHECK(sender.in_flight() == 0);
   }
+}
+
+// Review of the sender (SQPOLL split, EBUSY, messages, edges). Each failed
+// on the code before its fix.
+
+TEST_CASE("FileSender: a chunk split across SQPOLL passes (attach_wq poller, 8 SQEs a pass) at EOF does not hang") {
+  // Two SQPOLL rings sharing one poller: it takes at most 8 SQEs of a ring
+  // per pass, so a chunk at positions 8 and 9 of a batch is split and its
+  // socket splice runs unlinked. At the end of the file the file splice
+  // moves 0 bytes and nothing cancels the socket splice: on an empty pipe it
+  // must answer -EAGAIN (SPLICE_F_NONBLOCK), not sleep for ever.
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL | abi::IORING_SETUP_ATTACH_WQ));
+  auto first = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000});
+  REQUIRE_MESSAGE(first.ok(), first.error().message);
+  auto second = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000, .attach_wq = &first.value()});
+  REQUIRE_MESSAGE(second.ok(), second.error().message);
+  Ring& ring = second.value();
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 4096, 41);
+  for (const unsigned nops : {7u, 0u, 6u}) {
+    CAPTURE(nops);
+    SocketPair pair = unix_pair();  // blocking: only the pipe can make it wait
+    auto made = FileSender::create(file.fd.get(), pair.send.get(), 4096, kToEndOfFile);  // at EOF
+    REQUIRE(made.ok());
+    FileSender& sender = made.value();
+    for (unsigned i = 0; i < nops; ++i) prep_nop(*ring.get_sqe()).set_user_data(1);
+    REQUIRE(sender.queue(ring, kBase) == 2);
+    REQUIRE(ring.submit() >= 0);
+    unsigned nops_back = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while ((sender.in_flight() != 0 || nops_back < nops) && std::chrono::steady_clock::now() < deadline) {
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(100);
+      (void)ring.wait_cqes(1, wait);
+      ring.for_each_cqe([&](const Cqe& cqe) {
+        if (sender.owns(cqe.data())) {
+          (void)sender.on_cqe(cqe);
+        } else {
+          CHECK(cqe.data() == 1);
+          ++nops_back;
+        }
+      });
+    }
+    REQUIRE_MESSAGE(sender.in_flight() == 0, "the socket splice waits on an empty pipe (hung)");
+    CHECK(nops_back == nops);
+    CHECK(sender.state() == SendState::finished);
+    CHECK(sender.reached_eof());
+    CHECK(sender.sent() == 0);
+  }
+}
+
+TEST_CASE("FileSender: chunks split by the SQPOLL poller still arrive byte-identical (socket splice before the file's)") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL | abi::IORING_SETUP_ATTACH_WQ));
+  auto first = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000});
+  REQUIRE_MESSAGE(first.ok(), first.error().message);
+  auto second = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000, .attach_wq = &first.value()});
+  REQUIRE_MESSAGE(second.ok(), second.error().message);
+  Ring& ring = second.value();
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  const std::size_t size = (std::size_t{1} << 20) + 3;
+  TestFile file = make_test_file(dir, "f", size, 43);
+  SocketPair pair = unix_pair();
+  Reader reader(pair.recv.get());
+  auto made = FileSender::create(file.fd.get(), pair.send.get(), 0, kToEndOfFile, {.pipe_size = 16384});
+  REQUIRE(made.ok());
+  FileSender& sender = made.value();
+  // 7 NOPs before every step: a chunk's two SQEs sit at positions 8 and 9.
+  unsigned nops = 0, nops_back = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((sender.state() == SendState::ready || sender.in_flight() != 0) &&
+         std::chrono::steady_clock::now() < deadline) {
+    if (sender.state() == SendState::ready && ring.sq_space_left() >= 9) {
+      for (int i = 0; i < 7; ++i, ++nops) prep_nop(*ring.get_sqe()).set_user_data(2);
+      REQUIRE(sender.queue(ring, kBase) > 0);
+    }
+    REQUIRE(ring.submit() >= 0);
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(100);
+    (void)ring.wait_cqes(1, wait);
+    ring.for_each_cqe([&](const Cqe& cqe) {
+      if (sender.owns(cqe.data())) {
+        (void)sender.on_cqe(cqe);
+      } else {
+        CHECK(cqe.data() == 2);
+        ++nops_back;
+      }
+    });
+  }
+  for (int round = 0; round < 100 && nops_back < nops; ++round) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(10);
+    (void)ring.wait_cqes(1, wait);
+    nops_back += ring.for_each_cqe([](const Cqe&) {});
+  }
+  CHECK(nops_back == nops);
+  CHECK(sender.counters().chunks >= 64);
+  CHECK_MESSAGE(made->state() == SendState::finished, "state " << send_state_name(made->state()) << ", error " << made->error());
+  CHECK(made->sent() == size);
+  pair.send.reset();
+  require_same(reader.join(), slice(file, 0, size));
+}
+
+TEST_CASE("send_file on a 2-entry SQPOLL ring waits out a full SQ (the poller moves the head late): no EBUSY") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
+  auto made_ring = Ring::create({.entries = 2, .sqpoll = true, .sqpoll_idle_ms = 50});
+  REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
+  Ring& ring = made_ring.value();
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  const std::size_t size = (std::size_t{256} << 10) + 3;
+  TestFile file = make_test_file(dir, "f", size, 45);
+  int failures = 0;
+  std::string last;
+  for (int round = 0; round < 60; ++round) {
+    SocketPair pair = unix_pair();
+    Reader reader(pair.recv.get());
+    auto sent = send_file(ring, file.fd.get(), pair.send.get(), 0, kToEndOfFile, {.pipe_size = 4096});
+    pair.send.reset();
+    const std::string& got = reader.join();
+    if (!sent.ok()) {
+      ++failures;
+      last = sent.error().message;
+    } else {
+      CHECK(*sent == size);
+      CHECK(got.size() == size);
+    }
+  }
+  CHECK_MESSAGE(failures == 0, failures << " of 60 failed; last: " << last);
+}
+
+TEST_CASE("FileSender: queue() on a 1-entry ring is EINVAL (never room for a chunk), not EBUSY for ever") {
+  Ring ring = make_ring(1);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 100, 47);
+  SocketPair pair = unix_pair();
+  auto made = FileSender::create(file.fd.get(), pair.send.get(), 0, 100);
+  REQUIRE(made.ok());
+  CHECK(made->queue(ring, kBase) == -EINVAL);
+  CHECK(ring.sq_pending() == 0);
+  CHECK(made->state() == SendState::ready);
+}
+
+TEST_CASE("FileSender: offsets near 2^63 end finished with reached_eof, not EINVAL") {
+  Ring ring = make_ring(8);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 100, 49);
+  SocketPair pair = unix_pair();
+  for (const std::uint64_t offset : {std::uint64_t{INT64_MAX} - 10, std::uint64_t{INT64_MAX} - 5000,
+                                     std::uint64_t{INT64_MAX}}) {
+    CAPTURE(offset);
+    for (const std::uint64_t length : {kToEndOfFile, std::uint64_t{1} << 62}) {
+      CAPTURE(length);
+      auto made = FileSender::create(file.fd.get(), pair.send.get(), offset, length);
+      REQUIRE(made.ok());
+      drive(ring, *made, kBase);
+      CHECK_MESSAGE(made->state() == SendState::finished, "error " << made->error());
+      CHECK(made->reached_eof());
+      CHECK(made->sent() == 0);
+    }
+  }
+}
+
+TEST_CASE("FileSender: a file splice CQE claiming more bytes than asked fails it with -EIO") {
+  Ring ring = make_ring(8);
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 100000, 51);
+  SocketPair pair = unix_pair();
+  auto made = FileSender::create(file.fd.get(), pair.send.get(), 0, 100000, {.pipe_size = 4096});
+  REQUIRE(made.ok());
+  FileSender& sender = made.value();
+  REQUIRE(sender.queue(ring, kBase) == 2);  // never submitted: the CQEs below are made up
+  CHECK(sender.on_cqe(kBase, 8192) == SendState::in_flight);  // asked 4096
+  CHECK(sender.on_cqe(kBase | 1, 4096) == SendState::failed);
+  CHECK(sender.error() == -EIO);
+  CHECK(sender.sent() == 0);
+}
+
+TEST_CASE("send_file: the message names the side that failed and what to do") {
+  Ring ring = make_ring(8);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 10000, 53);
+  SocketPair pair = unix_pair();
+  // A directory as the file: the file side (EINVAL).
+  Fd directory(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto from_dir = send_file(ring, directory.get(), pair.send.get(), 0, 100);
+  REQUIRE_FALSE(from_dir.ok());
+  CHECK(from_dir.error().message.find("splice from file fd " + std::to_string(directory.get())) != std::string::npos);
+  CHECK(from_dir.error().message.find("socket fd") == std::string::npos);
+  // A write-only file: EBADF on the file side, "open it for reading".
+  Fd write_only(::open(file.path.c_str(), O_WRONLY | O_CLOEXEC));
+  auto from_wo = send_file(ring, write_only.get(), pair.send.get(), 0, 100);
+  REQUIRE_FALSE(from_wo.ok());
+  CHECK(from_wo.code() == EBADF);
+  CHECK(from_wo.error().message.find("splice from file fd") != std::string::npos);
+  CHECK(from_wo.error().message.find("reading") != std::string::npos);
+  // A read-only file as the socket: the socket side.
+  Fd read_only(::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
+  auto to_ro = send_file(ring, file.fd.get(), read_only.get(), 0, 100);
+  REQUIRE_FALSE(to_ro.ok());
+  CHECK(to_ro.code() == EBADF);
+  CHECK(to_ro.error().message.find("splice to socket fd " + std::to_string(read_only.get())) != std::string::npos);
+  CHECK(ring.sq_pending() == 0);
+  CHECK(ring.cq_ready() == 0);
+}
+
+TEST_CASE("send_file on a start_disabled ring: EBADFD saying enable() it, no step left in flight") {
+  auto made_ring = Ring::create({.entries = 8, .start_disabled = true});
+  REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
+  Ring& ring = made_ring.value();
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 10000, 55);
+  SocketPair pair = unix_pair();
+  auto sent = send_file(ring, file.fd.get(), pair.send.get(), 0, 100);
+  REQUIRE_FALSE(sent.ok());
+  CHECK(sent.code() == EBADFD);
+  CHECK(sent.error().message.find("enable()") != std::string::npos);
+  // The SQEs it took became NOPs that post nothing: once enabled, the ring
+  // runs them and nothing names the sender's (closed) pipe.
+  REQUIRE(ring.enable().ok());
+  const std::vector<Completion> left = collect_stray(ring);
+  CHECK(left.empty());
+}
+
+TEST_CASE("FileSender destroyed with a step in flight keeps its pipe open: the stale splice never reads another sender's pipe") {
+  Ring ring = make_ring(8);
+  Ring other_ring = make_ring(8);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", std::size_t{1} << 20, 57);
+  TestFile secret = make_test_file(dir, "s", std::size_t{1} << 20, 59);
+  SocketPair pair = unix_pair();
+  SocketPair other_pair = unix_pair();
+  const int small = 4096;
+  REQUIRE(::setsockopt(pair.send.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+  REQUIRE(::fcntl(pair.send.get(), F_SETFL, O_NONBLOCK) == 0);
+  std::optional<FileSender> sender;
+  {
+    auto made = FileSender::create(file.fd.get(), pair.send.get(), 0, std::size_t{1} << 20);
+    REQUIRE(made.ok());
+    sender.emplace(std::move(made.value()));
+  }
+  // Steps until a POLLOUT wait is in flight (nobody reads the socket yet).
+  for (int step = 0; step < 1000 && sender->counters().waits == 0; ++step) {
+    REQUIRE(sender->state() == SendState::ready);
+    REQUIRE(sender->queue(ring, kBase) > 0);
+    REQUIRE(ring.submit() >= 0);
+    if (sender->counters().waits != 0) break;
+    while (sender->in_flight() != 0) {
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(2000);
+      REQUIRE(ring.wait_cqes(1, wait) == 0);
+      ring.for_each_cqe([&](const Cqe& cqe) { (void)sender->on_cqe(cqe); });
+    }
+  }
+  REQUIRE(sender->in_flight() == 2);
+  const std::uint64_t sent_before = sender->sent();
+  const int fds_before = testing::open_fd_count();
+  sender.reset();  // the documented misuse
+  CHECK_MESSAGE(testing::open_fd_count() == fds_before, "the pipe was closed with a step in flight");
+  // Another sender gets fresh fds, then the first socket's peer reads: the
+  // POLLOUT fires and the stale drain splice is issued.
+  auto next = FileSender::create(secret.fd.get(), other_pair.send.get(), 0, std::size_t{1} << 20);
+  REQUIRE(next.ok());
+  Reader other_reader(other_pair.recv.get());
+  Reader reader(pair.recv.get());
+  drive(other_ring, *next, kBase);
+  CHECK(next->state() == SendState::finished);
+  CHECK(next->sent() == std::size_t{1} << 20);
+  other_pair.send.reset();
+  require_same(other_reader.join(), slice(secret, 0, std::size_t{1} << 20));
+  // Reap the stale step's CQEs (bounded), then end the first stream.
+  for (int round = 0; round < 50; ++round) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(20);
+    (void)ring.wait_cqes(1, wait);
+    ring.for_each_cqe([](const Cqe&) {});
+  }
+  pair.send.reset();
+  const std::string& got = reader.join();
+  CHECK(got.size() >= sent_before);
+  CHECK(got == slice(file, 0, got.size()));  // only the first file's bytes, in order
 }
