@@ -115,7 +115,10 @@ Sample run_ring(const Target& target, unsigned qd, bool fixed, bool sqpoll) {
   auto created = uring::Ring::create(options);
   if (!created) return failed(created.error().message);
   uring::Ring& ring = *created;
-  std::unique_ptr<unsigned char[]> memory(new (std::align_val_t(4096)) unsigned char[std::size_t{qd} * kBlock]);
+  // Page-aligned buffers (std::free matches std::aligned_alloc).
+  std::unique_ptr<unsigned char, void (*)(void*)> memory(
+      static_cast<unsigned char*>(std::aligned_alloc(4096, std::size_t{qd} * kBlock)), std::free);
+  if (!memory) return failed("could not allocate the read buffers");
   uring::FileTable files;
   uring::BufferTable buffers;
   if (fixed) {
