@@ -65,11 +65,27 @@
 //     or len — whatever the result (io_ring_buffer_select commits at
 //     selection for IO_URING_F_UNLOCKED), which no CQE reports: do not send
 //     such requests to an incremental ring;
-//   - on legacy groups, CQEs with the group's internal user_data
-//     (is_internal()) are passed to handle_internal(): each recycle()'s
-//     PROVIDE_BUFFERS posts one (unless skip_success_cqes, which costs the
-//     ring IOSQE_IO_DRAIN, see BufferGroupOptions); the group takes its own
-//     off the CQ in create/close when they are first in it.
+//   - on every group (buffer rings too), each CQE is first checked with
+//     is_internal() and, if true, given to handle_internal() and not treated
+//     as one of your requests' (its result is not data, an end of stream or
+//     an error of yours). They carry the group's internal user_data
+//     (internal_user_data, its low 17 bits the op):
+//       * buffer rings with NoBuffersPolicy::recycle_and_retry: the wake-up
+//         NOP rearm_parked queues (internal_user_data | 0x10001, result 0)
+//         when it handed back some parked requests and others stay parked;
+//         it comes with your next submit; handle_internal() returns 0;
+//       * legacy groups: each recycle()'s PROVIDE_BUFFERS posts one (user_data
+//         internal_user_data | buffer id; unless skip_success_cqes, which
+//         costs the ring IOSQE_IO_DRAIN, see BufferGroupOptions) once your
+//         next submit has run it; handle_internal() returns 0, or the
+//         -errno of a failed PROVIDE (the buffer is then yours again). The
+//         group takes its own off the CQ in create/close when they are
+//         first in it.
+//     A loop that skips this sees the NOP's CQE (result 0, no buffer, no
+//     IORING_CQE_F_MORE) as the end of a stream with user_data it never set.
+//     After close() is_internal() is false for all of them: a CQE of the
+//     group still in flight then (a wake-up NOP, a legacy REMOVE/PROVIDE)
+//     comes with the user_data above; drop it, it holds nothing of yours.
 #pragma once
 
 #include <cerrno>
@@ -117,8 +133,9 @@ enum class NoBuffersAction : std::uint8_t {
   not_enobufs,  // not a buffer shortage (still armed, end of stream, another error): nothing to do here
   fail,         // policy fail (or too many parked requests): treat it as an error
   rearm_now,    // buffers came back since the kernel ran dry: submit the request again now
-  parked,       // no buffer yet: the CQE's user_data is kept; rearm_parked() hands it back
-                // after your next recycle()
+  parked,       // no buffer yet: the CQE's user_data is kept; a later rearm_parked() hands it
+                // back (on a buffer ring with a kernel count, once a buffer is free and
+                // unpromised for it; on a legacy group, after a recycle())
   ended_with_data,  // on_multishot_end: the multishot ended on a data CQE, not for want of
                     // buffers (the CQ was full, or it reached its total-length limit):
                     // submit it again if you want more
@@ -165,8 +182,9 @@ struct BufferGroupOptions {
   // with -EOPNOTSUPP), so this is off unless you ask.
   bool skip_success_cqes = false;
 
-  // user_data of the group's own SQEs (legacy groups): its low 17 bits must
-  // be zero (they carry the buffer id). 0: 0xB0F5 << 48 | group_id << 20.
+  // user_data of the group's own SQEs (every group: legacy PROVIDE/REMOVE
+  // and a buffer ring's wake-up NOP, see rearm_parked): its low 17 bits must
+  // be zero (they carry the buffer id or the op). 0: 0xB0F5 << 48 | group_id << 20.
   std::uint64_t internal_user_data = 0;
 };
 
@@ -405,8 +423,12 @@ class BufferGroup {
   // ends on data when it took the last buffers of the ring: if the kernel
   // has no buffer left when you ask, that is a shortage and gets the policy.
   NoBuffersAction on_multishot_end(const Cqe& cqe, Bundle bundle = Bundle::no);
-  // Call it once per pass of your loop, after taking the CQEs and recycling,
-  // before you submit and wait: calls rearm(std::uint64_t user_data) for
+  // Call it exactly once per pass of your loop, after taking the CQEs and
+  // recycling, before you submit and wait (on a buffer ring each call ends the
+  // promises of the pass and may queue a NOP: called twice per pass it can hand back
+  // requests for buffers the first call already promised, which then meet
+  // -ENOBUFS again and park, and queue a second NOP; not called, parked
+  // requests stay parked and rearm_now answers stay promised): calls rearm(std::uint64_t user_data) for
   // parked requests, oldest first, and returns how many.
   //
   // On a buffer ring (6.8), at most as many as the kernel has buffers free
@@ -415,9 +437,11 @@ class BufferGroup {
   // and posts nothing (the kernel picks a buffer only when data is there;
   // on -EAGAIN it puts it back), so when requests stay parked after some
   // were handed back, the group also queues a NOP with its internal
-  // user_data (internal_user_data | 0x10001): its CQE brings your loop back
-  // here, where the buffers still free go to the next parked requests. Give
-  // such CQEs to is_internal()/handle_internal() as a legacy group's. So
+  // user_data (internal_user_data | 0x10001, result 0): its CQE, after your
+  // next submit, brings your loop back here, where the buffers still free go
+  // to the next parked requests. Your loop must give it to
+  // is_internal()/handle_internal() (0) like a legacy group's CQEs, or it
+  // looks like an end of stream with a user_data you never set. So
   // every parked request is handed back as long as you keep calling this and
   // recycling the buffers you take, whichever sockets are idle. (If the SQ
   // has no room for the NOP, every parked request is handed back at once.)
@@ -440,14 +464,19 @@ class BufferGroup {
   unsigned parked_count() const { return static_cast<unsigned>(s_.parked.size()); }
   NoBuffersPolicy no_buffers_policy() const { return s_.policy; }
 
-  // ---- The group's own CQEs (legacy groups) --------------------------------
+  // ---- The group's own CQEs (every group) ---------------------------------
+  // Check every CQE with is_internal() before anything else (see the class
+  // comment): a buffer ring's wake-up NOP (internal_user_data | 0x10001,
+  // result 0) and a legacy group's PROVIDE_BUFFERS (internal_user_data | id).
+  // False once the group is closed: such a CQE still in flight then is
+  // safe to drop.
 
   bool is_internal(const Cqe& cqe) const {
     return ring_.get() && (cqe.user_data & ~kInternalLowMask) == s_.internal_tag;
   }
   // A failed PROVIDE_BUFFERS for a recycled buffer gives the buffer back to
-  // you (recycle it again later). Returns 0 for a success (and for a CQE
-  // that is not the group's), else the CQE's -errno.
+  // you (recycle it again later). Returns 0 for a success, for the wake-up
+  // NOP and for a CQE that is not the group's, else the CQE's -errno.
   int handle_internal(const Cqe& cqe);
 
   // ---- Description ---------------------------------------------------------
