@@ -726,11 +726,11 @@ bool BufferGroup::finish_rearm() {
     // promised ones find idle sockets they post nothing, and the buffers
     // they leave free must reach the others. A NOP's CQE brings the loop back.
     if (!s_.parked.empty() && s_.promised > 0) {
-      Sqe* sqe = ring_.get() ? ring_.get()->get_sqe() : nullptr;
+      Sqe* sqe = make_sq_room() ? ring_.get()->get_sqe() : nullptr;
       if (sqe) {
         prep_nop(*sqe).set_user_data(s_.internal_tag | kInternalWake);
       } else {
-        woken = false;  // no room: the caller hands back every parked request
+        woken = false;  // no room even after a submit: the next call hands the rest back
       }
     }
     s_.dry_at_pass_end = s_.promised == 0 && unpromised_free() == 0;
@@ -740,6 +740,14 @@ bool BufferGroup::finish_rearm() {
     s_.dry_at_pass_end = false;
   }
   return woken;
+}
+
+bool BufferGroup::make_sq_room() {
+  Ring* ring = ring_.get();
+  if (!ring) return false;
+  if (ring->sq_space_left() > 0) return true;
+  (void)ring->submit();  // an error leaves the SQEs queued: then no room, said by the check below
+  return ring->sq_space_left() > 0;
 }
 
 int BufferGroup::handle_internal(const Cqe& cqe) {

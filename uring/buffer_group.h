@@ -36,7 +36,8 @@
 //
 // Per-CQE calls (take, recycle, segment) are allocation-free and make no
 // system call (on_no_buffers / rearm_parked may ask the kernel for the ring
-// head, at most once per pass of your loop); they are
+// head, at most once per pass of your loop, and rearm_parked submits the
+// ring when the SQ is full); they are
 // inline, except take()'s path for results larger than the buffer (bundles,
 // truncation), in buffer_group.cc.
 // Setup and teardown are in buffer_group.cc, which calls mmap/munmap for
@@ -443,23 +444,28 @@ class BufferGroup {
   // is_internal()/handle_internal() (0) like a legacy group's CQEs, or it
   // looks like an end of stream with a user_data you never set. So
   // every parked request is handed back as long as you keep calling this and
-  // recycling the buffers you take, whichever sockets are idle. (If the SQ
-  // has no room for the NOP, every parked request is handed back at once.)
+  // recycling the buffers you take, whichever sockets are idle.
+  //
+  // A full SQ: before each rearm() and before the NOP, when the SQ has no
+  // free entry, this calls ring.submit() once (an io_uring_enter that does
+  // not wait) to make room, so rearm() always finds one SQE free (it may
+  // take one; it must not submit the ring itself). If the SQ is still full
+  // (submit failed, or an SQPOLL thread has not caught up), the requests not
+  // yet handed back stay parked, with no NOP queued: the next call hands
+  // them back, so do not wait without a timeout when parked_count() > 0 and
+  // nothing else is in flight.
   //
   // A legacy group, or a ring before 6.8, hands back every parked request
   // once a buffer has been recycled since the newest was parked.
   template <class Fn>
   unsigned rearm_parked(Fn&& rearm) {
-    unsigned n = parked_to_hand_back();
-    for (unsigned i = 0; i < n; ++i) rearm(s_.parked[i]);
-    if (n) s_.parked.erase(s_.parked.begin(), s_.parked.begin() + n);
-    if (!finish_rearm()) {  // no SQE for the NOP: all of them now
-      const unsigned rest = static_cast<unsigned>(s_.parked.size());
-      for (unsigned i = 0; i < rest; ++i) rearm(s_.parked[i]);
-      s_.parked.clear();
-      n += rest;
-    }
-    return n;
+    const unsigned n = parked_to_hand_back();
+    unsigned done = 0;
+    while (done < n && make_sq_room()) rearm(s_.parked[done++]);
+    if (done < n) unpromise(n - done);  // no SQE even after a submit: the rest stay parked
+    if (done) s_.parked.erase(s_.parked.begin(), s_.parked.begin() + done);
+    finish_rearm();
+    return done;
   }
   unsigned parked_count() const { return static_cast<unsigned>(s_.parked.size()); }
   NoBuffersPolicy no_buffers_policy() const { return s_.policy; }
@@ -579,7 +585,11 @@ class BufferGroup {
   bool uses_kernel_count() const { return s_.ring_base && !s_.no_kernel_count; }
   unsigned unpromised_free();  // buffer rings with a kernel count
   unsigned parked_to_hand_back();
-  bool finish_rearm();  // false: the wake-up NOP found no SQE
+  bool finish_rearm();  // false: the wake-up NOP found no SQE, even after a submit
+  bool make_sq_room();  // an SQE is free, after one submit() if need be
+  void unpromise(unsigned n) {
+    if (uses_kernel_count()) s_.promised = s_.promised > n ? s_.promised - n : 0;
+  }
 
   unsigned char* buffer_address(std::uint16_t id) const {
     return s_.base + static_cast<std::size_t>(id) * s_.size;

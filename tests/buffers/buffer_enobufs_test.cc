@@ -282,5 +282,121 @@ TEST_CASE("recycle_and_retry: parked idle connections hand back no buffer, and t
   }
 }
 
+
+// Reviewer's d_misc sqfull shape: a 4-entry SQ, 4 buffers, 8 requests parked.
+// rearm_parked used to queue the 4 it promised buffers, find no SQE for its
+// NOP and then hand back the other 4 into the full SQ: rearm() had no SQE
+// (the README's *ring->get_sqe() dereferences null) and 8 requests raced for
+// 4 buffers.
+TEST_CASE("rearm_parked with a full SQ: rearm() always has an SQE, and no more are handed back than buffers are free") {
+  RingOptions ring_options;
+  ring_options.entries = 4;
+  ring_options.cq_entries = 256;
+  auto made_ring = testing::create_ring(ring_options);
+  REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
+  Ring& ring = made_ring.value();
+  TcpPairs pairs(9);
+  BufferGroupOptions options = group_options(62, 4, 64);
+  options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+  auto made = BufferGroup::create_ring(ring, options);
+  REQUIRE_MESSAGE(made.ok(), made.error().message);
+  BufferGroup& group = *made;
+  if (!group.kernel_head().ok()) {
+    MESSAGE("skipped: " << group.kernel_head().error().message);
+    return;
+  }
+  // Connection 0 takes every buffer; we hold them.
+  std::vector<BufferView> held;
+  for (unsigned k = 0; k < 4; ++k) {
+    write_all(pairs.clients[0], 1, 'x');
+    prep_recv_buffer_select(*ring.get_sqe(), pairs.servers[0], 0, 0, 62).set_user_data(100);
+    REQUIRE(ring.submit_and_wait(1) >= 0);
+    const Cqe cqe = next_cqe(ring);
+    REQUIRE(cqe.res == 1);
+    held.push_back(group.take(cqe));
+    REQUIRE(held.back().ok());
+  }
+  // 8 more find the group empty and are parked.
+  for (unsigned i = 1; i < 9; ++i) {
+    prep_recv_multishot(*ring.get_sqe(), pairs.servers[i], 0, 62).set_user_data(i);
+    REQUIRE(ring.submit_and_wait(1) >= 0);
+    const Cqe cqe = next_cqe(ring);
+    REQUIRE(cqe.res == -ENOBUFS);
+    REQUIRE(group.on_multishot_end(cqe) == NoBuffersAction::parked);
+  }
+  for (const BufferView& view : held) REQUIRE(group.recycle(view) == BufferError::none);
+  unsigned without_sqe = 0, rearmed = 0;
+  const unsigned n = group.rearm_parked([&](std::uint64_t user_data) {
+    Sqe* sqe = ring.get_sqe();
+    if (!sqe) {
+      ++without_sqe;
+      return;
+    }
+    ++rearmed;
+    prep_recv_multishot(*sqe, pairs.servers[user_data], 0, 62).set_user_data(user_data);
+  });
+  CHECK(without_sqe == 0);
+  CHECK(n == rearmed + without_sqe);
+  CHECK(n <= 4);
+  CHECK(n >= 1);
+  CHECK(group.parked_count() == 8 - n);
+  // Clean up: cancel everything, reap.
+  REQUIRE(ring.submit() >= 0);
+  Sqe* sqe = ring.get_sqe();
+  if (!sqe) {
+    REQUIRE(ring.submit() >= 0);
+    sqe = ring.get_sqe();
+  }
+  REQUIRE(sqe != nullptr);
+  prep_cancel_any(*sqe).set_user_data(~0ull);
+  REQUIRE(ring.submit() >= 0);
+  for (int i = 0; i < 20; ++i) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(10);
+    (void)ring.submit_and_wait(1, wait);
+    while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
+  }
+}
+
+// A wake-up NOP still in flight when the group closes: documented as a CQE
+// with internal_user_data | 0x10001 that is_internal() no longer recognises.
+TEST_CASE("a wake-up NOP in flight at close() comes with internal_user_data | 0x10001, is_internal false") {
+  auto made_ring = testing::create_ring(RingOptions{.entries = 64, .cq_entries = 256});
+  REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
+  Ring& ring = made_ring.value();
+  TcpPairs pairs(3);
+  BufferGroupOptions options = group_options(63, 1, 64);
+  options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+  options.internal_user_data = std::uint64_t{0x5A5A} << 40;
+  auto made = BufferGroup::create_ring(ring, options);
+  REQUIRE_MESSAGE(made.ok(), made.error().message);
+  if (!made->kernel_head().ok()) {
+    MESSAGE("skipped: " << made->kernel_head().error().message);
+    return;
+  }
+  write_all(pairs.clients[0], 1, 'x');
+  prep_recv_buffer_select(*ring.get_sqe(), pairs.servers[0], 0, 0, 63).set_user_data(100);
+  REQUIRE(ring.submit_and_wait(1) >= 0);
+  const BufferView view = made->take(next_cqe(ring));
+  REQUIRE(view.ok());
+  for (unsigned i = 1; i < 3; ++i) {
+    prep_recv_multishot(*ring.get_sqe(), pairs.servers[i], 0, 63).set_user_data(i);
+    REQUIRE(ring.submit_and_wait(1) >= 0);
+    REQUIRE(made->on_multishot_end(next_cqe(ring)) == NoBuffersAction::parked);
+  }
+  REQUIRE(made->recycle(view) == BufferError::none);
+  std::vector<std::uint64_t> handed;
+  REQUIRE(made->rearm_parked([&](std::uint64_t user_data) { handed.push_back(user_data); }) == 1);
+  REQUIRE(handed == std::vector<std::uint64_t>{1});
+  REQUIRE(ring.sq_pending() == 1);  // the NOP only (we did not re-arm the request)
+  REQUIRE(made->close().ok());
+  REQUIRE(ring.submit_and_wait(1) >= 0);
+  const Cqe nop = next_cqe(ring);
+  CHECK(nop.user_data == (options.internal_user_data | 0x10001));
+  CHECK(nop.res == 0);
+  CHECK_FALSE(made->is_internal(nop));
+  CHECK(made->handle_internal(nop) == 0);
+}
+
 }  // namespace
 }  // namespace uring::testing
