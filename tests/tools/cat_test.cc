@@ -456,8 +456,8 @@ TEST_CASE("cat: 'cat f >> f' is refused (input file is output file), the other f
 }
 
 TEST_CASE("cat: buffers it cannot allocate are a 'cat: cannot allocate' line and exit 1, not an abort") {
-#if defined(__SANITIZE_ADDRESS__)
-  MESSAGE("skipped under ASan: RLIMIT_AS cannot hold ASan's shadow memory");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  MESSAGE("skipped under ASan and TSan: RLIMIT_AS cannot hold the sanitizer's shadow memory");
 #else
   uring::testing::TempDir dir;
   const std::string f = dir.path() + "/f";

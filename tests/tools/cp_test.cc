@@ -686,8 +686,8 @@ TEST_CASE("cp: buffers it cannot allocate are a 'cp: cannot allocate' line and e
   uring::testing::TempDir dir;
   const std::string src = dir.path() + "/src";
   write_file(src, random_bytes((1 << 20) + 3, 91));
-#if defined(__SANITIZE_ADDRESS__)
-  MESSAGE("skipped under ASan: RLIMIT_AS cannot hold ASan's shadow memory");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  MESSAGE("skipped under ASan and TSan: RLIMIT_AS cannot hold the sanitizer's shadow memory");
 #else
   // 4096 x 256 KiB = 1 GiB of slots asked for; a 1 MiB file needs 5 of them.
   for (const bool big : {false, true}) {

@@ -269,11 +269,14 @@ EOF
   if cmp -s "$out.new" "$out"; then rm -f "$out.new"; else mv "$out.new" "$out"; fi
 }
 
-# True if $1 is missing or older than a file its .d dependency list names.
+# True if $1 is missing, older than a file its .d dependency list names, or
+# names a file that no longer exists (it was built from another tree: the
+# work directory is shared by every clone, whose paths differ).
 stale() {
   local target=$1 deps=$1.d dep
   [ -f "$target" ] && [ -f "$deps" ] || return 0
   for dep in $(sed -e 's/\\$//' -e 's/^[^:]*://' "$deps"); do
+    [ -e "$dep" ] || return 0
     [ "$dep" -nt "$target" ] && return 0
   done
   return 1
@@ -298,7 +301,17 @@ prepare_liburing() {
 # static archive; tests include uring/liburing.
 prepare_uring() {
   [ -f "$repo/uring/liburing/liburing.h" ] || echo "liburing_tests: $repo/uring/liburing/liburing.h does not exist yet: every test will fail to build" >&2
+  # Objects built from another tree or other sources (a different clone, an
+  # older commit: the mtimes of a fresh clone say nothing) are thrown away:
+  # an object compiled against an older uring/ring.h links but crashes.
+  local sources_hash
+  sources_hash=$(cd "$repo" && { echo "$repo"; cat syscalls/*.h uring/*.h uring/*.cc uring/liburing/*.h \
+    uring/liburing/*.cc uring/liburing/liburing/*.h uring/liburing/internal/*.h 2>/dev/null; } | sha256sum | cut -c1-32)
+  if [ "$(cat "$flavour_dir/.sources" 2>/dev/null)" != "$sources_hash" ]; then
+    rm -rf "$flavour_dir/obj" "$flavour_dir/bin" "$flavour_dir/examples"
+  fi
   mkdir -p "$flavour_dir/test" "$flavour_dir/src/include" "$flavour_dir/obj"
+  echo "$sources_hash" >"$flavour_dir/.sources"
   # The tests, copied unmodified: "../src/syscall.h" from test/ then names
   # $flavour_dir/src/syscall.h, and io_uring_setup.c's "../syscall.h" is
   # found through -I src/include (as in liburing's tree).
