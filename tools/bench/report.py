@@ -63,6 +63,63 @@ def verdict(ratio, target):
     return f"{fmt(ratio, 2)}x {'≥' if ratio >= target else '<'} {target}x {'met' if ratio >= target else '**missed**'}"
 
 
+def spread(row, key, digits, range_digits):
+    """A median with its repetitions' spread: 'M (MIN..MAX)'."""
+    return f"{fmt(row[key], digits)} ({fmt(row[key + '_min'], range_digits)}..{fmt(row[key + '_max'], range_digits)})"
+
+
+def by_setup(rows, column):
+    """bench's result rows keyed by (setup, row[column]), the column's values
+    sorted, and the setups in the order they first come."""
+    by = {(r["setup"], r[column]): r for r in rows}
+    return by, sorted({r[column] for r in rows}), list(dict.fromkeys(r["setup"] for r in rows))
+
+
+def curves(by, names, columns, key):
+    """Plot series: per name, (column, by[(name, column)][key]) where measured."""
+    return {n: [(c, by[(n, c)][key]) for c in columns if (n, c) in by] for n in names}
+
+
+def table(md, titles, rows):
+    """Appends a Markdown table (a header of `titles`, a line per row of
+    cells, an empty cell as `| |`) and the blank line after it."""
+    def line(cells):
+        return "|" + "".join(f" {c} |" if c else " |" for c in cells)
+    md.append(line(titles))
+    md.append("|" + "---|" * len(titles))
+    md.extend(line(row) for row in rows)
+    md.append("")
+
+
+def grid(by, names, columns, cell):
+    """Rows of a table of measurements: per name, its cell(by[(name, column)])
+    in each column, "—" where there is none."""
+    return [[str(name)] + [cell(by[(name, c)]) if (name, c) in by else "—" for c in columns] for name in names]
+
+
+def ratio_grid(by, pairs, columns, key, cell):
+    """Rows comparing two names of `by` per column: (ours, theirs, extra)
+    pairs; each cell is cell(ours' key / theirs' key, column, extra), "—"
+    where either is missing."""
+    rows = []
+    for ours, theirs, extra in pairs:
+        cells = [ours, theirs]
+        for c in columns:
+            if (ours, c) not in by or (theirs, c) not in by:
+                cells.append("—")
+                continue
+            cells.append(cell(by[(ours, c)][key] / by[(theirs, c)][key], c, extra))
+        rows.append(cells)
+    return rows
+
+
+def add_plot(md, alt, root, name, title, xlabel, ylabel, series):
+    """plot(), then its image in md when one was written."""
+    png = plot(root, name, title, xlabel, ylabel, series)
+    if png:
+        md.append(f"![{alt}]({png})\n")
+
+
 def plot(root, name, title, xlabel, ylabel, series, logx=True):
     """series: {label: [(x, y), ...]}; writes bench/NAME.png with gnuplot."""
     if not shutil.which("gnuplot") or not series:
@@ -101,52 +158,27 @@ def nop_section(results, root, md):
     md.append("## 1. NOP round trip (`bench nop`)\n")
     md.append("Millions of NOPs per second (median of the repetitions, spread min..max), one "
               "`io_uring_enter` per batch; ratios against liburing 2.3 with the same setup flags.\n")
-    by = {(r["setup"], r["batch"]): r for r in rows}
-    batches = sorted({r["batch"] for r in rows})
-    setups = []
-    for r in rows:
-        if r["setup"] not in setups:
-            setups.append(r["setup"])
-    md.append("| setup | " + " | ".join(f"batch {b}" for b in batches) + " |")
-    md.append("|---|" + "---|" * len(batches))
-    for s in setups:
-        cells = []
-        for b in batches:
-            r = by.get((s, b))
-            cells.append(f"{fmt(r['mops'])} ({fmt(r['mops_min'], 2)}..{fmt(r['mops_max'], 2)})" if r else "—")
-        md.append(f"| {s} | " + " | ".join(cells) + " |")
-    md.append("")
+    by, batches, setups = by_setup(rows, "batch")
+    columns = [f"batch {b}" for b in batches]
+    table(md, ["setup"] + columns, grid(by, setups, batches, lambda r: spread(r, "mops", 3, 2)))
     md.append("Kernel CPU time per NOP (ns, the submitting thread, getrusage), the same runs:\n")
-    md.append("| setup | " + " | ".join(f"batch {b}" for b in batches) + " |")
-    md.append("|---|" + "---|" * len(batches))
-    for s in setups:
-        md.append(f"| {s} | " + " | ".join(fmt(by[(s, b)]["sys_ns_per_op"], 1) if (s, b) in by else "—"
-                                            for b in batches) + " |")
-    md.append("")
+    table(md, ["setup"] + columns, grid(by, setups, batches, lambda r: fmt(r["sys_ns_per_op"], 1)))
     pairs = [("plain", "liburing", 1.05), ("regfd", "liburing-regfd", 1.05), ("defer", "liburing-defer", 1.05),
              ("sqpoll", "liburing-sqpoll", 1.05)]
     md.append("Targets (uring / liburing, identical setup flags: ≥ 1.05x; uring's `default` / liburing's "
               "default: ≥ 1.3x at batch 1, ≥ 1.15x at 128):\n")
-    md.append("| uring | liburing | " + " | ".join(f"batch {b}" for b in batches) + " |")
-    md.append("|---|---|" + "---|" * len(batches))
-    for ours, theirs, target in pairs + [("default", "liburing", None)]:
-        cells = []
-        for b in batches:
-            if (ours, b) not in by or (theirs, b) not in by:
-                cells.append("—")
-                continue
-            ratio = by[(ours, b)]["mops"] / by[(theirs, b)]["mops"]
-            t = target if target else (1.3 if b == 1 else 1.15 if b == 128 else None)
-            cells.append(verdict(ratio, t) if t else f"{fmt(ratio, 2)}x")
-        md.append(f"| {ours} | {theirs} | " + " | ".join(cells) + " |")
-    md.append("")
-    series = {s: [(b, by[(s, b)]["mops"]) for b in batches if (s, b) in by] for s in setups}
-    png = plot(root, "nop", "NOP Mops vs batch", "batch (NOPs per enter)", "Mops/s", series)
-    if png:
-        md.append(f"![NOP Mops vs batch]({png})\n")
+
+    def target_cell(ratio, b, target):
+        t = target if target else (1.3 if b == 1 else 1.15 if b == 128 else None)
+        return verdict(ratio, t) if t else f"{fmt(ratio, 2)}x"
+
+    table(md, ["uring", "liburing"] + columns,
+          ratio_grid(by, pairs + [("default", "liburing", None)], batches, "mops", target_cell))
+    add_plot(md, "NOP Mops vs batch", root, "nop", "NOP Mops vs batch", "batch (NOPs per enter)", "Mops/s",
+             curves(by, setups, batches, "mops"))
 
 
-def callgrind_section(results, md):
+def callgrind_section(results, root, md):
     path = os.path.join(results, "callgrind.txt")
     if not os.path.exists(path):
         return
@@ -161,11 +193,9 @@ def callgrind_section(results, md):
     md.append("`tools/bench/callgrind.sh` (runs with N and 2N NOPs, the difference over N). "
               "Target: uring ≤ 0.6x liburing.\n")
     batches = sorted({b for _, b in counts})
-    md.append("| setup | " + " | ".join(f"batch {b}" for b in batches) + " |")
-    md.append("|---|" + "---|" * len(batches))
-    for s in sorted({s for s, _ in counts}, key=lambda s: ["liburing", "plain", "default", "raw"].index(s)
-                    if s in ["liburing", "plain", "default", "raw"] else 9):
-        md.append(f"| {s} | " + " | ".join(str(counts.get((s, b), "—")) for b in batches) + " |")
+    setups = sorted({s for s, _ in counts}, key=lambda s: ["liburing", "plain", "default", "raw"].index(s)
+                    if s in ["liburing", "plain", "default", "raw"] else 9)
+    rows = grid(counts, setups, batches, str)
     cells = []
     for b in batches:
         if ("plain", b) in counts and ("liburing", b) in counts:
@@ -173,11 +203,11 @@ def callgrind_section(results, md):
             cells.append(f"{fmt(r, 2)}x {'≤' if r <= 0.6 else '>'} 0.6x {'met' if r <= 0.6 else '**missed**'}")
         else:
             cells.append("—")
-    md.append("| plain / liburing | " + " | ".join(cells) + " |")
-    md.append("")
+    rows.append(["plain / liburing"] + cells)
+    table(md, ["setup"] + [f"batch {b}" for b in batches], rows)
 
 
-def strace_section(results, md):
+def strace_section(results, root, md):
     rows = []
     for setup in ["plain", "default", "liburing"]:
         path = os.path.join(results, f"strace-{setup}.txt")
@@ -192,11 +222,8 @@ def strace_section(results, md):
     if not rows:
         return
     md.append("### System calls (`strace -c -f`, 32,000 NOPs in batches of 32 = 1,000 batches)\n")
-    md.append("| setup | io_uring_enter calls | per batch |")
-    md.append("|---|---|---|")
-    for setup, calls in rows:
-        md.append(f"| {setup} | {calls} | {fmt(calls / 1000, 2)} |")
-    md.append("")
+    table(md, ["setup", "io_uring_enter calls", "per batch"],
+          [[setup, str(calls), fmt(calls / 1000, 2)] for setup, calls in rows])
 
 
 def read_section(results, root, md):
@@ -206,42 +233,23 @@ def read_section(results, root, md):
     md.append("## 2. Random 4 KiB reads from the page cache (`bench read`)\n")
     md.append("Thousands of reads per second (median, spread); fio's io_uring engine at the same queue depth "
               "and block size, run in the same process run, interleaved (`--invalidate=0`).\n")
-    by = {(r["setup"], r["qd"]): r for r in rows}
-    depths = sorted({r["qd"] for r in rows})
-    setups = []
-    for r in rows:
-        if r["setup"] not in setups:
-            setups.append(r["setup"])
-    md.append("| setup | " + " | ".join(f"QD {q}" for q in depths) + " |")
-    md.append("|---|" + "---|" * len(depths))
-    for s in setups:
-        md.append(f"| {s} | " + " | ".join(
-            f"{fmt(by[(s, q)]['kiops'], 0)} ({fmt(by[(s, q)]['kiops_min'], 0)}..{fmt(by[(s, q)]['kiops_max'], 0)})"
-            if (s, q) in by else "—" for q in depths) + " |")
-    md.append("")
+    by, depths, setups = by_setup(rows, "qd")
+    columns = [f"QD {q}" for q in depths]
+    table(md, ["setup"] + columns, grid(by, setups, depths, lambda r: spread(r, "kiops", 0, 0)))
     md.append("Targets: ≥ fio in each matching configuration; ≥ psync (fio's) at QD ≥ 32:\n")
-    md.append("| uring | baseline | " + " | ".join(f"QD {q}" for q in depths) + " |")
-    md.append("|---|---|" + "---|" * len(depths))
-    for ours, theirs in [("plain", "fio"), ("fixed", "fio-fixed"), ("sqpoll", "fio-sqpoll"), ("plain", "fio-psync"),
-                         ("fixed", "fio-psync"), ("plain", "pread")]:
-        cells = []
-        for q in depths:
-            if (ours, q) not in by or (theirs, q) not in by:
-                cells.append("—")
-                continue
-            ratio = by[(ours, q)]["kiops"] / by[(theirs, q)]["kiops"]
-            if theirs == "fio-psync" and q < 32:
-                cells.append(f"{fmt(ratio, 2)}x")
-            elif theirs == "pread":
-                cells.append(f"{fmt(ratio, 2)}x")
-            else:
-                cells.append(verdict(ratio, 1.0))
-        md.append(f"| {ours} | {theirs} | " + " | ".join(cells) + " |")
-    md.append("")
-    series = {s: [(q, by[(s, q)]["kiops"]) for q in depths if (s, q) in by] for s in setups}
-    png = plot(root, "read", "4 KiB random reads: kIOPS vs queue depth", "queue depth", "kIOPS", series)
-    if png:
-        md.append(f"![kIOPS vs queue depth]({png})\n")
+    pairs = [("plain", "fio"), ("fixed", "fio-fixed"), ("sqpoll", "fio-sqpoll"), ("plain", "fio-psync"),
+             ("fixed", "fio-psync"), ("plain", "pread")]
+
+    def target_cell(ratio, q, theirs):
+        # psync below QD 32 and pread have no target: the ratio alone.
+        if (theirs == "fio-psync" and q < 32) or theirs == "pread":
+            return f"{fmt(ratio, 2)}x"
+        return verdict(ratio, 1.0)
+
+    table(md, ["uring", "baseline"] + columns,
+          ratio_grid(by, [(ours, theirs, theirs) for ours, theirs in pairs], depths, "kiops", target_cell))
+    add_plot(md, "kIOPS vs queue depth", root, "read", "4 KiB random reads: kIOPS vs queue depth", "queue depth",
+             "kIOPS", curves(by, setups, depths, "kiops"))
 
 
 def scale_section(results, root, md):
@@ -254,19 +262,12 @@ def scale_section(results, root, md):
     # order of run_all.sh's loop gives the size.
     sizes = [8, 32, 128, 512, 2048, 8192, 32768][: len(docs)]
     setups = [r["setup"] for r in docs[0]["results"]]
-    md.append("| entries | " + " | ".join(f"{s} Mops" for s in setups) + " |")
-    md.append("|---|" + "---|" * len(setups))
-    series = {s: [] for s in setups}
-    for size, doc in zip(sizes, docs):
-        by = {r["setup"]: r for r in doc["results"]}
-        md.append(f"| {size} | " + " | ".join(fmt(by[s]["mops"]) if s in by else "—" for s in setups) + " |")
-        for s in setups:
-            if s in by:
-                series[s].append((size, by[s]["mops"]))
-    md.append("")
-    png = plot(root, "scale-entries", "NOP Mops vs ring size (batch 8)", "SQ entries", "Mops/s", series)
-    if png:
-        md.append(f"![NOP Mops vs ring size]({png})\n")
+    by = {(size, r["setup"]): r for size, doc in zip(sizes, docs) for r in doc["results"]}
+    table(md, ["entries"] + [f"{s} Mops" for s in setups],
+          grid(by, sizes, setups, lambda r: fmt(r["mops"])))
+    series = {s: [(size, by[(size, s)]["mops"]) for size in sizes if (size, s) in by] for s in setups}
+    add_plot(md, "NOP Mops vs ring size", root, "scale-entries", "NOP Mops vs ring size (batch 8)", "SQ entries",
+             "Mops/s", series)
 
 
 def jsonl(path):
@@ -297,10 +298,7 @@ def echo_section(results, root, md):
         points.setdefault((r["size"], r["connections"], r["server"]), []).append(r)
     sizes = sorted({r["size"] for r in rows})
     conns = sorted({r["connections"] for r in rows})
-    md.append("| size | connections | echo req/s | epoll req/s | ratio | target | echo p99 µs | epoll p99 µs | "
-              "echo CPU µs/req | epoll CPU µs/req |")
-    md.append("|---|---|---|---|---|---|---|---|---|---|")
-    series = {}
+    rows, series = [], {}
     for size in sizes:
         for c in conns:
             e = points.get((size, c, "echo"), [])
@@ -315,22 +313,21 @@ def echo_section(results, root, md):
             pcpu = median([x["server_cpu_s"] * 1e6 / max(1, x["load"]["requests"]) for x in p])
             target = 1.1 if (c == 256 and size == 64) else 1.0
             ratio = er / pr if pr else 0
-            md.append(f"| {size} B | {c} | {er:,.0f} | {pr:,.0f} | {fmt(ratio, 2)}x | "
-                      f"{'met' if ratio >= target else '**missed**'} (≥ {target}x) | {ep99:.0f} | {pp99:.0f} | "
-                      f"{ecpu:.2f} | {pcpu:.2f} |")
+            rows.append([f"{size} B", str(c), f"{er:,.0f}", f"{pr:,.0f}", f"{fmt(ratio, 2)}x",
+                         f"{'met' if ratio >= target else '**missed**'} (≥ {target}x)", f"{ep99:.0f}", f"{pp99:.0f}",
+                         f"{ecpu:.2f}", f"{pcpu:.2f}"])
             series.setdefault(f"echo {size} B", []).append((c, er))
             series.setdefault(f"epoll {size} B", []).append((c, pr))
-    md.append("")
-    png = plot(root, "echo", "echo requests/s vs connections", "connections", "requests/s", series)
-    if png:
-        md.append(f"![echo requests/s vs connections]({png})\n")
+    table(md, ["size", "connections", "echo req/s", "epoll req/s", "ratio", "target", "echo p99 µs", "epoll p99 µs",
+               "echo CPU µs/req", "epoll CPU µs/req"], rows)
+    add_plot(md, "echo requests/s vs connections", root, "echo", "echo requests/s vs connections", "connections",
+             "requests/s", series)
     p99 = {}
     for (size, c, server), rs in sorted(points.items()):
         p99.setdefault(f"{'echo' if server == 'echo' else 'epoll'} {size} B", []).append(
             (c, median([x["load"]["latency_us"]["p99"] for x in rs])))
-    png = plot(root, "echo-p99", "echo p99 latency vs connections", "connections", "p99 latency (µs)", p99)
-    if png:
-        md.append(f"![echo p99 vs connections]({png})\n")
+    add_plot(md, "echo p99 vs connections", root, "echo-p99", "echo p99 latency vs connections", "connections",
+             "p99 latency (µs)", p99)
     # System calls per request (strace -c -f on the server, 256 x 64 B).
     lines = []
     for server in ["echo", "echo_epoll"]:
@@ -351,16 +348,12 @@ def echo_section(results, root, md):
     if lines:
         md.append("Server system calls per request (`strace -c -f -p`, 256 connections x 64 B, 2 s; strace "
                   "slows both servers, so the rate here is not the table's). Target: echo ≤ 0.2x epoll's.\n")
-        md.append("| server | system calls | requests | per request |")
-        md.append("|---|---|---|---|")
-        per = {}
-        for server, total, requests in lines:
-            per[server] = total / max(1, requests)
-            md.append(f"| {server} | {total:,} | {requests:,} | {per[server]:.3f} |")
+        per = {server: total / max(1, requests) for server, total, requests in lines}
+        rows = [[server, f"{total:,}", f"{requests:,}", f"{per[server]:.3f}"] for server, total, requests in lines]
         if "echo" in per and "echo_epoll" in per and per["echo_epoll"] > 0:
             r = per["echo"] / per["echo_epoll"]
-            md.append(f"| ratio | | | {fmt(r, 3)}x {'met' if r <= 0.2 else '**missed**'} (≤ 0.2x) |")
-        md.append("")
+            rows.append(["ratio", "", "", f"{fmt(r, 3)}x {'met' if r <= 0.2 else '**missed**'} (≤ 0.2x)"])
+        table(md, ["server", "system calls", "requests", "per request"], rows)
 
 
 def http_section(results, root, md):
@@ -381,17 +374,16 @@ def http_section(results, root, md):
     md.append("## 4. HTTP (`wrk -t1 -c32` against `tools/httpd` and nginx)\n")
     md.append("Requests per second (median of the repetitions), the same files, server and wrk pinned to "
               "different CPUs; nginx with 1 worker, access log off, sendfile on.\n")
-    md.append("| file | httpd req/s | nginx req/s | ratio | httpd GB/s | nginx GB/s | target |")
-    md.append("|---|---|---|---|---|---|---|")
+    rows = []
     for name, size in [("1k.bin", 1024), ("1m.bin", 1 << 20)]:
         h = median(runs.get(("httpd", name), []))
         n = median(runs.get(("nginx", name), []))
         if not h or not n:
             continue
         r = h / n
-        md.append(f"| {name} | {h:,.0f} | {n:,.0f} | {fmt(r, 2)}x | {h * size / 1e9:.2f} | {n * size / 1e9:.2f} | "
-                  f"{'met' if r >= 1.0 else '**missed**'} (≥ 1.0x) |")
-    md.append("")
+        rows.append([name, f"{h:,.0f}", f"{n:,.0f}", f"{fmt(r, 2)}x", f"{h * size / 1e9:.2f}", f"{n * size / 1e9:.2f}",
+                     f"{'met' if r >= 1.0 else '**missed**'} (≥ 1.0x)"])
+    table(md, ["file", "httpd req/s", "nginx req/s", "ratio", "httpd GB/s", "nginx GB/s", "target"], rows)
 
 
 def scale_connections_section(results, root, md):
@@ -400,27 +392,25 @@ def scale_connections_section(results, root, md):
     if not rows:
         return
     md.append("### Echo vs connection count (64 B, depth 1), and server memory\n")
-    md.append("| connections | echo req/s | epoll req/s | echo RSS MiB | epoll RSS MiB | echo KiB/conn | "
-              "epoll KiB/conn |")
-    md.append("|---|---|---|---|---|---|---|")
     by = {(r["server"], r["connections"]): r for r in rows}
     series = {"echo": [], "echo_epoll": []}
+    cells = []
     for c in sorted({r["connections"] for r in rows}):
         e, p = by.get(("echo", c)), by.get(("echo_epoll", c))
         if not e or not p:
             continue
-        md.append(f"| {c} | {e['load']['requests_per_second']:,.0f} | {p['load']['requests_per_second']:,.0f} | "
-                  f"{e['server_rss_kib'] / 1024:.1f} | {p['server_rss_kib'] / 1024:.1f} | "
-                  f"{e['server_rss_kib'] / c:.1f} | {p['server_rss_kib'] / c:.1f} |")
+        cells.append([str(c), f"{e['load']['requests_per_second']:,.0f}", f"{p['load']['requests_per_second']:,.0f}",
+                      f"{e['server_rss_kib'] / 1024:.1f}", f"{p['server_rss_kib'] / 1024:.1f}",
+                      f"{e['server_rss_kib'] / c:.1f}", f"{p['server_rss_kib'] / c:.1f}"])
         series["echo"].append((c, e["load"]["requests_per_second"]))
         series["echo_epoll"].append((c, p["load"]["requests_per_second"]))
-    md.append("")
+    table(md, ["connections", "echo req/s", "epoll req/s", "echo RSS MiB", "epoll RSS MiB", "echo KiB/conn",
+               "epoll KiB/conn"], cells)
     md.append("RSS is the server's resident memory at the end of the run (it includes echo's buffer ring, "
               "allocated up front, and what each server still holds from earlier runs), divided by the "
               "connections of that run.\n")
-    png = plot(root, "scale-connections", "echo requests/s vs connections (64 B)", "connections", "requests/s", series)
-    if png:
-        md.append(f"![echo vs connections]({png})\n")
+    add_plot(md, "echo vs connections", root, "scale-connections", "echo requests/s vs connections (64 B)",
+             "connections", "requests/s", series)
 
 
 def main():
@@ -441,29 +431,18 @@ def main():
         if title in prose:
             md.append(f"## {title}\n")
             md.append(prose[title])
-    nop_section(results, root, md)
-    callgrind_section(results, md)
-    strace_section(results, md)
-    if "NOP findings" in prose:
-        md.append("### Findings\n")
-        md.append(prose["NOP findings"])
-    read_section(results, root, md)
-    if "Read findings" in prose:
-        md.append("### Findings\n")
-        md.append(prose["Read findings"])
-    echo_section(results, root, md)
-    if "Echo findings" in prose:
-        md.append("### Findings\n")
-        md.append(prose["Echo findings"])
-    http_section(results, root, md)
-    if "HTTP findings" in prose:
-        md.append("### Findings\n")
-        md.append(prose["HTTP findings"])
-    scale_section(results, root, md)
-    scale_connections_section(results, root, md)
-    if "Scale findings" in prose:
-        md.append("### Findings\n")
-        md.append(prose["Scale findings"])
+    # Each part's tables (a section with no results adds nothing), then its
+    # findings from notes.md.
+    for sections, findings in [([nop_section, callgrind_section, strace_section], "NOP findings"),
+                               ([read_section], "Read findings"),
+                               ([echo_section], "Echo findings"),
+                               ([http_section], "HTTP findings"),
+                               ([scale_section, scale_connections_section], "Scale findings")]:
+        for section in sections:
+            section(results, root, md)
+        if findings in prose:
+            md.append("### Findings\n")
+            md.append(prose[findings])
     open(os.path.join(root, "BENCHMARKS.md"), "w").write("\n".join(md) + "\n")
 
 
