@@ -7,21 +7,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <linux/capability.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -34,6 +28,9 @@ namespace {
 
 std::string cat_path() { return tool_runner::tool_path("tools/cat/cat"); }
 
+using tool_runner::read_until_end;
+using tool_runner::wait_status;
+
 std::string random_bytes(std::size_t n, unsigned seed) {
   std::mt19937 gen(seed);
   std::string s(n, '\0');
@@ -45,67 +42,6 @@ void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   REQUIRE(out.good());
-}
-
-// cat with its three standard fds given (each -1: /dev/null), for what
-// tool_runner::run cannot do: a stdin left open, a stdout pipe read as a
-// stream or closed at once; `before_exec` runs in the child first.
-pid_t spawn_cat(const std::vector<std::string>& args, int in, int out, int err,
-                const std::function<void()>& before_exec = {}) {
-  const std::string path = cat_path();
-  std::vector<char*> argv{const_cast<char*>(path.c_str())};
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(in >= 0 ? in : null, 0);
-    ::dup2(out >= 0 ? out : null, 1);
-    ::dup2(err >= 0 ? err : null, 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    if (before_exec) before_exec();
-    ::execv(path.c_str(), argv.data());
-    ::_exit(127);
-  }
-  return child;
-}
-
-// Waits (at most `seconds`) for `child` to end; its wait status, or -1.
-int wait_for(pid_t child, double seconds) {
-  int status = 0;
-  for (int i = 0; i < static_cast<int>(seconds * 1000); ++i) {
-    if (::waitpid(child, &status, WNOHANG) == child) return status;
-    ::usleep(1000);
-  }
-  ::kill(child, SIGKILL);
-  ::waitpid(child, &status, 0);
-  return -1;
-}
-
-std::string read_all(int fd) {
-  std::string text;
-  char chunk[4096];
-  for (ssize_t got; (got = ::read(fd, chunk, sizeof chunk)) > 0;) text.append(chunk, static_cast<std::size_t>(got));
-  return text;
-}
-
-// The child's blocked signals (SigBlk of /proc/PID/status), 0 if unreadable.
-std::uint64_t blocked_signals(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("SigBlk:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
-  }
-  return 0;
-}
-
-bool in_syscall(pid_t pid, long number) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/syscall");
-  long current = -1;
-  return static_cast<bool>(file >> current) && current == number;
 }
 
 }  // namespace
@@ -191,7 +127,7 @@ TEST_CASE("cat: a 1 GiB sparse file (data at both ends and between holes) stream
   }
   int out[2];
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-  const pid_t child = spawn_cat({path}, -1, out[1], -1);
+  const pid_t child = tool_runner::spawn(cat_path(), {path}, {-1, out[1], -1});
   ::close(out[1]);
   // Compare as it streams: each chunk against zeros with the islands laid over them.
   std::uint64_t offset = 0, mismatches = 0, first_mismatch = 0;
@@ -214,7 +150,7 @@ TEST_CASE("cat: a 1 GiB sparse file (data at both ends and between holes) stream
     offset = end;
   }
   ::close(out[0]);
-  const int status = wait_for(child, 30);
+  const int status = wait_status(child, 30);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(offset == size);
@@ -230,11 +166,11 @@ TEST_CASE("cat: through a one-page pipe every WRITEV is short, and all of it sti
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
   REQUIRE(::fcntl(out[1], F_SETPIPE_SZ, 4096) >= 4096);
   REQUIRE(::fcntl(out[1], F_GETPIPE_SZ) == 4096);
-  const pid_t child = spawn_cat({path}, -1, out[1], -1);
+  const pid_t child = tool_runner::spawn(cat_path(), {path}, {-1, out[1], -1});
   ::close(out[1]);
-  const std::string got = read_all(out[0]);
+  const std::string got = read_until_end(out[0], 30);
   ::close(out[0]);
-  const int status = wait_for(child, 30);
+  const int status = wait_status(child, 30);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(got.size() == bytes.size());
@@ -259,15 +195,10 @@ TEST_CASE("cat: a missing file and a directory are named on stderr, the others s
 
 }
 
-// Root passes permission checks through CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH:
-// dropped from the bounding set before exec, cat runs without them.
-void drop_dac_capabilities() {
-  ::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
-  ::prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0);
-}
-
 TEST_CASE("cat: an unreadable file is named (Permission denied), the next one still printed, exit 1") {
-  if (::prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1) {
+  // Root passes permission checks through CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH:
+  // dropped from the bounding set before exec, cat runs without them.
+  if (!tool_runner::can_drop_dac_capabilities()) {
     URING_SKIP("no CAP_SETPCAP: cannot drop CAP_DAC_OVERRIDE from cat's bounding set");
   }
   uring::testing::TempDir dir;
@@ -275,21 +206,12 @@ TEST_CASE("cat: an unreadable file is named (Permission denied), the next one st
   write_file(closed, "secret");
   REQUIRE(::chmod(closed.c_str(), 0) == 0);
   write_file(dir.path() + "/open", "public");
-  int out[2], err[2];
-  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  const pid_t child = spawn_cat({closed, dir.path() + "/open"}, -1, out[1], err[1], drop_dac_capabilities);
-  ::close(out[1]);
-  ::close(err[1]);
-  const std::string printed = read_all(out[0]);
-  const std::string messages = read_all(err[0]);
-  ::close(out[0]);
-  ::close(err[0]);
-  const int status = wait_for(child, 30);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(printed == "public");
-  CHECK(messages == "cat: " + closed + ": Permission denied\n");
+  const tool_runner::Result r =
+      tool_runner::run(cat_path(), {closed, dir.path() + "/open"}, "", 30, tool_runner::drop_dac_capabilities);
+  CHECK(r.exited);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out == "public");
+  CHECK(r.err == "cat: " + closed + ": Permission denied\n");
 }
 
 TEST_CASE("cat: stdout's reader gone (EPIPE): cat dies of SIGPIPE as coreutils' cat does, printing nothing") {
@@ -300,12 +222,12 @@ TEST_CASE("cat: stdout's reader gone (EPIPE): cat dies of SIGPIPE as coreutils' 
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
   REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
   ::close(out[0]);  // no reader at all: the first WRITEV gets -EPIPE
-  const pid_t child = spawn_cat({path}, -1, out[1], err[1]);
+  const pid_t child = tool_runner::spawn(cat_path(), {path}, {-1, out[1], err[1]});
   ::close(out[1]);
   ::close(err[1]);
-  const std::string messages = read_all(err[0]);
+  const std::string messages = read_until_end(err[0], 30);
   ::close(err[0]);
-  const int status = wait_for(child, 30);
+  const int status = wait_status(child, 30);
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGPIPE);
   CHECK(messages.empty());
@@ -318,7 +240,7 @@ TEST_CASE("cat: SIGINT and SIGTERM while it waits on stdin end it with 128 + N a
     REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-    const pid_t child = spawn_cat({}, in[0], out[1], err[1]);
+    const pid_t child = tool_runner::spawn(cat_path(), {}, {in[0], out[1], err[1]});
     ::close(in[0]);
     ::close(out[1]);
     ::close(err[1]);
@@ -336,18 +258,15 @@ TEST_CASE("cat: SIGINT and SIGTERM while it waits on stdin end it with 128 + N a
     REQUIRE(got == "ping\n");
     // Then it waits for more: the signals are blocked (a signalfd takes them)
     // and it sleeps in io_uring_enter.
-    const std::uint64_t stop_mask = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
-    CHECK(uring::testing::eventually(
-        [&] { return (blocked_signals(child) & stop_mask) == stop_mask && in_syscall(child, SYS_io_uring_enter); },
-        std::chrono::milliseconds(5000)));
+    CHECK(tool_runner::ready_for_stop_signals(child, /*in_io_uring_enter=*/true));
     REQUIRE(::kill(child, sig) == 0);
-    const int status = wait_for(child, 10);
+    const int status = wait_status(child, 10);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 128 + sig);
     // One line of totals: the 5 bytes printed before the signal.
-    CHECK(read_all(err[0]) == std::string("cat: stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+    CHECK(read_until_end(err[0], 30) == std::string("cat: stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
                                   " after 5 bytes\n");
-    CHECK(read_all(out[0]).empty());
+    CHECK(read_until_end(out[0], 30).empty());
     for (int fd : {in[1], out[0], err[0]}) ::close(fd);
   }
 }
@@ -356,35 +275,25 @@ TEST_CASE("cat: stdout closed gives 'write error: Bad file descriptor'; stdin cl
   uring::testing::TempDir dir;
   const std::string path = dir.path() + "/f";
   write_file(path, "hello\n");
-  int err[2];
-  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  pid_t child = spawn_cat({path}, -1, -1, err[1], [] { ::close(1); });
-  ::close(err[1]);
-  std::string messages = read_all(err[0]);
-  ::close(err[0]);
-  int status = wait_for(child, 30);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(messages == "cat: write error: Bad file descriptor\n");
+  const tool_runner::Result no_stdout = tool_runner::run(cat_path(), {path}, "", 30, [] { ::close(1); });
+  CHECK(no_stdout.exited);
+  CHECK(no_stdout.exit_code == 1);
+  CHECK(no_stdout.err == "cat: write error: Bad file descriptor\n");
 
-  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  child = spawn_cat({"-", path}, -1, -1, err[1], [] { ::close(0); });
-  ::close(err[1]);
-  messages = read_all(err[0]);
-  ::close(err[0]);
-  status = wait_for(child, 30);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(messages == "cat: -: Bad file descriptor\n");
+  const tool_runner::Result no_stdin = tool_runner::run(cat_path(), {"-", path}, "", 30, [] { ::close(0); });
+  CHECK(no_stdin.exited);
+  CHECK(no_stdin.exit_code == 1);
+  CHECK(no_stdin.err == "cat: -: Bad file descriptor\n");
+  CHECK(no_stdin.out == "hello\n");  // the file after '-' is still printed
 
   // stdin closed, waiting on a FIFO nobody writes: SIGTERM ends it (before,
   // its signalfd was fd 0 and cat read the SIGTERM as data).
   const std::string fifo = dir.path() + "/p";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  child = spawn_cat({fifo}, -1, -1, -1, [] { ::close(0); });
+  const pid_t child = tool_runner::spawn(cat_path(), {fifo}, {}, [] { ::close(0); });
   ::usleep(200000);
   REQUIRE(::kill(child, SIGTERM) == 0);
-  status = wait_for(child, 10);
+  const int status = wait_status(child, 10);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
 }
@@ -397,32 +306,30 @@ TEST_CASE("cat: a FIFO with no writer: SIGINT and SIGTERM end the wait for one; 
     CAPTURE(sig);
     int err[2];
     REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-    const pid_t child = spawn_cat({fifo}, -1, -1, err[1]);
+    const pid_t child = tool_runner::spawn(cat_path(), {fifo}, {-1, -1, err[1]});
     ::close(err[1]);
-    const std::uint64_t stop_mask = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
-    CHECK(uring::testing::eventually([&] { return (blocked_signals(child) & stop_mask) == stop_mask; },
-                                     std::chrono::milliseconds(5000)));
+    CHECK(tool_runner::ready_for_stop_signals(child, /*in_io_uring_enter=*/false));
     ::usleep(100000);
     REQUIRE(::kill(child, sig) == 0);
-    const int status = wait_for(child, 10);
+    const int status = wait_status(child, 10);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 128 + sig);
-    CHECK(read_all(err[0]) == std::string("cat: stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+    CHECK(read_until_end(err[0], 30) == std::string("cat: stopped by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
                                   " after 0 bytes\n");
     ::close(err[0]);
   }
   int out[2];
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-  const pid_t child = spawn_cat({fifo}, -1, out[1], -1);
+  const pid_t child = tool_runner::spawn(cat_path(), {fifo}, {-1, out[1], -1});
   ::close(out[1]);
   ::usleep(200000);
   const int writer = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
   REQUIRE(writer >= 0);
   REQUIRE(::write(writer, "late\n", 5) == 5);
   ::close(writer);
-  CHECK(read_all(out[0]) == "late\n");
+  CHECK(read_until_end(out[0], 30) == "late\n");
   ::close(out[0]);
-  const int status = wait_for(child, 10);
+  const int status = wait_status(child, 10);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
@@ -439,12 +346,12 @@ TEST_CASE("cat: 'cat f >> f' is refused (input file is output file), the other f
     REQUIRE(out >= 0);  // O_RDWR: offset 0 < size, the same loop
     int err[2];
     REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-    const pid_t child = spawn_cat({f, g}, -1, out, err[1]);
+    const pid_t child = tool_runner::spawn(cat_path(), {f, g}, {-1, out, err[1]});
     ::close(out);
     ::close(err[1]);
-    const std::string messages = read_all(err[0]);
+    const std::string messages = read_until_end(err[0], 30);
     ::close(err[0]);
-    const int status = wait_for(child, 10);
+    const int status = wait_status(child, 10);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 1);
     CHECK(messages == "cat: " + f + ": input file is output file\n");
@@ -462,19 +369,14 @@ TEST_CASE("cat: buffers it cannot allocate are a 'cat: cannot allocate' line and
   uring::testing::TempDir dir;
   const std::string f = dir.path() + "/f";
   write_file(f, "x\n");
-  int err[2];
-  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  const pid_t child = spawn_cat({"--block-size", "16M", "--blocks", "16", f}, -1, -1, err[1], [] {
-    const rlimit limit{200u << 20, 200u << 20};
-    ::setrlimit(RLIMIT_AS, &limit);
-  });
-  ::close(err[1]);
-  const std::string messages = read_all(err[0]);
-  ::close(err[0]);
-  const int status = wait_for(child, 30);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(messages ==
+  const tool_runner::Result r =
+      tool_runner::run(cat_path(), {"--block-size", "16M", "--blocks", "16", f}, "", 30, [] {
+        const rlimit limit{200u << 20, 200u << 20};
+        ::setrlimit(RLIMIT_AS, &limit);
+      });
+  CHECK(r.exited);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err ==
         "cat: cannot allocate 268435456 bytes of buffers (--block-size x --blocks): Cannot allocate memory\n");
 #endif
 }

@@ -7,16 +7,12 @@
 // error, leave no file and keep the source; SIGINT/SIGTERM leave nothing;
 // the progress line appears on a terminal only.
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <linux/capability.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +36,9 @@
 namespace {
 
 std::string cp_path() { return tool_runner::tool_path("tools/cp/cp"); }
+
+using tool_runner::read_until_end;
+using tool_runner::wait_status;
 
 // ---- SHA-256 (FIPS 180-4), small and slow enough for test files -------------
 
@@ -177,76 +176,6 @@ std::string listing(const std::string& dir) {
   std::string joined;
   for (const std::string& name : names) joined += (joined.empty() ? "" : ",") + name;
   return joined;
-}
-
-// ---- running cp where tool_runner::run cannot ----------------------------------
-
-// cp with stdin/stdout/stderr given (-1: /dev/null), after `before_exec`
-// ran in the child (rlimits and the like).
-pid_t spawn_cp(const std::vector<std::string>& args, int in, int out, int err,
-               const std::function<void()>& before_exec = {}) {
-  const std::string path = cp_path();
-  std::vector<char*> argv{const_cast<char*>(path.c_str())};
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(in >= 0 ? in : null, 0);
-    ::dup2(out >= 0 ? out : null, 1);
-    ::dup2(err >= 0 ? err : null, 2);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (before_exec) before_exec();
-    ::execv(path.c_str(), argv.data());
-    ::_exit(127);
-  }
-  return child;
-}
-
-int wait_for(pid_t child, double seconds) {
-  int status = 0;
-  for (int i = 0; i < static_cast<int>(seconds * 1000); ++i) {
-    if (::waitpid(child, &status, WNOHANG) == child) return status;
-    ::usleep(1000);
-  }
-  ::kill(child, SIGKILL);
-  ::waitpid(child, &status, 0);
-  return -1;
-}
-
-// Reads `fd` to its end (or EIO, a pty's end), `seconds` at most.
-std::string read_until_end(int fd, double seconds) {
-  std::string text;
-  char chunk[4096];
-  for (int waited = 0; waited < static_cast<int>(seconds * 10);) {
-    pollfd pfd{fd, POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, 100);
-    if (ready == 0) {
-      ++waited;
-      continue;
-    }
-    const ssize_t got = ::read(fd, chunk, sizeof chunk);
-    if (got <= 0) break;
-    text.append(chunk, static_cast<std::size_t>(got));
-  }
-  return text;
-}
-
-std::uint64_t blocked_signals(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("SigBlk:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
-  }
-  return 0;
-}
-
-bool in_syscall(pid_t pid, long number) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/syscall");
-  long current = -1;
-  return static_cast<bool>(file >> current) && current == number;
 }
 
 // ---- a tmpfs of our own ----------------------------------------------------------
@@ -415,18 +344,14 @@ TEST_CASE("cp: a short WRITE (RLIMIT_FSIZE inside the last block) gets its remai
   const rlim_t limit = 1000 << 10;  // inside the last 128 KiB block of the file
   write_file(src, random_bytes(limit + 100, 51));
   const std::string before = sha256_of_file(src);
-  int err[2];
-  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  const pid_t child = spawn_cp({"--trace", "--queue-depth", "1", src, dst}, -1, -1, err[1], [limit] {
-    rlimit fsize{limit, limit};
-    ::setrlimit(RLIMIT_FSIZE, &fsize);
-  });
-  ::close(err[1]);
-  const std::string messages = read_until_end(err[0], 30);
-  ::close(err[0]);
-  const int status = wait_for(child, 30);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
+  const tool_runner::Result r =
+      tool_runner::run(cp_path(), {"--trace", "--queue-depth", "1", src, dst}, "", 30, [limit] {
+        const rlimit fsize{limit, limit};
+        ::setrlimit(RLIMIT_FSIZE, &fsize);
+      });
+  CHECK(r.exited);
+  CHECK(r.exit_code == 1);
+  const std::string& messages = r.err;
   // The last block's WRITE stops at the limit; the remainder gets EFBIG (27).
   const std::uint64_t last_block = (limit + 100) / (128 << 10) * (128 << 10);
   const std::uint64_t written = limit - last_block;
@@ -523,25 +448,17 @@ TEST_CASE("cp: missing and directory sources, the same file twice, a directory a
 TEST_CASE("cp: an unreadable source is named (Permission denied), exit 1, nothing created") {
   // Root passes permission checks through CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH:
   // dropped from the bounding set before exec, cp runs without them.
-  if (::prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1) {
+  if (!tool_runner::can_drop_dac_capabilities()) {
     URING_SKIP("no CAP_SETPCAP: cannot drop CAP_DAC_OVERRIDE from cp's bounding set");
   }
   uring::testing::TempDir dir;
   const std::string closed = dir.path() + "/closed";
   write_file(closed, "secret", 0);
-  int err[2];
-  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  const pid_t child = spawn_cp({closed, dir.path() + "/copy"}, -1, -1, err[1], [] {
-    ::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
-    ::prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0);
-  });
-  ::close(err[1]);
-  const std::string messages = read_until_end(err[0], 30);
-  ::close(err[0]);
-  const int status = wait_for(child, 30);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(messages == "cp: cannot open '" + closed + "' for reading: Permission denied\n");
+  const tool_runner::Result r =
+      tool_runner::run(cp_path(), {closed, dir.path() + "/copy"}, "", 30, tool_runner::drop_dac_capabilities);
+  CHECK(r.exited);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "cp: cannot open '" + closed + "' for reading: Permission denied\n");
   CHECK(listing(dir.path()) == "closed");
 }
 
@@ -554,17 +471,14 @@ TEST_CASE("cp: SIGINT and SIGTERM mid-copy cancel what is in flight, leave no fi
     REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
     // From a pipe that stays open: part of the data comes, then cp waits for more.
-    const pid_t child = spawn_cp({"/dev/stdin", dst}, in[0], -1, err[1]);
+    const pid_t child = tool_runner::spawn(cp_path(), {"/dev/stdin", dst}, {in[0], -1, err[1]});
     ::close(in[0]);
     ::close(err[1]);
     const std::string part = random_bytes(200000, 71);
     REQUIRE(::write(in[1], part.data(), 60000) == 60000);
-    const std::uint64_t stop_mask = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
-    CHECK(uring::testing::eventually(
-        [&] { return (blocked_signals(child) & stop_mask) == stop_mask && in_syscall(child, SYS_io_uring_enter); },
-        std::chrono::milliseconds(5000)));
+    CHECK(tool_runner::ready_for_stop_signals(child, /*in_io_uring_enter=*/true));
     REQUIRE(::kill(child, sig) == 0);
-    const int status = wait_for(child, 10);
+    const int status = wait_status(child, 10);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 128 + sig);
     // One line of totals (a pipe has no size: bytes copied only).
@@ -594,11 +508,11 @@ TEST_CASE("cp: a progress line on a terminal for a large file, none elsewhere or
     REQUIRE(slave >= 0);
     std::vector<std::string> args = {src, dir.path() + "/copy"};
     if (no_progress) args.insert(args.begin(), "--no-progress");
-    const pid_t child = spawn_cp(args, -1, -1, slave);
+    const pid_t child = tool_runner::spawn(cp_path(), args, {-1, -1, slave});
     ::close(slave);
     const std::string shown = read_until_end(master, 30);  // ends with EIO once cp exits
     ::close(master);
-    const int status = wait_for(child, 30);
+    const int status = wait_status(child, 30);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     if (no_progress) {
@@ -638,14 +552,12 @@ TEST_CASE("cp: a FIFO with no writer: SIGTERM ends the wait for one, a line of t
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   int err[2];
   REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  const pid_t child = spawn_cp({fifo, dst}, -1, -1, err[1]);
+  const pid_t child = tool_runner::spawn(cp_path(), {fifo, dst}, {-1, -1, err[1]});
   ::close(err[1]);
-  const std::uint64_t stop_mask = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
-  CHECK(uring::testing::eventually([&] { return (blocked_signals(child) & stop_mask) == stop_mask; },
-                                   std::chrono::milliseconds(5000)));
+  CHECK(tool_runner::ready_for_stop_signals(child, /*in_io_uring_enter=*/false));
   ::usleep(100000);
   REQUIRE(::kill(child, SIGTERM) == 0);
-  const int status = wait_for(child, 10);
+  const int status = wait_status(child, 10);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
   CHECK(read_until_end(err[0], 5) == "cp: stopped by SIGTERM after 0 bytes; '" + dst + "' left as it was\n");
@@ -700,25 +612,19 @@ TEST_CASE("cp: buffers it cannot allocate are a 'cp: cannot allocate' line and e
       ::close(fd);
     }
     const std::string dst = dir.path() + "/dst";
-    int err[2];
-    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-    const pid_t child =
-        spawn_cp({"--no-fsync", "--queue-depth", "4096", "--block-size", "256K", src, dst}, -1, -1, err[1], [] {
+    const tool_runner::Result r = tool_runner::run(
+        cp_path(), {"--no-fsync", "--queue-depth", "4096", "--block-size", "256K", src, dst}, "", 60, [] {
           const rlimit limit{200u << 20, 200u << 20};
           ::setrlimit(RLIMIT_AS, &limit);
         });
-    ::close(err[1]);
-    const std::string messages = read_until_end(err[0], 30);
-    ::close(err[0]);
-    const int status = wait_for(child, 60);
-    CHECK(WIFEXITED(status));
+    CHECK(r.exited);
     if (!big) {
-      CHECK(WEXITSTATUS(status) == 0);
-      CHECK(messages.empty());
+      CHECK(r.exit_code == 0);
+      CHECK(r.err.empty());
       CHECK(sha256_of_file(dst) == sha256_of_file(src));
     } else {
-      CHECK(WEXITSTATUS(status) == 1);
-      CHECK(messages ==
+      CHECK(r.exit_code == 1);
+      CHECK(r.err ==
             "cp: cannot allocate 1073741824 bytes of buffers (--queue-depth x --block-size): Cannot allocate memory\n");
     }
     ::unlink(dst.c_str());

@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,8 +18,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include <doctest/doctest.h>
+
+#include "tests/support/test_support.h"
 
 namespace tool_runner {
 namespace {
@@ -27,30 +33,48 @@ double now_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-// Forks and execs `path`; the child's stdin/stdout/stderr are pipes whose
-// other ends come back in *in, *out, *err (non-blocking, close-on-exec).
-pid_t spawn(const std::string& path, const std::vector<std::string>& args, int* in, int* out, int* err) {
-  int p_in[2], p_out[2], p_err[2];
-  REQUIRE(::pipe2(p_in, O_CLOEXEC) == 0);
-  REQUIRE(::pipe2(p_out, O_CLOEXEC) == 0);
-  REQUIRE(::pipe2(p_err, O_CLOEXEC) == 0);
+// Forks and execs `path` with `fds` on its 0, 1, 2 (-1: /dev/null), after
+// `before_exec`. Everything the child needs is made before the fork: it only
+// makes system calls (and the hook) until exec.
+pid_t spawn_child(const std::string& path, const std::vector<std::string>& args, StdFds fds,
+                  const BeforeExec& before_exec) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(path.c_str()));
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  REQUIRE(null >= 0);
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    ::dup2(p_in[0], 0);
-    ::dup2(p_out[1], 1);
-    ::dup2(p_err[1], 2);
-    // A test runner may block signals; the tool must start with none blocked.
+    // The test's own 0-2 are open, so every fd given is above 2 and none is
+    // overwritten before it is dup'd; dup2 clears close-on-exec on the copy.
+    ::dup2(fds.in >= 0 ? fds.in : null, 0);
+    ::dup2(fds.out >= 0 ? fds.out : null, 1);
+    ::dup2(fds.err >= 0 ? fds.err : null, 2);
+    // A test runner may block or ignore signals; the tool must start with
+    // none blocked and SIGPIPE at its default, as from a shell.
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    if (before_exec) before_exec();
     ::execv(path.c_str(), argv.data());
     ::_exit(127);
   }
+  ::close(null);
+  return child;
+}
+
+// spawn_child with pipes on 0, 1, 2, whose other ends come back in *in,
+// *out, *err (non-blocking, close-on-exec).
+pid_t spawn_piped(const std::string& path, const std::vector<std::string>& args, const BeforeExec& before_exec,
+                  int* in, int* out, int* err) {
+  int p_in[2], p_out[2], p_err[2];
+  REQUIRE(::pipe2(p_in, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(p_out, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(p_err, O_CLOEXEC) == 0);
+  const pid_t child = spawn_child(path, args, {p_in[0], p_out[1], p_err[1]}, before_exec);
   ::close(p_in[0]);
   ::close(p_out[1]);
   ::close(p_err[1]);
@@ -99,6 +123,22 @@ void pump(int* out_fd, int* err_fd, std::string* out, std::string* err, double d
   }
 }
 
+// `pid`'s blocked signals (SigBlk of /proc/PID/status), 0 if unreadable.
+std::uint64_t blocked_signals(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("SigBlk:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+  }
+  return 0;
+}
+
+// Whether `pid` is in system call `number` now (/proc/PID/syscall).
+bool in_syscall(pid_t pid, long number) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/syscall");
+  long current = -1;
+  return static_cast<bool>(file >> current) && current == number;
+}
+
 }  // namespace
 
 std::string tool_path(const std::string& relative) {
@@ -109,9 +149,9 @@ std::string tool_path(const std::string& relative) {
 }
 
 Result run(const std::string& path, const std::vector<std::string>& args, const std::string& input,
-           double timeout_seconds) {
+           double timeout_seconds, const BeforeExec& before_exec) {
   int in = -1, out_fd = -1, err_fd = -1;
-  const pid_t child = spawn(path, args, &in, &out_fd, &err_fd);
+  const pid_t child = spawn_piped(path, args, before_exec, &in, &out_fd, &err_fd);
   const double deadline = now_seconds() + timeout_seconds;
   Result result;
   std::size_t written = 0;
@@ -168,7 +208,7 @@ bool Server::start(const std::string& path, const std::vector<std::string>& args
                    double timeout_seconds) {
   REQUIRE_MESSAGE(pid_ < 0, "Server::start called twice");
   int in = -1;
-  pid_ = spawn(path, args, &in, &out_fd_, &err_fd_);
+  pid_ = spawn_piped(path, args, {}, &in, &out_fd_, &err_fd_);
   ::close(in);  // servers read no stdin
   const double deadline = now_seconds() + timeout_seconds;
   const std::string prefix = "listening on 127.0.0.1:";
@@ -223,6 +263,61 @@ Result Server::stop(int sig, double timeout_seconds) {
   result.err = err_;
   return result;
 }
+
+pid_t spawn(const std::string& path, const std::vector<std::string>& args, StdFds fds,
+            const BeforeExec& before_exec) {
+  return spawn_child(path, args, fds, before_exec);
+}
+
+int wait_status(pid_t child, double timeout_seconds) {
+  const double deadline = now_seconds() + timeout_seconds;
+  int status = 0;
+  for (;;) {
+    if (::waitpid(child, &status, WNOHANG) == child) return status;
+    if (now_seconds() >= deadline) break;
+    ::usleep(1000);
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, &status, 0);
+  return -1;
+}
+
+std::string read_until_end(int fd, double timeout_seconds) {
+  std::string text;
+  char chunk[4096];
+  // Silence is counted in 100 ms polls that found nothing, so a steady
+  // stream of any length is read to its end.
+  for (int silent = 0; silent < static_cast<int>(timeout_seconds * 10);) {
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, 100);
+    if (ready <= 0) {
+      if (ready < 0 && errno != EINTR) break;
+      ++silent;
+      continue;
+    }
+    const ssize_t got = ::read(fd, chunk, sizeof chunk);
+    if (got <= 0) break;
+    text.append(chunk, static_cast<std::size_t>(got));
+  }
+  return text;
+}
+
+bool ready_for_stop_signals(pid_t pid, bool in_io_uring_enter, double timeout_seconds) {
+  const std::uint64_t stop_mask = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
+  return uring::testing::eventually(
+      [&] {
+        return (blocked_signals(pid) & stop_mask) == stop_mask &&
+               (!in_io_uring_enter || in_syscall(pid, SYS_io_uring_enter));
+      },
+      std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000)));
+}
+
+void drop_dac_capabilities() {
+  ::prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
+  ::prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0);
+}
+
+bool can_drop_dac_capabilities() { return ::prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) == 1; }
 
 int connect_loopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
