@@ -702,6 +702,7 @@ NoBuffersAction BufferGroup::apply_no_buffers_policy(std::uint64_t user_data) {
   if (s_.parked.size() >= s_.max_parked) return NoBuffersAction::fail;
   s_.parked.push_back(user_data);
   s_.recycles_when_parked = s_.recycles;
+  s_.provided_when_parked = s_.provided;
   return NoBuffersAction::parked;
 }
 
@@ -716,7 +717,14 @@ unsigned BufferGroup::parked_to_hand_back() {
       return n;
     }
   }
-  return s_.recycles == s_.recycles_when_parked ? 0 : parked;
+  if (s_.recycles != s_.recycles_when_parked || s_.provided != s_.provided_when_parked) return parked;
+  // Nothing recycled since the newest park. If you hold no buffer, nothing
+  // will be: try them once (see rearm_parked), not on every pass.
+  if (s_.app_owned == 0 && s_.recycles != s_.recycles_at_dry_hand_back) {
+    s_.recycles_at_dry_hand_back = s_.recycles;
+    return parked;
+  }
+  return 0;
 }
 
 bool BufferGroup::finish_rearm() {
@@ -752,7 +760,10 @@ bool BufferGroup::make_sq_room() {
 
 int BufferGroup::handle_internal(const Cqe& cqe) {
   if (!is_internal(cqe)) return 0;
-  if (cqe.res >= 0) return 0;
+  if (cqe.res >= 0) {
+    if (!(cqe.user_data & kInternalGroupOp)) ++s_.provided;  // a recycled buffer reached the kernel
+    return 0;
+  }
   if (!(cqe.user_data & kInternalGroupOp)) {
     const auto id = static_cast<std::uint16_t>(cqe.user_data & 0xFFFF);
     if (id < s_.count && s_.buffers[id].kernel_owned) {

@@ -180,7 +180,10 @@ struct BufferGroupOptions {
   // IOSQE_CQE_SKIP_SUCCESS (IORING_FEAT_CQE_SKIP, 5.17), so a recycle posts
   // no CQE unless it fails. The kernel then refuses IOSQE_IO_DRAIN on this
   // ring for good (io_init_req sets ctx->drain_disabled; drained SQEs fail
-  // with -EOPNOTSUPP), so this is off unless you ask.
+  // with -EOPNOTSUPP), so this is off unless you ask. With
+  // NoBuffersPolicy::recycle_and_retry a recycle's PROVIDE_BUFFERS posts its
+  // CQE anyway: it is how the group sees a buffer reach the kernel (see
+  // rearm_parked).
   bool skip_success_cqes = false;
 
   // user_data of the group's own SQEs (every group: legacy PROVIDE/REMOVE
@@ -456,7 +459,18 @@ class BufferGroup {
   // nothing else is in flight.
   //
   // A legacy group, or a ring before 6.8, hands back every parked request
-  // once a buffer has been recycled since the newest was parked.
+  // once a buffer has been recycled since the newest was parked, or once
+  // handle_internal() has seen a recycled buffer's PROVIDE_BUFFERS succeed
+  // since then (legacy groups: a -ENOBUFS the kernel posted before that
+  // PROVIDE ran - an SQPOLL thread runs it late, and a request queued before
+  // the recycle runs first - comes earlier in the CQ, so this CQE hands it
+  // back; give the group's CQEs to handle_internal() in CQ order); and, once
+  // per recycle, when you hold none of the group's buffers: then no recycle
+  // can come, yet the kernel may have a buffer free (a rearm_now answer's
+  // request that found its socket idle leaves the recycled buffer unused),
+  // so a request parked behind it must try again. If it meets -ENOBUFS again,
+  // every buffer is taken by a request whose CQE is still to come, and it
+  // waits for that buffer's recycle.
   template <class Fn>
   unsigned rearm_parked(Fn&& rearm) {
     const unsigned n = parked_to_hand_back();
@@ -551,6 +565,13 @@ class BufferGroup {
     std::uint64_t recycles = 0;
     std::uint64_t recycles_when_parked = 0;
     std::uint64_t recycles_at_answer = 0;  // at the last shortage answer (no kernel count)
+    // No kernel count: the recycle count at the last hand-back made because
+    // you held no buffer (at most one per recycle; none made yet: ~0).
+    std::uint64_t recycles_at_dry_hand_back = ~std::uint64_t{0};
+    // Legacy groups: recycled buffers whose PROVIDE_BUFFERS CQE said they
+    // reached the kernel (handle_internal), and that count at the newest park.
+    std::uint64_t provided = 0;
+    std::uint64_t provided_when_parked = 0;
     // Buffer rings with a kernel count: free buffers not yet promised are
     // free_at_count + (recycles - recycles_at_count) - promised, while
     // counted (until the next rearm_parked).
@@ -588,7 +609,11 @@ class BufferGroup {
   bool finish_rearm();  // false: the wake-up NOP found no SQE, even after a submit
   bool make_sq_room();  // an SQE is free, after one submit() if need be
   void unpromise(unsigned n) {
-    if (uses_kernel_count()) s_.promised = s_.promised > n ? s_.promised - n : 0;
+    if (uses_kernel_count()) {
+      s_.promised = s_.promised > n ? s_.promised - n : 0;
+    } else {
+      s_.recycles_at_dry_hand_back = ~std::uint64_t{0};  // the rest were not handed back: again next time
+    }
   }
 
   unsigned char* buffer_address(std::uint16_t id) const {
@@ -634,7 +659,7 @@ class BufferGroup {
     if (!sqe) return false;
     prep_provide_buffers(*sqe, buffer_address(id), s_.size, 1, s_.group_id, id)
         .set_user_data(s_.internal_tag | id);
-    if (s_.skip_success) sqe->skip_success();
+    if (s_.skip_success && s_.policy != NoBuffersPolicy::recycle_and_retry) sqe->skip_success();
     BufferState& buffer = s_.buffers[id];
     buffer.kernel_owned = 1;
     --s_.app_owned;

@@ -398,5 +398,219 @@ TEST_CASE("a wake-up NOP in flight at close() comes with internal_user_data | 0x
   CHECK(made->handle_internal(nop) == 0);
 }
 
+// Reviewer's c_random_driver (2 plain single legacy tcp) stalled with one
+// request parked, nothing armed, and both buffers with the kernel. A legacy
+// group counts recycles, not free buffers: here one recycle goes to the
+// first -ENOBUFS (rearm_now), that request's socket is idle so it leaves the
+// buffer free, and the second request - parked with nothing recycled after
+// it - used to wait for a recycle that could never come (the app held no
+// buffer). Now rearm_parked hands the parked requests back once when the
+// app holds no buffer of the group, so the second one gets its bytes.
+TEST_CASE("legacy group: a request parked while the app holds no buffer is handed back, not parked forever") {
+  for (bool defer : {false, true}) {
+    CAPTURE(defer);
+    Ring ring = tcp_ring(defer);
+    TcpPairs pairs(3);  // 0 takes the only buffer; 1 is idle; 2 gets data late
+    BufferGroupOptions options = group_options(61, 1, 64);
+    options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+    options.max_parked = 4;
+    auto made = BufferGroup::create_provided(ring, options);
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = *made;
+    auto next_request_cqe = [&] {  // the next CQE that is not the group's own
+      for (;;) {
+        const Cqe cqe = next_cqe(ring);
+        if (!group.is_internal(cqe)) return cqe;
+        REQUIRE(group.handle_internal(cqe) == 0);
+      }
+    };
+    auto arm = [&](std::uint64_t i) {
+      Sqe* sqe = ring.get_sqe();
+      REQUIRE(sqe != nullptr);
+      prep_recv_buffer_select(*sqe, pairs.servers[i], 0, 0, 61).set_user_data(i);
+    };
+
+    write_all(pairs.clients[0], 10, 'a');
+    arm(0);
+    const Cqe first = next_request_cqe();
+    REQUIRE(first.res == 10);
+    const BufferView view = group.take(first);
+    REQUIRE(view.ok());
+    REQUIRE(group.kernel_owned_count() == 0);
+
+    // 1 and 2 are armed on idle sockets with the group dry: -ENOBUFS at once.
+    arm(1);
+    arm(2);
+    REQUIRE(ring.submit() == 2);
+    const Cqe a = next_request_cqe();
+    const Cqe b = next_request_cqe();
+    REQUIRE(a.res == -ENOBUFS);
+    REQUIRE(b.res == -ENOBUFS);
+
+    // The buffer goes back; the first answer may re-arm, the second parks.
+    REQUIRE(group.recycle(view) == BufferError::none);
+    REQUIRE(group.on_no_buffers(a) == NoBuffersAction::rearm_now);
+    arm(a.user_data);
+    REQUIRE(group.on_no_buffers(b) == NoBuffersAction::parked);
+    REQUIRE(group.app_owned_count() == 0);
+
+    // The re-armed request's socket stays idle: it leaves the buffer free.
+    // The parked one must be handed back, and get its bytes.
+    std::vector<std::uint64_t> handed;
+    auto hand_back = [&] { group.rearm_parked([&](std::uint64_t ud) { handed.push_back(ud); arm(ud); }); };
+    hand_back();
+    REQUIRE(ring.submit() >= 0);
+    write_all(pairs.clients[b.user_data], 5, 'b');
+    std::int32_t got = -1;
+    for (int pass = 0; pass < 20 && got < 0; ++pass) {
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(50);
+      (void)ring.submit_and_wait(1, wait);
+      while (Cqe* c = ring.peek_cqe()) {
+        const Cqe cqe = *c;
+        ring.cqe_seen(c);
+        if (group.is_internal(cqe)) {
+          REQUIRE(group.handle_internal(cqe) == 0);
+          continue;
+        }
+        REQUIRE(cqe.user_data == b.user_data);  // the idle one posts nothing
+        REQUIRE(cqe.has_buffer());
+        got = cqe.res;
+        const BufferView bytes = group.take(cqe);
+        REQUIRE(bytes.ok());
+        REQUIRE(group.recycle(bytes) == BufferError::none);
+      }
+      hand_back();
+    }
+    CHECK(handed == std::vector<std::uint64_t>{b.user_data});
+    CHECK(got == 5);
+    CHECK(group.parked_count() == 0);
+    Sqe* sqe = ring.get_sqe();
+    REQUIRE(sqe != nullptr);
+    prep_cancel_any(*sqe).set_user_data(~0ull);
+    REQUIRE(ring.submit() >= 0);
+    for (int i = 0; i < 10; ++i) {
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(20);
+      (void)ring.submit_and_wait(1, wait);
+      while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
+    }
+  }
+}
+
+// The same shape with a second buffer you keep (so the rule above does not
+// apply), as an SQPOLL thread makes it happen (c_random_driver 3 sqpoll
+// single legacy tcp): both -ENOBUFS were posted before the recycled buffer's
+// PROVIDE_BUFFERS ran, so its CQE comes after them. The first answer re-arms
+// (its socket is idle: the buffer stays free), the second parks; the
+// PROVIDE's CQE, given to handle_internal() after the park, hands it back.
+TEST_CASE("legacy group: a request parked before its recycled buffer's PROVIDE_BUFFERS CQE is handed back by that CQE") {
+  for (bool skip_success : {false, true}) {
+    CAPTURE(skip_success);
+    Ring ring = tcp_ring(/*defer=*/false);
+    TcpPairs pairs(4);  // 0 and 1 take the two buffers; 2 is idle; 3 gets data late
+    BufferGroupOptions options = group_options(60, 2, 64);
+    options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+    options.max_parked = 4;
+    options.skip_success_cqes = skip_success;  // recycle_and_retry posts the recycle's CQE anyway
+    auto made = BufferGroup::create_provided(ring, options);
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = *made;
+    auto arm = [&](std::uint64_t i) {
+      Sqe* sqe = ring.get_sqe();
+      REQUIRE(sqe != nullptr);
+      prep_recv_buffer_select(*sqe, pairs.servers[i], 0, 0, 60).set_user_data(i);
+    };
+    std::vector<BufferView> held;
+    for (unsigned i = 0; i < 2; ++i) {
+      write_all(pairs.clients[i], 10, 'a');
+      arm(i);
+      Cqe cqe = next_cqe(ring);
+      while (group.is_internal(cqe)) {
+        REQUIRE(group.handle_internal(cqe) == 0);
+        cqe = next_cqe(ring);
+      }
+      REQUIRE(cqe.res == 10);
+      held.push_back(group.take(cqe));
+      REQUIRE(held.back().ok());
+    }
+    REQUIRE(group.kernel_owned_count() == 0);
+    arm(2);
+    arm(3);
+    REQUIRE(ring.submit() == 2);
+    WaitOptions settle;
+    settle.timeout = std::chrono::milliseconds(200);
+    (void)ring.submit_and_wait(2, settle);
+    REQUIRE(ring.cq_ready() == 2);  // both -ENOBUFS, not reaped yet
+    REQUIRE(group.recycle(held[0]) == BufferError::none);
+    REQUIRE(ring.submit() == 1);  // the PROVIDE runs now, behind the two -ENOBUFS in the CQ
+    (void)ring.submit_and_wait(3, settle);
+    REQUIRE(ring.cq_ready() == 3);
+
+    // One pass, in CQ order.
+    std::vector<bool> internal;
+    while (Cqe* c = ring.peek_cqe()) {
+      const Cqe cqe = *c;
+      ring.cqe_seen(c);
+      internal.push_back(group.is_internal(cqe));
+      if (internal.back()) {
+        REQUIRE(group.handle_internal(cqe) == 0);
+        continue;
+      }
+      REQUIRE(cqe.res == -ENOBUFS);
+      const NoBuffersAction action = group.on_no_buffers(cqe);
+      if (cqe.user_data == 2) {
+        REQUIRE(action == NoBuffersAction::rearm_now);
+        arm(2);
+      } else {
+        REQUIRE(action == NoBuffersAction::parked);
+      }
+    }
+    CHECK(internal == std::vector<bool>{false, false, true});  // the PROVIDE's CQE came last
+    std::vector<std::uint64_t> handed;
+    auto hand_back = [&] { group.rearm_parked([&](std::uint64_t ud) { handed.push_back(ud); arm(ud); }); };
+    hand_back();
+    CHECK(handed == std::vector<std::uint64_t>{3});
+
+    // You still hold buffer 1; request 3 gets its bytes in the buffer 2 left free.
+    REQUIRE(ring.submit() >= 0);
+    write_all(pairs.clients[3], 5, 'b');
+    std::int32_t got = -1;
+    for (int pass = 0; pass < 20 && got < 0; ++pass) {
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(50);
+      (void)ring.submit_and_wait(1, wait);
+      while (Cqe* c = ring.peek_cqe()) {
+        const Cqe cqe = *c;
+        ring.cqe_seen(c);
+        if (group.is_internal(cqe)) {
+          REQUIRE(group.handle_internal(cqe) == 0);
+          continue;
+        }
+        REQUIRE(cqe.user_data == 3);
+        REQUIRE(cqe.has_buffer());
+        got = cqe.res;
+        const BufferView bytes = group.take(cqe);
+        REQUIRE(bytes.ok());
+        REQUIRE(group.recycle(bytes) == BufferError::none);
+      }
+      hand_back();
+    }
+    CHECK(got == 5);
+    CHECK(group.parked_count() == 0);
+    REQUIRE(group.recycle(held[1]) == BufferError::none);
+    Sqe* sqe = ring.get_sqe();
+    REQUIRE(sqe != nullptr);
+    prep_cancel_any(*sqe).set_user_data(~0ull);
+    REQUIRE(ring.submit() >= 0);
+    for (int i = 0; i < 10; ++i) {
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(20);
+      (void)ring.submit_and_wait(1, wait);
+      while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace uring::testing
