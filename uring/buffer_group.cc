@@ -754,7 +754,10 @@ bool BufferGroup::make_sq_room() {
   Ring* ring = ring_.get();
   if (!ring) return false;
   if (ring->sq_space_left() > 0) return true;
-  (void)ring->submit();  // an error leaves the SQEs queued: then no room, said by the check below
+  // Submits; on SQPOLL also waits (IORING_ENTER_SQ_WAIT) until the poller
+  // has taken some, since a submit alone leaves its SQ as full as before.
+  // An error leaves the SQEs queued: then no room, said by the check below.
+  (void)ring->wait_for_sq_space();
   return ring->sq_space_left() > 0;
 }
 

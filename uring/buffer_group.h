@@ -450,13 +450,13 @@ class BufferGroup {
   // recycling the buffers you take, whichever sockets are idle.
   //
   // A full SQ: before each rearm() and before the NOP, when the SQ has no
-  // free entry, this calls ring.submit() once (an io_uring_enter that does
-  // not wait) to make room, so rearm() always finds one SQE free (it may
-  // take one; it must not submit the ring itself). If the SQ is still full
-  // (submit failed, or an SQPOLL thread has not caught up), the requests not
-  // yet handed back stay parked, with no NOP queued: the next call hands
-  // them back, so do not wait without a timeout when parked_count() > 0 and
-  // nothing else is in flight.
+  // free entry, this calls ring.wait_for_sq_space() to make room (a submit;
+  // on SQPOLL also an io_uring_enter(IORING_ENTER_SQ_WAIT) until the poller
+  // has taken some), so rearm() always finds one SQE free (it may take one;
+  // it must not submit the ring itself). If the SQ is still full (the submit
+  // failed: -EBUSY, -EAGAIN, ...), the requests not yet handed back stay
+  // parked, with no NOP queued: the next call hands them back, so keep your
+  // wait bounded (a timeout) while parked_count() > 0.
   //
   // A legacy group, or a ring before 6.8, hands back every parked request
   // once a buffer has been recycled since the newest was parked, or once

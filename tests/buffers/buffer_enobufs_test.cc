@@ -612,5 +612,95 @@ TEST_CASE("legacy group: a request parked before its recycled buffer's PROVIDE_B
   }
 }
 
+// Reviewer's sqpoll_rearm_hang: on SQPOLL one submit() does not make room
+// (the poller has not moved the head yet), so rearm_parked used to leave the
+// rest parked with no wake-up NOP; the handed-back sockets were idle and a
+// loop that waits for CQEs never came back, though buffers were free and the
+// parked connections had data. Now it waits for the poller (SQ_WAIT).
+TEST_CASE("rearm_parked on a full SQPOLL SQ waits for the poller: every parked connection with data is served") {
+  RingOptions ring_options;
+  ring_options.entries = 4;
+  ring_options.cq_entries = 256;
+  ring_options.sqpoll = true;
+  ring_options.sqpoll_idle_ms = 1;
+  auto made_ring = testing::create_ring(ring_options);
+  REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
+  Ring& ring = made_ring.value();
+  TcpPairs pairs(9);
+  BufferGroupOptions options = group_options(59, 4, 64);
+  options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+  auto made = BufferGroup::create_ring(ring, options);
+  REQUIRE_MESSAGE(made.ok(), made.error().message);
+  BufferGroup& group = *made;
+  if (!group.kernel_head().ok()) {
+    MESSAGE("skipped: " << group.kernel_head().error().message);
+    return;
+  }
+  std::vector<BufferView> held;
+  for (unsigned k = 0; k < 4; ++k) {
+    write_all(pairs.clients[0], 1, 'x');
+    prep_recv_buffer_select(*ring.get_sqe(), pairs.servers[0], 0, 0, 59).set_user_data(100);
+    const Cqe cqe = next_cqe(ring);
+    REQUIRE(cqe.res == 1);
+    held.push_back(group.take(cqe));
+    REQUIRE(held.back().ok());
+  }
+  for (unsigned i = 1; i < 9; ++i) {
+    prep_recv_multishot(*ring.get_sqe(), pairs.servers[i], 0, 59).set_user_data(i);
+    const Cqe cqe = next_cqe(ring);
+    REQUIRE(cqe.res == -ENOBUFS);
+    REQUIRE(group.on_multishot_end(cqe) == NoBuffersAction::parked);
+  }
+  for (unsigned i = 5; i < 9; ++i) write_all(pairs.clients[i], 4, 'd');  // 1..4 stay idle
+  for (const BufferView& view : held) REQUIRE(group.recycle(view) == BufferError::none);
+  unsigned without_sqe = 0, served = 0, passes = 0;
+  for (; passes < 20 && served < 4; ++passes) {
+    group.rearm_parked([&](std::uint64_t user_data) {
+      Sqe* sqe = ring.get_sqe();
+      if (!sqe) {
+        ++without_sqe;
+        return;
+      }
+      prep_recv_multishot(*sqe, pairs.servers[user_data], 0, 59).set_user_data(user_data);
+    });
+    WaitOptions wait;
+    wait.timeout = std::chrono::seconds(2);  // the loop waits for a CQE; 2 s of none is the hang
+    const int waited = ring.submit_and_wait(1, wait);
+    REQUIRE_MESSAGE(ring.cq_ready() > 0, "pass " << passes << ": no CQE (" << waited << "), parked "
+                                                  << group.parked_count() << ", served " << served);
+    while (Cqe* c = ring.peek_cqe()) {
+      const Cqe cqe = *c;
+      ring.cqe_seen(c);
+      if (group.is_internal(cqe)) {
+        CHECK(group.handle_internal(cqe) == 0);
+      } else if (cqe.res > 0) {
+        CHECK(cqe.user_data >= 5);
+        ++served;
+        const BufferView view = group.take(cqe);
+        REQUIRE(view.ok());
+        REQUIRE(group.recycle(view) == BufferError::none);
+      } else if (!cqe.more()) {
+        CHECK(group.on_multishot_end(cqe) != NoBuffersAction::fail);
+      }
+    }
+  }
+  CHECK(served == 4);
+  CHECK(without_sqe == 0);
+  Sqe* sqe = ring.get_sqe();
+  if (!sqe) {
+    REQUIRE(ring.wait_for_sq_space() >= 0);
+    sqe = ring.get_sqe();
+  }
+  REQUIRE(sqe != nullptr);
+  prep_cancel_any(*sqe).set_user_data(~0ull);
+  REQUIRE(ring.submit() >= 0);
+  for (int i = 0; i < 20; ++i) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(10);
+    (void)ring.submit_and_wait(1, wait);
+    while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
+  }
+}
+
 }  // namespace
 }  // namespace uring::testing
