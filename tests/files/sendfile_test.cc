@@ -214,6 +214,39 @@ void require_same(const std::string& got, const std::string& want) {
 
 Probe splice_probe(Ring& ring) { return probe_of(ring); }
 
+// Two SQPOLL rings sharing one poller (attach_wq), which takes at most 8 SQEs
+// of a ring per pass; tests drive `second`. Skip first where the kernel
+// lacks SQPOLL or ATTACH_WQ.
+struct SharedPoller {
+  Ring first, second;
+};
+
+SharedPoller shared_poller_rings() {
+  auto first = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000});
+  REQUIRE_MESSAGE(first.ok(), first.error().message);
+  auto second = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000, .attach_wq = &first.value()});
+  REQUIRE_MESSAGE(second.ok(), second.error().message);
+  return {std::move(first.value()), std::move(second.value())};
+}
+
+// One wait of at most 100 ms on `ring`, then its CQEs: the sender's go to
+// it, every other must be a NOP tagged `nop_data`. Returns how many NOPs came.
+unsigned reap_sender_and_nops(Ring& ring, FileSender& sender, std::uint64_t nop_data) {
+  WaitOptions wait;
+  wait.timeout = std::chrono::milliseconds(100);
+  (void)ring.wait_cqes(1, wait);
+  unsigned nops = 0;
+  ring.for_each_cqe([&](const Cqe& cqe) {
+    if (sender.owns(cqe.data())) {
+      (void)sender.on_cqe(cqe);
+    } else {
+      CHECK(cqe.data() == nop_data);
+      ++nops;
+    }
+  });
+  return nops;
+}
+
 }  // namespace
 
 TEST_CASE("send_file: 0 B, 1 B, 64 KiB and 50 MiB+3 arrive byte-identical over TCP and a UNIX socketpair") {
@@ -800,11 +833,8 @@ TEST_CASE("FileSender: a chunk split across SQPOLL passes (attach_wq poller, 8 S
   // moves 0 bytes and nothing cancels the socket splice: on an empty pipe it
   // must answer -EAGAIN (SPLICE_F_NONBLOCK), not sleep for ever.
   URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL | abi::IORING_SETUP_ATTACH_WQ));
-  auto first = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000});
-  REQUIRE_MESSAGE(first.ok(), first.error().message);
-  auto second = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000, .attach_wq = &first.value()});
-  REQUIRE_MESSAGE(second.ok(), second.error().message);
-  Ring& ring = second.value();
+  SharedPoller rings = shared_poller_rings();
+  Ring& ring = rings.second;
   URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
   testing::TempDir dir;
   TestFile file = make_test_file(dir, "f", 4096, 41);
@@ -820,17 +850,7 @@ TEST_CASE("FileSender: a chunk split across SQPOLL passes (attach_wq poller, 8 S
     unsigned nops_back = 0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while ((sender.in_flight() != 0 || nops_back < nops) && std::chrono::steady_clock::now() < deadline) {
-      WaitOptions wait;
-      wait.timeout = std::chrono::milliseconds(100);
-      (void)ring.wait_cqes(1, wait);
-      ring.for_each_cqe([&](const Cqe& cqe) {
-        if (sender.owns(cqe.data())) {
-          (void)sender.on_cqe(cqe);
-        } else {
-          CHECK(cqe.data() == 1);
-          ++nops_back;
-        }
-      });
+      nops_back += reap_sender_and_nops(ring, sender, 1);
     }
     REQUIRE_MESSAGE(sender.in_flight() == 0, "the socket splice waits on an empty pipe (hung)");
     CHECK(nops_back == nops);
@@ -842,11 +862,8 @@ TEST_CASE("FileSender: a chunk split across SQPOLL passes (attach_wq poller, 8 S
 
 TEST_CASE("FileSender: chunks split by the SQPOLL poller still arrive byte-identical (socket splice before the file's)") {
   URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL | abi::IORING_SETUP_ATTACH_WQ));
-  auto first = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000});
-  REQUIRE_MESSAGE(first.ok(), first.error().message);
-  auto second = Ring::create({.entries = 16, .sqpoll = true, .sqpoll_idle_ms = 1000, .attach_wq = &first.value()});
-  REQUIRE_MESSAGE(second.ok(), second.error().message);
-  Ring& ring = second.value();
+  SharedPoller rings = shared_poller_rings();
+  Ring& ring = rings.second;
   URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
   testing::TempDir dir;
   const std::size_t size = (std::size_t{1} << 20) + 3;
@@ -866,17 +883,7 @@ TEST_CASE("FileSender: chunks split by the SQPOLL poller still arrive byte-ident
       REQUIRE(sender.queue(ring, kBase) > 0);
     }
     REQUIRE(ring.submit() >= 0);
-    WaitOptions wait;
-    wait.timeout = std::chrono::milliseconds(100);
-    (void)ring.wait_cqes(1, wait);
-    ring.for_each_cqe([&](const Cqe& cqe) {
-      if (sender.owns(cqe.data())) {
-        (void)sender.on_cqe(cqe);
-      } else {
-        CHECK(cqe.data() == 2);
-        ++nops_back;
-      }
-    });
+    nops_back += reap_sender_and_nops(ring, sender, 2);
   }
   for (int round = 0; round < 100 && nops_back < nops; ++round) {
     WaitOptions wait;
