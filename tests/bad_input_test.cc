@@ -47,13 +47,17 @@ struct Baseline {
   }
 };
 
+Ring make(const RingOptions& options) {
+  auto ring = create_ring(options);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+  return std::move(*ring);
+}
+
 Ring make(unsigned entries = 16, unsigned cq_entries = 0) {
   RingOptions options;
   options.entries = entries;
   options.cq_entries = cq_entries;
-  auto ring = create_ring(options);
-  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
-  return std::move(*ring);
+  return make(options);
 }
 
 // The ring still works after the misuse: a NOP comes back with its
@@ -65,6 +69,32 @@ void nop_round_trip(Ring& ring, std::uint64_t user_data = 0x4e4f50) {
   CHECK(done.res == 0);
   CHECK(ring.peek_cqe() == nullptr);
   CHECK(ring.sq_pending() == 0);
+}
+
+// The frame of most cases: `body` misuses a fresh ring made with `options`
+// (or make(entries, cq_entries)); then a NOP must still round-trip on it,
+// and once the ring is gone no fd or mapping is left that was not open
+// before. No URING_SKIP/URING_REQUIRE inside `body` (their return would
+// leave only the lambda): skip before calling this.
+template <class Body>
+void on_fresh_ring(const RingOptions& options, Body body) {
+  const Baseline before;
+  {
+    Ring ring = make(options);
+    body(ring);
+    nop_round_trip(ring);
+  }
+  before.check_nothing_left();
+}
+
+template <class Body>
+void on_fresh_ring(unsigned entries, unsigned cq_entries, Body body) {
+  on_fresh_ring(RingOptions{.entries = entries, .cq_entries = cq_entries}, body);
+}
+
+template <class Body>
+void on_fresh_ring(Body body) {
+  on_fresh_ring(16, 0, body);
 }
 
 // Submits one request built by `fill`, tagged `user_data`, and returns its
@@ -83,6 +113,16 @@ int run_one(Ring& ring, Fill fill, std::uint64_t user_data = 0xbad) {
 bool says(const Error& error, const char* words) {
   INFO(error.message);
   return error.message.find(words) != std::string::npos;
+}
+
+// create_ring(options) must fail with `code` and a message that says
+// `words`; its error comes back for more checks.
+Error check_refused(const RingOptions& options, int code, const std::string& words) {
+  auto ring = create_ring(options);
+  REQUIRE_FALSE(ring.ok());
+  CHECK(ring.code() == code);
+  CHECK(says(ring.error(), words.c_str()));
+  return ring.error();
 }
 
 struct Pipe {
@@ -107,6 +147,16 @@ struct SocketPair {
     ::close(b);
   }
 };
+
+// Writes `bytes` into `pair` and receives them at its other end with a
+// buffer-select RECV (at most 64 bytes) from group `group`, tagged
+// `user_data`: the CQE that comes back.
+Cqe recv_selected(Ring& ring, const SocketPair& pair, const std::string& bytes, std::uint16_t group,
+                  std::uint64_t user_data) {
+  REQUIRE(::write(pair.b, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, group).set_user_data(user_data);
+  return reap_one(ring);
+}
 
 // The calls a user might make on a Ring that is not open (moved from, or
 // closed): every one returns at once with the documented answer.
@@ -188,9 +238,7 @@ void check_not_open(Ring& ring) {
 // ---- The SQE ----------------------------------------------------------------
 
 TEST_CASE("bad input: a bad or closed fd in an SQE") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     char buf[16];
     const int closed = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     REQUIRE(closed >= 0);
@@ -203,56 +251,41 @@ TEST_CASE("bad input: a bad or closed fd in an SQE") {
     REQUIRE(read_only >= 0);
     CHECK(run_one(ring, [&](Sqe& s) { prep_write(s, read_only, buf, sizeof buf, 0); }, 5) == -EBADF);
     ::close(read_only);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: an unknown opcode") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     for (unsigned opcode : {static_cast<unsigned>(abi::IORING_OP_LAST), 200u, 255u}) {
       CAPTURE(opcode);
       CHECK(run_one(ring, [&](Sqe& s) { prep_nop(s);
                       s.opcode = static_cast<std::uint8_t>(opcode); },
                     opcode) == -EINVAL);
     }
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: SQE flags the kernel does not know") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     // Bit 7 is no IOSQE_* flag in Linux 6.18 (IOSQE_CQE_SKIP_SUCCESS is bit 6).
     CHECK(run_one(ring, [](Sqe& s) { prep_nop(s).flags |= 0x80; }, 7) == -EINVAL);
     // A known flag on an op that cannot use it: BUFFER_SELECT on a NOP.
     CHECK(run_one(ring, [](Sqe& s) { prep_nop(s).flags |= abi::IOSQE_BUFFER_SELECT; }, 8) == -EOPNOTSUPP);
     // Fields the opcode does not read, set anyway: NOP with rw_flags bits it does not know.
     CHECK(run_one(ring, [](Sqe& s) { prep_nop(s).rw_flags = 1u << 30; }, 9) == -EINVAL);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: setup flags the kernel does not know") {
   const Baseline before;
   RingOptions options;
   options.extra_setup_flags = 1u << 31;
-  auto ring = create_ring(options);
-  REQUIRE_FALSE(ring.ok());
-  CHECK(ring.code() == EINVAL);
-  CHECK(says(ring.error(), "flags 0x80000000"));
+  check_refused(options, EINVAL, "flags 0x80000000");
   before.check_nothing_left();
 }
 
 TEST_CASE("bad input: io_uring_enter flags the kernel does not know") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     prep_nop(next_sqe(ring)).set_user_data(11);
     ring.flush_sq();
     CHECK(ring.enter(1, 0, 1u << 30, nullptr, 0) == -EINVAL);
@@ -260,20 +293,14 @@ TEST_CASE("bad input: io_uring_enter flags the kernel does not know") {
     const Cqe done = reap_one(ring);  // submitted now, exactly once
     CHECK(done.user_data == 11);
     CHECK(done.res == 0);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: a register opcode the kernel does not know") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     CHECK(ring.register_raw(250, nullptr, 0) == -EINVAL);
     CHECK(ring.register_raw(abi::IORING_REGISTER_PROBE, nullptr, 1000) == -EINVAL);  // no buffer
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 // ---- Ring sizes ---------------------------------------------------------------
@@ -282,10 +309,7 @@ TEST_CASE("bad input: entries 0") {
   const Baseline before;
   RingOptions options;
   options.entries = 0;
-  auto ring = create_ring(options);
-  REQUIRE_FALSE(ring.ok());
-  CHECK(ring.code() == EINVAL);
-  CHECK(says(ring.error(), "entries must be at least 1"));
+  check_refused(options, EINVAL, "entries must be at least 1");
   before.check_nothing_left();
 }
 
@@ -295,10 +319,7 @@ TEST_CASE("bad input: entries above the maximum, with and without clamp") {
     CAPTURE(entries);
     RingOptions options;
     options.entries = entries;
-    auto ring = create_ring(options);
-    REQUIRE_FALSE(ring.ok());
-    CHECK(ring.code() == EINVAL);
-    CHECK(says(ring.error(), "above the kernel's maximum 32768; ask for fewer, or set clamp = true"));
+    check_refused(options, EINVAL, "above the kernel's maximum 32768; ask for fewer, or set clamp = true");
   }
   RingOptions cq;
   cq.cq_entries = 65537;
@@ -402,11 +423,8 @@ TEST_CASE("bad input: an SQPOLL CPU this process cannot use") {
     RingOptions options;
     options.sqpoll = true;
     options.sqpoll_cpu = cpu;
-    auto ring = create_ring(options);
-    REQUIRE_FALSE(ring.ok());
-    CHECK(ring.code() == EINVAL);
-    CHECK(says(ring.error(), ("sqpoll_cpu " + std::to_string(cpu) + " is not online").c_str()));
-    CHECK(says(ring.error(), "pick one of those, or leave sqpoll_cpu unset"));
+    const Error refused = check_refused(options, EINVAL, "sqpoll_cpu " + std::to_string(cpu) + " is not online");
+    CHECK(says(refused, "pick one of those, or leave sqpoll_cpu unset"));
   }
   before.check_nothing_left();
   // Outside this thread's affinity but online (and in the cpuset): the kernel
@@ -434,14 +452,7 @@ TEST_CASE("bad input: an SQPOLL CPU this process cannot use") {
 
 TEST_CASE("bad input: resize to sizes the kernel refuses") {
   URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_RESIZE_RINGS));
-  const Baseline before;
-  {
-    RingOptions options;
-    options.entries = 8;
-    options.single_issuer = options.defer_taskrun = true;
-    auto created = create_ring(options);
-    REQUIRE_MESSAGE(created.ok(), created.error().message);
-    Ring& ring = *created;
+  on_fresh_ring({.entries = 8, .single_issuer = true, .defer_taskrun = true}, [&](Ring& ring) {
     prep_nop(next_sqe(ring)).set_user_data(1);  // queued across the refused resizes
     Status zero = ring.resize({.sq_entries = 0});
     CHECK(zero.code() == EINVAL);
@@ -465,9 +476,7 @@ TEST_CASE("bad input: resize to sizes the kernel refuses") {
     Status clamped = ring.resize({.sq_entries = 40000, .clamp = true});
     REQUIRE_MESSAGE(clamped.ok(), clamped.error().message);
     CHECK(ring.sq_entries() == 32768);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: more rings in one thread than its 16 registered ring slots") {
@@ -534,9 +543,7 @@ TEST_CASE("bad input: attach_wq naming a closed ring, or an fd that is no ring")
 // ---- Queues ---------------------------------------------------------------------
 
 TEST_CASE("bad input: get_sqe on a full SQ") {
-  const Baseline before;
-  {
-    Ring ring = make(8);
+  on_fresh_ring(8, 0, [&](Ring& ring) {
     for (std::uint64_t i = 0; i < 8; ++i) prep_nop(next_sqe(ring)).set_user_data(100 + i);
     for (int i = 0; i < 3; ++i) CHECK(ring.get_sqe() == nullptr);  // never an SQE that is in use
     CHECK(ring.sq_space_left() == 0);
@@ -550,16 +557,12 @@ TEST_CASE("bad input: get_sqe on a full SQ") {
     CHECK(seen.size() == 8);
     CHECK(*seen.begin() == 100);
     CHECK(*seen.rbegin() == 107);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: CQ overflow (more completions than the CQ holds, none reaped)") {
   URING_REQUIRE(missing_feature(abi::IORING_FEAT_NODROP));
-  const Baseline before;
-  {
-    Ring ring = make(8, 8);
+  on_fresh_ring(8, 8, [&](Ring& ring) {
     constexpr unsigned kTotal = 200;
     unsigned sent = 0;
     while (sent < kTotal) {
@@ -589,26 +592,18 @@ TEST_CASE("bad input: CQ overflow (more completions than the CQ holds, none reap
     }
     CHECK(ring.cq_overflow() == 0);  // nothing dropped
     CHECK_FALSE(ring.cq_overflow_pending());
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: waiting for more CQEs than the CQ holds") {
-  const Baseline before;
-  {
-    Ring ring = make(8, 16);
+  on_fresh_ring(8, 16, [&](Ring& ring) {
     CHECK(ring.wait_cqes(17) == -EINVAL);
     CHECK(ring.submit_and_wait(17, WaitOptions{}) == -EINVAL);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: WaitOptions the kernel cannot take") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     prep_nop(next_sqe(ring)).set_user_data(1);
     REQUIRE(ring.submit() == 1);
     WaitOptions long_min_wait;
@@ -624,15 +619,11 @@ TEST_CASE("bad input: WaitOptions the kernel cannot take") {
     CHECK(ring.wait_cqes(1, no_region) == -EINVAL);
     const Cqe done = reap_one(ring);  // the NOP was not lost
     CHECK(done.user_data == 1);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: requests that name what does not exist (cancel, timeout remove, MSG_RING target)") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     CHECK(run_one(ring, [](Sqe& s) { prep_cancel(s, std::uint64_t{0xdead}); }, 1) == -ENOENT);
     CHECK(run_one(ring, [](Sqe& s) { prep_timeout_remove(s, 0xdead); }, 2) == -ENOENT);
     const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -644,15 +635,11 @@ TEST_CASE("bad input: requests that name what does not exist (cancel, timeout re
     CHECK(run_one(ring, [&](Sqe& s) { prep_timeout(s, &bad); }, 5) == -EINVAL);
     bad = {-1, 0};
     CHECK(run_one(ring, [&](Sqe& s) { prep_timeout(s, &bad); }, 7) == -EINVAL);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: a link flag on the last SQE of a submit") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     prep_nop(next_sqe(ring)).set_user_data(1).link();
     prep_nop(next_sqe(ring)).set_user_data(2).link();  // links to nothing
     std::set<std::uint64_t> seen;
@@ -661,17 +648,14 @@ TEST_CASE("bad input: a link flag on the last SQE of a submit") {
       seen.insert(cqe.user_data);
     }
     CHECK(seen == std::set<std::uint64_t>{1, 2});
-    nop_round_trip(ring);  // the next submit is not part of that chain
-  }
-  before.check_nothing_left();
+    // on_fresh_ring's NOP round trip comes next: the next submit is not part of that chain.
+  });
 }
 
 // ---- Provided buffers -------------------------------------------------------------
 
 TEST_CASE("bad input: a buffer group id that was never registered") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     SocketPair pair;
     REQUIRE(::write(pair.b, "x", 1) == 1);
     const int res = run_one(ring, [&](Sqe& s) { prep_recv_buffer_select(s, pair.a, 64, 0, 77); }, 77);
@@ -680,9 +664,7 @@ TEST_CASE("bad input: a buffer group id that was never registered") {
     char got = 0;
     CHECK(::read(pair.a, &got, 1) == 1);
     CHECK(got == 'x');
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: a buffer group id another BufferGroup holds, of either kind") {
@@ -718,10 +700,7 @@ TEST_CASE("bad input: a buffer group id another BufferGroup holds, of either kin
     ::munmap(memory, 4096);
     nop_round_trip(ring);
     // The first group still works.
-    SocketPair pair;
-    REQUIRE(::write(pair.b, "hi", 2) == 2);
-    prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 5).set_user_data(5);
-    const Cqe got = reap_one(ring);
+    const Cqe got = recv_selected(ring, SocketPair(), "hi", 5, 5);
     CHECK(got.res == 2);
     BufferView view = first->take(got);
     REQUIRE(view.ok());
@@ -732,9 +711,7 @@ TEST_CASE("bad input: a buffer group id another BufferGroup holds, of either kin
 }
 
 TEST_CASE("bad input: a CQE taken by the wrong group, or taken twice") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     auto small = BufferGroup::create_ring(ring, {.group_id = 1, .buffer_count = 2, .buffer_size = 64});
     auto large = BufferGroup::create_ring(ring, {.group_id = 2, .buffer_count = 8, .buffer_size = 64});
     REQUIRE(small.ok());
@@ -743,9 +720,7 @@ TEST_CASE("bad input: a CQE taken by the wrong group, or taken twice") {
     Cqe got{};
     // Receive into group 2 until the kernel picks a buffer id group 1 does not have.
     for (int i = 0; i < 8; ++i) {
-      REQUIRE(::write(pair.b, "abc", 3) == 3);
-      prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 2).set_user_data(20 + i);
-      got = reap_one(ring);
+      got = recv_selected(ring, pair, "abc", 2, 20 + i);
       REQUIRE(got.res == 3);
       REQUIRE(got.has_buffer());
       if (got.buffer_id() >= 2) break;
@@ -770,15 +745,11 @@ TEST_CASE("bad input: a CQE taken by the wrong group, or taken twice") {
     Cqe failed{};
     failed.res = -ENOBUFS;
     CHECK(large->take(failed).error == BufferError::no_buffer);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: recycling a buffer id out of range, or twice") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     for (bool legacy : {false, true}) {
       CAPTURE(legacy);
       const BufferGroupOptions options{.group_id = 3, .buffer_count = 4, .buffer_size = 64};
@@ -789,9 +760,7 @@ TEST_CASE("bad input: recycling a buffer id out of range, or twice") {
       CHECK(group->recycle(0) == BufferError::kernel_owned);  // never taken
       CHECK(std::string(describe(BufferError::kernel_owned)).find("only once") != std::string::npos);
       SocketPair pair;
-      REQUIRE(::write(pair.b, "data", 4) == 4);
-      prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 3).set_user_data(30);
-      const Cqe got = reap_one(ring);
+      const Cqe got = recv_selected(ring, pair, "data", 3, 30);
       REQUIRE(got.res == 4);
       BufferView view = group->take(got);
       REQUIRE(view.ok());
@@ -810,9 +779,7 @@ TEST_CASE("bad input: recycling a buffer id out of range, or twice") {
       // Each buffer is handed out once more, never twice.
       std::set<unsigned> ids;
       for (int i = 0; i < 4; ++i) {
-        REQUIRE(::write(pair.b, "more", 4) == 4);
-        prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 3).set_user_data(40 + i);
-        const Cqe again = reap_one(ring);
+        const Cqe again = recv_selected(ring, pair, "more", 3, 40 + i);
         REQUIRE(again.res == 4);
         BufferView v = group->take(again);
         REQUIRE(v.ok());
@@ -828,15 +795,11 @@ TEST_CASE("bad input: recycling a buffer id out of range, or twice") {
       }
       REQUIRE(group->close().ok());
     }
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: buffer group sizes no group can have") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     struct Case {
       BufferGroupOptions options;
       const char* words;
@@ -863,17 +826,13 @@ TEST_CASE("bad input: buffer group sizes no group can have") {
       }
     }
     CHECK(ring.dependents() == 0);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 // ---- Registered files and buffers --------------------------------------------------
 
 TEST_CASE("bad input: a fixed file index past the table, in an emptied slot, or with no table") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     char buf[16];
     CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, FixedFile(0), buf, sizeof buf, 0); }, 1) == -EBADF);
     const int null_fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
@@ -898,15 +857,11 @@ TEST_CASE("bad input: a fixed file index past the table, in an emptied slot, or 
     // Run-time numbers no table can have are refused before any SQE exists.
     CHECK_FALSE(FixedFile::checked(kMaxFileSlots).has_value());
     CHECK_FALSE(DirectSlot::checked(kMaxFileSlots).has_value());
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: a fixed buffer index past the table, or a range outside the buffer") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     const int zero = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
     REQUIRE(zero >= 0);
     std::vector<char> memory(4096, 'm');
@@ -931,15 +886,11 @@ TEST_CASE("bad input: a fixed buffer index past the table, or a range outside th
           -EFAULT);
     CHECK(std::all_of(memory.begin(), memory.end(), [](char c) { return c == 'm'; }));
     ::close(zero);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: a second table, a ring fd as a file, tables no kernel can hold") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     auto files = FileTable::create_sparse(ring, 4);
     REQUIRE_MESSAGE(files.ok(), files.error().message);
     auto second = FileTable::create_sparse(ring, 4);
@@ -974,17 +925,13 @@ TEST_CASE("bad input: a second table, a ring fd as a file, tables no kernel can 
     CHECK(says(too_many.error(), "a table holds at most 16384 buffers"));
     auto buffers = BufferTable::create(ring, {&too_big, 0});  // no buffers at all
     CHECK_FALSE(buffers.ok());
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 // ---- Lengths and counts -------------------------------------------------------------
 
 TEST_CASE("bad input: an iovec count past UIO_MAXIOV") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     const int zero = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
     REQUIRE(zero >= 0);
     std::vector<char> bytes(IOV_MAX + 1, 1);
@@ -1012,15 +959,11 @@ TEST_CASE("bad input: an iovec count past UIO_MAXIOV") {
     CHECK(table->readv_fixed(zero, vecs.data(), IOV_MAX, 0, FixedBuffer(0)).ok());  // 1024 is fine
     CHECK(reap_one(ring).res == IOV_MAX);
     ::close(zero);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: lengths above INT_MAX") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     // Send and receive lengths do not fit the kernel's int: refused where written.
     CHECK_FALSE(SocketLength::checked(std::size_t{INT_MAX} + 1).has_value());
     CHECK(SocketLength::at_most(std::size_t{1} << 33).value() == INT_MAX);
@@ -1047,9 +990,7 @@ TEST_CASE("bad input: lengths above INT_MAX") {
         ring, [&](Sqe& s) { prep_recv(s, pair.a, buf, 16, 0).len = 0x80000000u; }, 2);
     CHECK(recv == -EINVAL);
     CHECK(::recv(pair.a, buf, sizeof buf, MSG_DONTWAIT) == 3);  // nothing was consumed
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 // ---- Types --------------------------------------------------------------------------
@@ -1089,9 +1030,7 @@ TEST_CASE("bad input: a slot number or a bool as a file, buffer_select over a bu
 // ---- Pointers ---------------------------------------------------------------------
 
 TEST_CASE("bad input: null pointers where the kernel would fault") {
-  const Baseline before;
-  {
-    Ring ring = make();
+  on_fresh_ring([&](Ring& ring) {
     const int zero = ::open("/dev/zero", O_RDWR | O_CLOEXEC);
     REQUIRE(zero >= 0);
     CHECK(run_one(ring, [&](Sqe& s) { prep_read(s, zero, nullptr, 16, 0); }, 1) == -EFAULT);
@@ -1119,9 +1058,7 @@ TEST_CASE("bad input: null pointers where the kernel would fault") {
     CHECK(ring.sq_pending() == 0);
     CHECK(run_one(ring, [&](Sqe& s) { prep_readv_fixed(s, zero, nullptr, 1, 0, FixedBuffer(0)); }, 9) == -EFAULT);
     ::close(zero);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 // ---- The Ring object ----------------------------------------------------------------
@@ -1220,10 +1157,7 @@ TEST_CASE("bad input: a BufferGroup, FileTable, BufferTable, Personality or Ring
       REQUIRE(p.ok());
       personality = std::move(*p);
       ref = RingRef(ring);
-      SocketPair pair;
-      REQUIRE(::write(pair.b, "x", 1) == 1);
-      prep_recv_buffer_select(next_sqe(ring), pair.a, 64, 0, 1).set_user_data(1);
-      const Cqe got = reap_one(ring);
+      const Cqe got = recv_selected(ring, SocketPair(), "x", 1, 1);
       REQUIRE(got.res == 1);
       held = ring_group->take(got);
       REQUIRE(held.ok());
@@ -1267,13 +1201,7 @@ TEST_CASE("bad input: a BufferGroup, FileTable, BufferTable, Personality or Ring
 
 TEST_CASE("bad input: a forbidden op, flag or register call on a restricted ring") {
   URING_REQUIRE(missing_register_op(abi::IORING_REGISTER_RESTRICTIONS));
-  const Baseline before;
-  {
-    RingOptions options;
-    options.start_disabled = true;
-    auto created = create_ring(options);
-    REQUIRE_MESSAGE(created.ok(), created.error().message);
-    Ring& ring = *created;
+  on_fresh_ring({.start_disabled = true}, [&](Ring& ring) {
     REQUIRE(register_restrictions(ring, Restrictions().allow_sqe_op(abi::IORING_OP_NOP)).ok());
     REQUIRE(ring.enable().ok());
     Pipe pipe;
@@ -1291,19 +1219,11 @@ TEST_CASE("bad input: a forbidden op, flag or register call on a restricted ring
     auto enable_twice = ring.enable();
     CHECK(enable_twice.code() == EACCES);
     CHECK(says(enable_twice.error(), "(EACCES)"));
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 TEST_CASE("bad input: enable() twice, or restrictions on a ring already enabled") {
-  const Baseline before;
-  {
-    RingOptions options;
-    options.start_disabled = true;
-    auto created = create_ring(options);
-    REQUIRE_MESSAGE(created.ok(), created.error().message);
-    Ring& ring = *created;
+  on_fresh_ring({.start_disabled = true}, [&](Ring& ring) {
     prep_nop(next_sqe(ring)).set_user_data(1);
     CHECK(ring.submit() == -EBADFD);  // still disabled: the SQE stays queued
     REQUIRE(ring.enable().ok());
@@ -1317,9 +1237,7 @@ TEST_CASE("bad input: enable() twice, or restrictions on a ring already enabled"
     CHECK(says(late.error(), "registered before enable()"));
     const Cqe done = reap_one(ring);
     CHECK(done.user_data == 1);
-    nop_round_trip(ring);
-  }
-  before.check_nothing_left();
+  });
 }
 
 // ---- The table itself -------------------------------------------------------------------
