@@ -1,6 +1,7 @@
 // uring::Result<T>: what value(), error() and code() give on success and on
 // failure.
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -84,4 +85,35 @@ TEST_CASE("errno_name names every errno 1..133") {
   CHECK(std::string(errno_name(-1)) == "E?");
   CHECK(std::string(errno_name(ECONNABORTED)) == "ECONNABORTED");
   CHECK(error_from_errno(-EHOSTUNREACH, "connect").message.find("(EHOSTUNREACH)") != std::string::npos);
+}
+
+// Kernel-internal codes (include/linux/errno.h, 512..530) are not in any
+// user-space header, yet some reach CQEs as they are: a splice interrupted in
+// its io-wq worker posts -ERESTARTSYS (512), a driver's -ENOTSUPP (524)
+// passes through a uring_cmd. Review of 4fd6d6d: they said "E?".
+TEST_CASE("errno_name names the kernel-internal codes a CQE can carry (512..530)") {
+  CHECK(std::string(errno_name(512)) == "ERESTARTSYS");
+  CHECK(std::string(errno_name(513)) == "ERESTARTNOINTR");
+  CHECK(std::string(errno_name(514)) == "ERESTARTNOHAND");
+  CHECK(std::string(errno_name(516)) == "ERESTART_RESTARTBLOCK");
+  CHECK(std::string(errno_name(524)) == "ENOTSUPP");
+  CHECK(std::string(errno_name(529)) == "EIOCBQUEUED");
+  CHECK(std::string(errno_name(520)) == "E?");  // no such code
+  CHECK(std::string(errno_name(531)) == "E?");
+  const Error restart = error_from_errno(-512, "splice");
+  CHECK(restart.code == 512);
+  CHECK(restart.message.find("(ERESTARTSYS)") != std::string::npos);
+  CHECK(restart.message.find("kernel-internal") != std::string::npos);  // strerror says only "Unknown error 512"
+}
+
+// Review of 4fd6d6d: error_from_errno negated INT_MIN (undefined behaviour,
+// UBSan flags it); a result no errno has still gets a message, never UB.
+TEST_CASE("error_from_errno of INT_MIN or INT_MAX: a message, no overflow") {
+  const Error low = error_from_errno(INT_MIN, "call");
+  CHECK(low.code > 0);
+  CHECK(low.message.find("call: ") == 0);
+  CHECK(low.message.find("(E?)") != std::string::npos);
+  const Error high = error_from_errno(INT_MAX, "call");
+  CHECK(high.code == INT_MAX);
+  CHECK(high.message.find("(E?)") != std::string::npos);
 }

@@ -1,9 +1,11 @@
 #include "uring/result.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace uring {
 
@@ -65,18 +67,42 @@ constexpr ErrnoName kErrnoNames[] = {
     URING_ERRNO(ENOTRECOVERABLE), URING_ERRNO(ERFKILL), URING_ERRNO(EHWPOISON),
 };
 #undef URING_ERRNO
+
+// The kernel's own codes (include/linux/errno.h: "should never be seen by
+// user programs"), which some CQEs carry all the same: an interrupted splice
+// in an io-wq worker posts ERESTARTSYS, a driver's ENOTSUPP passes through.
+// No user-space header defines them, so the numbers are written out.
+constexpr ErrnoName kKernelInternalNames[] = {
+    {512, "ERESTARTSYS"}, {513, "ERESTARTNOINTR"}, {514, "ERESTARTNOHAND"}, {515, "ENOIOCTLCMD"},
+    {516, "ERESTART_RESTARTBLOCK"}, {517, "EPROBE_DEFER"}, {518, "EOPENSTALE"}, {519, "ENOPARAM"},
+    {521, "EBADHANDLE"}, {522, "ENOTSYNC"}, {523, "EBADCOOKIE"}, {524, "ENOTSUPP"},
+    {525, "ETOOSMALL"}, {526, "ESERVERFAULT"}, {527, "EBADTYPE"}, {528, "EJUKEBOX"},
+    {529, "EIOCBQUEUED"}, {530, "ERECALLCONFLICT"},
+};
 }  // namespace
 
 const char* errno_name(int positive_errno) {
   for (const ErrnoName& entry : kErrnoNames) {
     if (entry.code == positive_errno) return entry.name;
   }
+  for (const ErrnoName& entry : kKernelInternalNames) {
+    if (entry.code == positive_errno) return entry.name;
+  }
   return "E?";
 }
 
 Error error_from_errno(int negative_errno, const std::string& what) {
-  const int code = negative_errno < 0 ? -negative_errno : negative_errno;
-  std::string message = what + ": " + std::strerror(code) + " (" + errno_name(code) + ")";
+  // INT_MIN has no positive int: it is no errno, so say it as it came.
+  const int code = negative_errno == INT_MIN ? INT_MAX : negative_errno < 0 ? -negative_errno : negative_errno;
+  std::string message = what + ": ";
+  if (negative_errno == INT_MIN) {
+    message += "result " + std::to_string(negative_errno) + ", which is no errno";
+  } else if (code >= 512 && code <= 530) {
+    message += "kernel-internal error " + std::to_string(code);
+  } else {
+    message += std::strerror(code);
+  }
+  message += std::string(" (") + errno_name(code) + ")";
   return Error{code, std::move(message)};
 }
 
