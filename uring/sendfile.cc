@@ -147,6 +147,7 @@ void FileSender::close_pipe() noexcept {
 }
 
 int FileSender::queue(Ring& ring, std::uint64_t base) {
+  if (!ring.valid()) return -EBADF;  // before the size check: a closed ring has 0 entries
   if ((base & 1) != 0 || state_ != SendState::ready) return -EINVAL;
   // A chunk is two linked SQEs: a ring of one SQ entry never has room.
   if (ring.sq_entries() < 2) return -EINVAL;
@@ -232,6 +233,13 @@ SendState FileSender::on_cqe(std::uint64_t user_data, std::int32_t result) {
   return state_;
 }
 
+void FileSender::abandon_step(int negative_errno) {
+  if (in_flight_ == 0) return;
+  in_flight_ = 0;
+  step_ = Step::none;
+  fail(negative_errno);
+}
+
 void FileSender::fail(int negative_errno) {
   // A splice interrupted in its io-wq worker (ASYNC_CANCEL of a running
   // splice signals the worker) posts the kernel-internal -ERESTARTSYS (512)
@@ -313,8 +321,8 @@ namespace {
 
 // The SQEs taken and not yet consumed by the kernel (send_file's own: the
 // ring was idle when it started) become NOPs that post no CQE, for when
-// send_file must return with them still queued: they name the sender's pipe,
-// which closes on return.
+// send_file must return with them still queued (they would name the
+// sender's pipe, which closes on return).
 void neutralize_queued(Ring& ring) {
   const Ring::Mapping map = ring.mapping();
   const unsigned shift = (ring.setup_flags() & abi::IORING_SETUP_SQE128) != 0 ? 7 : 6;
@@ -384,7 +392,7 @@ Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uin
   if (ring.sq_pending() != 0 || ring.cq_ready() != 0) {
     return Error{EBUSY, "send_file: the ring has " + std::to_string(ring.sq_pending()) + " SQEs queued and " +
                             std::to_string(ring.cq_ready()) +
-                            " CQEs unreaped; it needs an idle ring (reap first, or give it a ring of its own)"};
+                            " CQEs unreaped; it needs an idle ring (submit and reap first, or give it a ring of its own)"};
   }
   if (ring.sq_entries() < 2) {
     return Error{EINVAL, "send_file: a chunk is two linked SQEs; this ring has " + std::to_string(ring.sq_entries()) +
@@ -414,13 +422,17 @@ Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uin
     if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
       // The ring refuses (closed, disabled, another thread's, SQPOLL gone,
       // completions dropped). The SQEs it did not take become NOPs that
-      // post nothing (they name the sender's pipe, closed on return). Any
-      // it did take would still run after the return and read the pipe's
-      // fd *number* when issued, by then perhaps another file's: with none
-      // taken (the usual case for these errors: the enter refuses before it
-      // submits) nothing is left in flight.
+      // post nothing. Any it did take would still run after the return and
+      // read the pipe's fd *number* when issued, by then perhaps another
+      // file's. With none of the step's taken (the usual case for these
+      // errors: the enter refuses before it submits; the ring was idle, so
+      // every queued SQE is the step's) nothing is left in flight: the
+      // sender forgets the step and its pipe closes on return. With some
+      // taken it keeps the pipe open (see close_pipe).
       wait_error = ret;
-      if (ring.sq_pending() != 0) neutralize_queued(ring);
+      const unsigned queued = ring.sq_pending();
+      if (queued != 0) neutralize_queued(ring);
+      if (queued >= sender.in_flight()) sender.abandon_step(ret);
       break;
     }
     ring.for_each_cqe([&](const Cqe& cqe) {

@@ -175,6 +175,7 @@ class FileSender {
   //            wait_for_sq_space(), since the poller moves the SQ head only
   //            at the end of its pass, after the step's CQEs may have come),
   //            then call again;
+  //   -EBADF   the ring is closed (nothing changes: queue it on an open ring);
   //   -EINVAL  `base` is odd, the state is not ready (a step in flight,
   //            or finished/failed: nothing to queue), or the ring has fewer
   //            than 2 SQ entries (a chunk is two linked SQEs: never room).
@@ -185,6 +186,14 @@ class FileSender {
   bool owns(std::uint64_t user_data) const {
     return in_flight_ != 0 && (user_data & ~std::uint64_t{1}) == base_;
   }
+
+  // The step queue() put on the SQ will never reach the kernel: the ring
+  // refused the submit and you turned its SQEs into NOPs, or you close the
+  // ring without submitting them. Forgets it (in_flight() becomes 0, so the
+  // pipe closes with the sender instead of being kept for a splice that will
+  // never run) and fails the sender with `negative_errno` (the refusal).
+  // Never call it for a step the kernel may have taken: then wait for its CQEs.
+  void abandon_step(int negative_errno);
 
   // Takes one CQE of the step in flight and says what comes next: in_flight
   // until the step's last CQE, then ready, finished or failed. A CQE the
@@ -266,9 +275,9 @@ inline constexpr std::uint64_t kSendFileUserData = 0x53454e4446494c00ull;  // "S
 // the bytes sent before it; io_uring_enter's errno when the ring refuses
 // (EINTR, EAGAIN and EBUSY are waited out; EBADFD: a start_disabled ring not
 // yet enabled; EEXIST: a single-issuer ring used from another thread), the
-// SQEs it did not take left queued as NOPs that post nothing (they name the
-// sender's pipe, which closes on return; the ring's SQ has no way to take
-// them back); EINVAL for a ring of fewer than 2 SQ entries; EBUSY when the
+// SQEs it did not take left queued as NOPs that post nothing (the sender's
+// pipe closes on return; the ring's SQ has no way to take them back, so a
+// later send_file on that ring answers EBUSY until they are submitted); EINVAL for a ring of fewer than 2 SQ entries; EBUSY when the
 // ring is not idle. A full SQ (an SQPOLL poller that has not moved its head
 // yet) is waited out with wait_for_sq_space (at most 10 s).
 // The ring must have NO other request in flight, and send_file cannot see

@@ -1012,15 +1012,77 @@ TEST_CASE("send_file on a start_disabled ring: EBADFD saying enable() it, no ste
   testing::TempDir dir;
   TestFile file = make_test_file(dir, "f", 10000, 55);
   SocketPair pair = unix_pair();
+  const int fds_before = testing::open_fd_count();
   auto sent = send_file(ring, file.fd.get(), pair.send.get(), 0, 100);
   REQUIRE_FALSE(sent.ok());
   CHECK(sent.code() == EBADFD);
   CHECK(sent.error().message.find("enable()") != std::string::npos);
+  // The kernel took none of the step: its pipe is closed, not kept for a
+  // splice that never runs (review of 7dd33a3: 2 fds leaked per call).
+  CHECK(testing::open_fd_count() == fds_before);
+  // The NOPs stay queued (the SQ cannot take them back): a second call says so.
+  auto again = send_file(ring, file.fd.get(), pair.send.get(), 0, 100);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.code() == EBUSY);
+  CHECK(again.error().message.find("2 SQEs queued") != std::string::npos);
+  CHECK(again.error().message.find("submit and reap first") != std::string::npos);
+  CHECK(testing::open_fd_count() == fds_before);
   // The SQEs it took became NOPs that post nothing: once enabled, the ring
   // runs them and nothing names the sender's (closed) pipe.
   REQUIRE(ring.enable().ok());
   const std::vector<Completion> left = collect_stray(ring);
   CHECK(left.empty());
+}
+
+// Review of 7dd33a3: a refused io_uring_enter (here EEXIST: a DEFER_TASKRUN
+// ring used from a thread that did not create it) left the step "in flight",
+// so the sender kept its pipe open: 2 fds leaked per call.
+TEST_CASE("send_file on another thread's single-issuer ring: EEXIST, and no pipe left open") {
+  auto made_ring = Ring::create({.entries = 8, .single_issuer = true, .defer_taskrun = true});
+  REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
+  Ring& ring = made_ring.value();
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 10000, 56);
+  SocketPair pair = unix_pair();
+  const int fds_before = testing::open_fd_count();
+  int code = 0, fds_after = -1;
+  std::string message;
+  std::thread other([&] {
+    auto sent = send_file(ring, file.fd.get(), pair.send.get(), 0, 100);
+    code = sent.ok() ? 0 : sent.code();
+    message = sent.ok() ? "" : sent.error().message;
+    fds_after = testing::open_fd_count();
+  });
+  other.join();
+  CHECK(code == EEXIST);
+  CHECK(message.find("not its thread") != std::string::npos);
+  CHECK(fds_after == fds_before);
+}
+
+// Review of 7dd33a3: queue() on a closed ring said -EINVAL (as for a ring
+// of fewer than 2 entries, which a closed ring's 0 looks like).
+TEST_CASE("FileSender::queue on a closed ring: -EBADF, and the sender can still be queued on an open one") {
+  Ring ring = make_ring(8);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 1000, 58);
+  SocketPair pair = unix_pair();
+  auto made = FileSender::create(file.fd.get(), pair.send.get(), 0, 1000);
+  REQUIRE_MESSAGE(made.ok(), made.error().message);
+  FileSender& sender = made.value();
+  Ring closed = make_ring(8);
+  closed.close();
+  CHECK(sender.queue(closed, 2) == -EBADF);
+  CHECK(sender.state() == SendState::ready);
+  CHECK(sender.in_flight() == 0);
+  for (int step = 0; step < 100 && sender.state() != SendState::finished && sender.state() != SendState::failed;
+       ++step) {
+    if (sender.state() == SendState::ready) REQUIRE(sender.queue(ring, 2) > 0);
+    REQUIRE(ring.submit_and_wait(1) >= 0);
+    ring.for_each_cqe([&](const Cqe& cqe) { (void)sender.on_cqe(cqe); });
+  }
+  CHECK(sender.state() == SendState::finished);
+  CHECK(sender.sent() == 1000);
 }
 
 TEST_CASE("FileSender destroyed with a step in flight keeps its pipe open: the stale splice never reads another sender's pipe") {
