@@ -220,6 +220,20 @@ void check_not_open(Ring& ring) {
   closed(Personality::create(ring), "Personality::create");
   closed(register_personality(ring), "register_personality");
   closed(register_eventfd(ring, 0), "register_eventfd");
+  closed(unregister_eventfd(ring), "unregister_eventfd");
+  closed(set_eventfd_enabled(ring, true), "set_eventfd_enabled");  // not "needs Linux 5.8"
+  closed(unregister_personality(ring, 1), "unregister_personality");
+  closed(register_napi(ring, NapiSettings{}), "register_napi");
+  closed(unregister_napi(ring), "unregister_napi");
+  closed(napi_add_id(ring, 1), "napi_add_id");
+  closed(napi_remove_id(ring, 1), "napi_remove_id");
+  closed(register_clock(ring, CLOCK_MONOTONIC), "register_clock");
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET(0, &cpus);
+  closed(register_iowq_affinity(ring, cpus), "register_iowq_affinity");
+  closed(unregister_iowq_affinity(ring), "unregister_iowq_affinity");
+  closed(set_iowq_max_workers(ring, IowqMaxWorkers{}), "set_iowq_max_workers");
   closed(register_restrictions(ring, Restrictions().allow_sqe_op(abi::IORING_OP_NOP)), "register_restrictions");
   closed(query_opcodes(&ring), "query_opcodes");
   closed(send_msg_ring(ring, 1, 2), "send_msg_ring");
