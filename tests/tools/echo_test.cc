@@ -288,6 +288,45 @@ TEST_CASE("echo_epoll with a 100-byte buffer: large messages go through in piece
   check_echo(epoll_path(), {"--buffer-size", "100"}, 16, 100);
 }
 
+// The resident memory of process `pid` in bytes (VmRSS), or -1.
+long long resident_bytes(pid_t pid) {
+  FILE* status = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (status == nullptr) return -1;
+  char line[256];
+  long long kib = -1;
+  while (std::fgets(line, sizeof line, status) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %lld kB", &kib) == 1) break;
+  }
+  std::fclose(status);
+  return kib < 0 ? -1 : kib * 1024;
+}
+
+// The kernel takes a ring's buffers in ring order, so a server that gave it
+// all 1,024 would put 400 messages in 400 different buffers (25 MiB touched,
+// none of it in the cache any more). tools/echo gives the kernel only a few
+// free buffers and hands back the one it sent last first: one client's 400
+// messages of 64 KiB land in a handful of buffers, and the rest of the
+// 64 MiB is never touched.
+TEST_CASE("echo: one client's 400 x 64 KiB messages reuse a few buffers, the rest of --buffers 1024 stays untouched") {
+  Server server;
+  start(server, echo_path(), {"--buffers", "1024"});
+  const long long before = resident_bytes(server.pid());
+  REQUIRE(before > 0);
+  const Result load = tool_runner::run(load_path(), {"--port", std::to_string(server.port()), "--connections", "1",
+                                                     "--size", "65536", "--count", "400", "--json"});
+  INFO("load stdout: " << load.out << " stderr: " << load.err);
+  CHECK(load.exit_code == 0);
+  CHECK(json_number(load.out, "requests") == 400);
+  CHECK(json_number(load.out, "mismatches") == 0);
+  const long long after = resident_bytes(server.pid());
+  MESSAGE("echo --buffers 1024: resident " << before / 1024 << " KiB before, " << after / 1024
+                                           << " KiB after 400 x 64 KiB on one connection");
+  CHECK(after - before < 8ll << 20);
+  std::map<std::string, long long> totals = stop(server);
+  CHECK(totals["bytes_in"] == 400ll * 65536);
+  CHECK(totals["bytes_out"] == 400ll * 65536);
+}
+
 // ---- Misbehaving clients ------------------------------------------------------------
 
 // A client that resets its connection (SO_LINGER 0, close) half-way through

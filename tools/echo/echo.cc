@@ -10,7 +10,21 @@
 //     connections pin no memory at all;
 //   * what arrived is sent back from the very buffer it landed in (SEND, or
 //     SENDMSG with one iovec per buffer when several wait), and the buffer
-//     is recycled to the kernel once its bytes have gone out;
+//     is recycled to the kernel once its bytes have gone out; the sends of
+//     what one pass of the loop received go in newest first, while those
+//     bytes are likeliest to be still in the cache;
+//   * the kernel has only a few buffers free at a time, and the buffer
+//     sent last goes back first. It takes a ring's buffers in ring order, so
+//     with all of them free (--buffers 1024 of 64 KiB: 64 MiB) every
+//     receive would land in a buffer last used 1,023 receives ago, long
+//     evicted from the cache. At start echo takes back all but a few (at
+//     least 8, and 512 KiB: a READ of /dev/null that selects a buffer hands
+//     it over untouched) and keeps the ones it has sent in a stack; after
+//     each pass it gives the kernel the newest until it has twice what the
+//     pass took (doubled after a receive ran dry, decaying slowly) plus one
+//     per parked receive. So memory is touched as the load needs it: one
+//     busy connection reuses a handful of buffers (not with --incremental,
+//     whose buffers are shared by receives and all stay with the kernel);
 //   * one send at a time per connection, so the bytes keep their order; a
 //     partial send is sent on from where it stopped (MSG_WAITALL makes the
 //     kernel retry a short send itself, so that is rare);
@@ -48,8 +62,8 @@
 // --max-connections) resets= bytes_in= bytes_out= recvs= (CQEs with data)
 // sends= (SEND/SENDMSG requests) enobufs= (receives ended for want of a
 // buffer) parked= pauses= (receives cancelled for --max-queued) requests=
-// (SQEs) waits= (submit-and-wait calls) fds_at_start= fds_at_exit=` (equal:
-// nothing left open).
+// (SQEs) waits= (submit-and-wait calls; neither counts the start's READs of
+// /dev/null) fds_at_start= fds_at_exit=` (equal: nothing left open).
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -60,6 +74,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -92,11 +107,12 @@ constexpr const char* kUsage =
 
 constexpr std::uint16_t kGroup = 1;  // the buffer group id every RECV selects from
 constexpr unsigned kMaxIov = 32;     // buffers one SENDMSG sends at most
+constexpr unsigned kMinFreeBytes = 512 * 1024;  // the kernel always has this much free (at least 8 buffers)
 
 // user_data: what the request is (top 8 bits), the connection's generation
 // (24 bits: a stale CQE of a closed connection whose slot was reused is
 // recognised) and its slot (low 32 bits).
-enum Kind : std::uint64_t { kAccept = 1, kRecv, kSend, kCancel, kSignal, kStop };
+enum Kind : std::uint64_t { kAccept = 1, kRecv, kSend, kCancel, kSignal, kStop, kWithhold };
 std::uint64_t tag(Kind kind, std::uint32_t slot = 0, std::uint32_t generation = 0) {
   return (static_cast<std::uint64_t>(kind) << 56) | (static_cast<std::uint64_t>(generation & 0xffffff) << 32) | slot;
 }
@@ -138,6 +154,7 @@ struct Connection {
   bool cancel_sent = false;   // its RECV is being cancelled (too much waits to be sent)
   bool send_in_flight = false;
   bool broken = false;        // a send failed: what waits is dropped
+  bool send_waiting = false;  // in received_: sent at the end of the pass
   Fifo queue;                 // in arrival order
   std::uint64_t queued = 0;   // bytes in `queue` not yet sent
   // The SENDMSG in flight reads these until its CQE.
@@ -220,6 +237,8 @@ class Server {
       ++totals_.waits;
       if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) cli::fail_errno(kTool, "io_uring_enter", rc);
       ring_.for_each_cqe([&](const uring::Cqe& cqe) { handle(cqe); });
+      send_received();
+      top_up();
       // Connections parked on -ENOBUFS, once a recycle gave a buffer back.
       group_.rearm_parked([&](std::uint64_t user_data) {
         if (Connection* c = connection_of(user_data)) {
@@ -286,11 +305,51 @@ class Server {
     }
     group_ = std::move(*group);
     if (options_.incremental) slices_.assign(options_.buffers, 0);
+    min_free_ = std::max(8u, kMinFreeBytes / static_cast<unsigned>(std::min<std::uint64_t>(options_.buffer_size, kMinFreeBytes)));
+    min_free_ = std::min(min_free_, static_cast<unsigned>(options_.buffers));
+    free_target_ = min_free_;
+    if (!options_.incremental) withhold_buffers();
     connections_.resize(options_.max_connections);
     for (std::uint32_t i = static_cast<std::uint32_t>(options_.max_connections); i-- > 0;) free_.push_back(i);
   }
 
  private:
+  // The group gave the kernel every buffer, and the kernel takes them in
+  // ring order: a whole ring's worth goes by before a buffer comes round
+  // again, cold. So take all but min_free_ back now (they are handed out
+  // again, the most recently sent first, as the demand grows; see top_up):
+  // a READ of /dev/null that selects a buffer reads nothing and its CQE
+  // hands the buffer over untouched (the kernel commits the buffer of a file
+  // it cannot poll when it selects it). A kernel that gives it back instead
+  // leaves it in the ring: only the reuse is lost.
+  void withhold_buffers() {
+    const unsigned count = group_.buffer_count();
+    if (count <= min_free_) return;
+    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0) return;
+    const unsigned wanted = count - min_free_;
+    unsigned asked = 0, answered = 0;
+    spare_.reserve(count);
+    while (answered < asked || asked < wanted) {
+      uring::Sqe* s;
+      while (asked < wanted && (s = ring_.get_sqe()) != nullptr) {
+        uring::prep_read_buffer_select(*s, null_fd, static_cast<std::uint32_t>(options_.buffer_size), 0, kGroup)
+            .set_user_data(tag(kWithhold));
+        ++asked;
+      }
+      const int rc = ring_.submit_and_wait(1);
+      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) cli::fail_errno(kTool, "io_uring_enter", rc);
+      ring_.for_each_cqe([&](const uring::Cqe& cqe) {
+        ++answered;
+        if (!cqe.has_buffer()) return;
+        const uring::BufferView view = group_.take(cqe);
+        if (!view.ok()) cli::fail(kTool, std::string("take: ") + uring::describe(view.error));
+        spare_.push_back(view);
+      });
+    }
+    ::close(null_fd);
+  }
+
   // The next SQE; when the SQ is full, submit what is there first.
   uring::Sqe& sqe() {
     uring::Sqe* sqe;
@@ -387,6 +446,7 @@ class Server {
         return lost(cqe);
       case kCancel:
       case kStop:
+      case kWithhold:
         return;  // 0, -ENOENT (it had ended), -EALREADY: the target's own CQE tells
     }
     cli::fail(kTool, "a CQE with an unknown user_data " + std::to_string(cqe.user_data));
@@ -449,6 +509,7 @@ class Server {
       const uring::BufferView view = group_.take(cqe, bundle);
       if (!view.ok()) cli::fail(kTool, std::string("take: ") + uring::describe(view.error));
       ++totals_.recvs;
+      taken_this_pass_ += view.segments;
       totals_.bytes_in += view.size;
       if (options_.incremental) ++slices_[view.id];
       if (c.broken || stopping_ || view.size == 0) {
@@ -461,7 +522,10 @@ class Server {
     if (!cqe.more()) {
       c.recv_armed = false;
       c.cancel_sent = false;
-      if (cqe.res == -ENOBUFS) ++totals_.enobufs;
+      if (cqe.res == -ENOBUFS) {
+        ++totals_.enobufs;
+        ran_dry_this_pass_ = true;
+      }
       switch (group_.on_multishot_end(cqe, bundle)) {
         case uring::NoBuffersAction::rearm_now:
         case uring::NoBuffersAction::ended_with_data:
@@ -480,7 +544,10 @@ class Server {
           break;
       }
     }
-    send_queued(c);
+    if (!c.send_waiting && !c.queue.empty()) {
+      c.send_waiting = true;
+      received_.push_back(static_cast<std::uint64_t>(c.generation) << 32 | slot_index(c));
+    }
     update_recv(c);
     maybe_close(c);
   }
@@ -523,6 +590,45 @@ class Server {
     maybe_close(c);
   }
 
+  // The sends of what this pass received, newest first: its bytes are the
+  // likeliest to be still in the cache.
+  void send_received() {
+    for (std::size_t i = received_.size(); i-- > 0;) {
+      const std::uint64_t key = received_[i];
+      Connection& c = connections_[static_cast<std::uint32_t>(key)];
+      c.send_waiting = false;
+      if (c.fd < 0 || c.generation != static_cast<std::uint32_t>(key >> 32)) continue;
+      send_queued(c);
+      update_recv(c);
+      maybe_close(c);
+    }
+    received_.clear();
+  }
+
+  // After each pass: the kernel gets held buffers back, the one sent last
+  // first, until it has free_target_ free, plus one for each parked
+  // receive. The target follows the demand: twice what this pass took,
+  // doubled when a receive ran dry, decaying by 1/16 a pass, never below
+  // min_free_.
+  void top_up() {
+    unsigned target = std::max({min_free_, 2 * taken_this_pass_, free_target_ - free_target_ / 16});
+    if (ran_dry_this_pass_) target = std::max(target, 2 * free_target_);
+    free_target_ = std::min(target, group_.buffer_count());
+    taken_this_pass_ = 0;
+    ran_dry_this_pass_ = false;
+    const unsigned wanted = free_target_ + group_.parked_count();
+    while (!spare_.empty() && group_.kernel_owned_count() < wanted) {
+      recycle_now(spare_.back());
+      spare_.pop_back();
+    }
+  }
+
+  void recycle_now(const uring::BufferView& view) {
+    if (uring::BufferError error = group_.recycle(view); error != uring::BufferError::none) {
+      cli::fail(kTool, std::string("recycle: ") + uring::describe(error));
+    }
+  }
+
   // The view's buffers go back to the kernel. On an incremental ring a
   // buffer holds the bytes of several receives (of any connections) and is
   // ours only after the CQE without IORING_CQE_F_BUF_MORE: it goes back when
@@ -533,6 +639,10 @@ class Server {
       if (--slices_[view.id] != 0 || group_.kernel_owns(view.id)) return;
       error = group_.recycle(view.id);
     } else {
+      if (!stopping_ && group_.parked_count() == 0 && group_.kernel_owned_count() >= free_target_) {
+        spare_.push_back(view);  // the kernel has enough: held, given back by top_up()
+        return;
+      }
       error = group_.recycle(view);
     }
     if (error != uring::BufferError::none) cli::fail(kTool, std::string("recycle: ") + uring::describe(error));
@@ -577,6 +687,10 @@ class Server {
   std::vector<Connection> connections_;
   std::vector<std::uint32_t> free_;     // free slots
   std::vector<std::uint32_t> slices_;   // --incremental: receives not yet sent, per buffer
+  std::vector<std::uint64_t> received_;  // generation << 32 | slot: got data this pass
+  std::vector<uring::BufferView> spare_;  // ours, sent (or never used), not given back yet; newest last
+  unsigned min_free_ = 0, free_target_ = 0, taken_this_pass_ = 0;  // buffers (see top_up)
+  bool ran_dry_this_pass_ = false;
   bool accept_armed_ = false, signal_armed_ = false, stopping_ = false;
   Totals totals_;
 };
