@@ -173,7 +173,7 @@ TEST_CASE("bad setup input gives a clear error and leaks nothing") {
 
   o = RingOptions{};
   o.extra_setup_flags = 1u << 31;
-  expect_error(o, EINVAL, "flags 0x80000000");
+  expect_error(o, EINVAL, "setup flag bit(s) 0x80000000");
 
   o = RingOptions{};
   o.sqpoll_cpu = 0;

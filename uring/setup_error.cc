@@ -152,6 +152,18 @@ std::string explain_einval(const RingOptions& o) {
     return "this kernel (" + kernel_release() + ") does not know setup flag(s) " + newer +
            "; drop them (tools/probe lists what this kernel accepts)";
   }
+  // Bits this library has no name for (extra_setup_flags): the kernel checks
+  // its flags before anything else, so a bit it does not know either is the
+  // refusal.
+  std::uint32_t known = 0;
+  for (const abi::flag_info& flag : abi::setup_flags) known |= flag.bit;
+  if (const std::uint32_t unknown = flags & ~known) {
+    char bits[16];
+    std::snprintf(bits, sizeof bits, "%#x", static_cast<unsigned>(unknown));
+    return std::string("setup flag bit(s) ") + bits +
+           " (extra_setup_flags) are not ones this library knows; if this kernel (" + kernel_release() +
+           ") does not know them either, that is the refusal: drop them (tools/probe lists what it accepts)";
+  }
   if (o.entries > kMaxEntries && !o.clamp) {
     return "entries " + std::to_string(o.entries) + " is above the kernel's maximum " +
            std::to_string(kMaxEntries) + "; ask for fewer, or set clamp = true";
@@ -192,7 +204,9 @@ std::string explain_einval(const RingOptions& o) {
              "poller thread it then shares)";
     }
   }
-  if (o.sqpoll && o.sqpoll_cpu) {
+  // A ring that attaches to another's poller never has its CPU looked at
+  // (io_sq_offload_create returns once attached).
+  if (o.sqpoll && o.sqpoll_cpu && !wq_fd_of(o)) {
     // io_sq_offload_create (io_uring/sqpoll.c): EINVAL when the CPU is
     // >= nr_cpu_ids or offline, or outside the caller's cpuset
     // (cpuset_cpus_allowed). The caller's affinity mask plays no part.
