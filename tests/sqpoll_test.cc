@@ -222,3 +222,57 @@ TEST_CASE("sqpoll: the get_sqe / wait_for_sq_space loop fills SQ after SQ withou
 TEST_CASE("without SQPOLL the same get_sqe / wait_for_sq_space loop makes room by submitting") {
   fill_through_wait_for_sq_space(false);
 }
+
+// WaitOptions::spin: on SQPOLL the poller posts completions with no enter at
+// all, so a wait that spins first reaps them without a system call (as fio's
+// SQPOLL engine does), submit included while the poller is awake.
+TEST_CASE("sqpoll: submit_and_wait and wait_cqes with WaitOptions::spin reap without an io_uring_enter") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
+  if (!seccomp_filters_available()) {
+    URING_SKIP("this machine refuses seccomp filters (prctl/seccomp failed); cannot prove that no enter happened");
+  }
+  RingOptions options;
+  options.entries = 16;
+  options.sqpoll = true;
+  options.sqpoll_idle_ms = 10000;
+  auto created = testing::create_ring(options);
+  REQUIRE_MESSAGE(created.ok(), created.error().message);
+  Ring& ring = *created;
+  prep_nop(testing::next_sqe(ring)).set_user_data(1);
+  CHECK(testing::reap_one(ring).data() == 1);
+  REQUIRE_FALSE(ring.sq_needs_wakeup());
+
+  bool filtered = false;
+  int waited[2] = {-1, -1}, submitted = -1;
+  unsigned ready[2] = {0, 0};
+  std::thread worker([&] {
+    filtered = forbid_io_uring_enter_in_this_thread();
+    if (!filtered) return;
+    WaitOptions spin;
+    spin.spin = std::chrono::seconds(5);  // far longer than a NOP takes: it ends by the CQEs
+    for (unsigned i = 0; i < 4; ++i) prep_nop(*ring.get_sqe()).set_user_data(10 + i);
+    waited[0] = ring.submit_and_wait(4, spin);  // -EPERM if it entered
+    ready[0] = ring.cq_ready();
+    ring.advance(ready[0]);
+    prep_nop(*ring.get_sqe()).set_user_data(20);
+    submitted = ring.submit();
+    waited[1] = ring.wait_cqes(1, spin);
+    ready[1] = ring.cq_ready();
+    ring.advance(ready[1]);
+  });
+  worker.join();
+  REQUIRE(filtered);
+  CHECK(waited[0] == 4);
+  CHECK(ready[0] == 4);
+  CHECK(submitted == 1);
+  CHECK(waited[1] == 0);
+  CHECK(ready[1] == 1);
+  // Without the spin the same wait enters (and the filter refuses it).
+  bool refused = false;
+  std::thread unspun([&] {
+    if (!forbid_io_uring_enter_in_this_thread()) return;
+    refused = ring.wait_cqes(1, WaitOptions{}) == -EPERM;
+  });
+  unspun.join();
+  CHECK(refused);
+}

@@ -748,3 +748,37 @@ TEST_CASE("a min_wait beyond the kernel's 32-bit microseconds is refused, not tr
   wait.min_wait = std::chrono::microseconds(-1);
   CHECK(ring.wait_cqes(1, wait) == -EINVAL);
 }
+
+// WaitOptions::spin is bounded by the timeout, and on a ring whose
+// completions need an enter (task work, no SQPOLL) it still waits in the
+// kernel once the spin is over: a POLL completed by another thread's write.
+TEST_CASE("WaitOptions::spin: ends at the timeout, and falls back to the kernel's wait") {
+  Ring ring = make_ring();
+  WaitOptions spin_long;
+  spin_long.spin = std::chrono::seconds(30);
+  spin_long.timeout = std::chrono::milliseconds(50);
+  const auto before = std::chrono::steady_clock::now();
+  CHECK(ring.wait_cqes(1, spin_long) == -ETIME);
+  CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(10));
+
+  const int efd = ::eventfd(0, EFD_CLOEXEC);
+  REQUIRE(efd >= 0);
+  prep_poll_add(*ring.get_sqe(), efd, POLLIN).set_user_data(7);
+  REQUIRE(ring.submit() == 1);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::uint64_t one = 1;
+    (void)::write(efd, &one, sizeof one);
+  });
+  WaitOptions spin_short;
+  spin_short.spin = std::chrono::milliseconds(1);
+  spin_short.timeout = std::chrono::seconds(10);
+  CHECK(ring.wait_cqes(1, spin_short) == 0);
+  writer.join();
+  Cqe* cqe = ring.peek_cqe();
+  REQUIRE(cqe != nullptr);
+  CHECK(cqe->data() == 7u);
+  CHECK((cqe->result() & POLLIN) != 0);
+  ring.cqe_seen(cqe);
+  ::close(efd);
+}

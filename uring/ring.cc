@@ -169,6 +169,15 @@ void leave_orphan(std::uint64_t token, int index) {
   g_orphan_count.store(static_cast<int>(g_orphans.size()), std::memory_order_relaxed);
 }
 
+// A spin-wait hint to the CPU (lets the sibling hyperthread run, saves power).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
 std::int64_t monotonic_ns() {
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -646,7 +655,9 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
   bool registered = false;
   if (options.registered_wait) {
     // The entry replaces the per-call arguments; mixing them would silently drop one.
-    if (options.timeout.count() >= 0 || options.min_wait.count() > 0 || options.sigmask) return -EINVAL;
+    if (options.timeout.count() >= 0 || options.min_wait.count() > 0 || options.sigmask || options.spin.count() > 0) {
+      return -EINVAL;
+    }
     const unsigned index = *options.registered_wait;
     if (index >= s_.wait_entry_count) return -EINVAL;
     const abi::io_uring_reg_wait& entry = s_.wait_entries[index];
@@ -669,11 +680,20 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
     if (cq_needs_flush()) flush_cq();
     return 0;
   }
-  const std::int64_t start = (timed || min_wait) ? monotonic_ns() : 0;
+  const std::int64_t spin_ns = options.spin.count() > 0 ? options.spin.count() : 0;
+  const std::int64_t start = (timed || min_wait || spin_ns) ? monotonic_ns() : 0;
   // Nothing to submit is a plain wait (SQPOLL: nothing left unpublished).
   bool submit_pending =
       submit && s_.sqe_tail != (s_.sqpoll ? s_.sqpoll_published : barrier::load_relaxed(s_.sq_khead));
   int submitted = 0;
+  if (submit_pending && spin_ns && s_.sqpoll) {
+    // Publish now (an enter only to wake a sleeping poller), so the spin
+    // below can find the completions without any system call.
+    submitted = this->submit();
+    if (submitted < 0) return submitted;
+    submit_pending = false;
+  }
+  bool spun = false;
   if (submit_pending && sigmask) {
     // An enter that submits reports the count, never its wait's -EINTR. A
     // caller who passes a signal mask wants to hear of the signal: submit
@@ -690,6 +710,18 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
     if (!submit_pending) {
       if (ready >= count) return submitted;
       if (iopoll && ready > 0) return submitted;  // the kernel will not poll a non-empty CQ
+      if (spin_ns && !spun && !iopoll && !cq_needs_flush()) {
+        // Once per call, before the first enter that waits: the CQ tail is
+        // read with acquire (cq_ready), the clock every 64 looks.
+        spun = true;
+        const std::int64_t end = timed ? std::min(start + spin_ns, start + timeout_ns) : start + spin_ns;
+        for (unsigned look = 1;; ++look) {
+          if (cq_ready() >= count) return submitted;
+          if ((look & 63) == 0 && monotonic_ns() >= end) break;
+          cpu_relax();
+        }
+        continue;
+      }
       if (timed || min_wait) now = monotonic_ns();
       if (entered && min_wait && ready > 0 && now - start >= min_wait_ns) return submitted;
       if (entered && timed && now - start >= timeout_ns) return -ETIME;

@@ -146,6 +146,19 @@ struct WaitOptions {
   std::chrono::microseconds min_wait{0};
   // Signal mask to apply while blocked (like ppoll); null keeps the current one.
   const sigset_t* sigmask = nullptr;
+  // Before waiting in the kernel, watch the CQ from user space for up to this
+  // long (no system call while it spins; it burns this thread's CPU). On an
+  // SQPOLL ring the poller posts completions without any io_uring_enter, so a
+  // spin reaps them with no system call at all, as fio's SQPOLL engine does
+  // (and the submit of submit_and_wait makes none while the poller is awake).
+  // Without SQPOLL most completions are posted by task work that only an
+  // enter runs, so a spin finds only what other threads post (io-wq, MSG_RING);
+  // then it falls back to the kernel's wait. The spinning thread keeps its
+  // CPU: it pays only where the poller has a CPU of its own (pin them apart;
+  // on a machine with no CPU to spare the spin delays the poller it waits
+  // for). Counts toward `timeout`. Zero or negative: no spin. Not with
+  // registered_wait.
+  std::chrono::nanoseconds spin{0};
   // IORING_ENTER_EXT_ARG_REG (6.13): wait with entry `registered_wait` of
   // the ring's registered wait region (Ring::register_mem_region with
   // wait_args) instead of the three fields above, which must stay unset.

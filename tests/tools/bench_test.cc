@@ -59,17 +59,17 @@ TEST_CASE("bench nop: every setup runs, one line per batch and setup, the first 
   }
 }
 
-TEST_CASE("bench read: pread, plain, fixed and sqpoll read a small file; every read returns 4096 bytes") {
+TEST_CASE("bench read: pread, plain, fixed, sqpoll and sqpoll-spin read a small file; every read returns 4096 bytes") {
   const char* tmp = std::getenv("TEST_TMPDIR");
   REQUIRE(tmp != nullptr);
   const std::string file = std::string(tmp) + "/read.dat";
   const auto run = tool_runner::run(bench(), {"read", "--file", file, "--size", "1M", "--seconds", "0.05", "--reps", "2",
-                                              "--qd", "1,4", "--setup", "pread,plain,fixed,sqpoll"});
+                                              "--qd", "1,4", "--setup", "pread,plain,fixed,sqpoll,sqpoll-spin"});
   INFO(run.err);
   REQUIRE(run.exited);
   CHECK(run.exit_code == 0);
   const auto out = lines(run.out);
-  REQUIRE(out.size() == 8);
+  REQUIRE(out.size() == 10);
   for (const std::string& line : out) {
     CAPTURE(line);
     auto f = fields(line);

@@ -5,8 +5,11 @@
 // Setups: pread (a plain pread(2) loop, one read at a time: the synchronous
 // baseline), plain (READ on the file's fd), fixed (the file registered and
 // the buffers registered: READ_FIXED on a fixed file), sqpoll (fixed, and an
-// SQPOLL thread submits); and fio's io_uring engine at the same depth and
-// block size in the same run: fio (plain), fio-fixed (--registerfiles
+// SQPOLL thread submits; the loop waits in the kernel for completions),
+// sqpoll-spin (the same, reaping by watching the CQ from user space first:
+// WaitOptions::spin, as fio's SQPOLL engine reaps); and fio's io_uring
+// engine at the same depth and block size in the same run: fio (plain),
+// fio-fixed (--registerfiles
 // --fixedbufs), fio-sqpoll (those and --sqthread_poll), fio-psync
 // (--ioengine=psync). fio runs --seconds too (whole seconds, at least 1)
 // with --invalidate=0, so it reads from the page cache as we do.
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -35,7 +39,7 @@ const char* kUsage =
     "  --seconds S   seconds per repetition of each setup (default 2)\n"
     "  --reps N      repetitions, interleaved across setups (default 3)\n"
     "  --setup LIST  comma-separated (default: pread,plain,fixed); the first is the baseline:\n"
-    "                pread plain fixed sqpoll fio fio-fixed fio-sqpoll fio-psync\n"
+    "                pread plain fixed sqpoll sqpoll-spin fio fio-fixed fio-sqpoll fio-psync\n"
     "  --file PATH   the file to read (default /tmp/uring-bench-read.dat; made, and filled, when\n"
     "                missing or smaller than --size)\n"
     "  --size N      its size (default 1G; K/M/G suffixes)\n"
@@ -107,7 +111,7 @@ Sample run_pread(const Target& target) {
 // QD reads in flight on a ring: each completion queues the next read into
 // the same buffer slot (user_data = slot), one submit-and-wait per round of
 // completions; after --seconds no new reads, the rest are reaped.
-Sample run_ring(const Target& target, unsigned qd, bool fixed, bool sqpoll) {
+Sample run_ring(const Target& target, unsigned qd, bool fixed, bool sqpoll, bool spin = false) {
   uring::RingOptions options;
   options.entries = qd;
   options.sqpoll = sqpoll;
@@ -162,8 +166,10 @@ Sample run_ring(const Target& target, unsigned qd, bool fixed, bool sqpoll) {
   Sample sample;
   std::vector<unsigned> free_slots;
   free_slots.reserve(qd);
+  uring::WaitOptions wait;
+  if (spin) wait.spin = std::chrono::milliseconds(10);  // ends as soon as a CQE is there
   while (in_flight > 0) {
-    if (ring.submit_and_wait(1) < 0) return failed("submit_and_wait failed");
+    if ((spin ? ring.submit_and_wait(1, wait) : ring.submit_and_wait(1)) < 0) return failed("submit_and_wait failed");
     ring.for_each_cqe([&](const uring::Cqe& cqe) {
       if (cqe.result() != static_cast<int>(kBlock)) bad = true;
       --in_flight;
@@ -241,11 +247,12 @@ Sample run_read(const Target& target, const std::string& setup, unsigned qd) {
   if (setup == "plain") return run_ring(target, qd, false, false);
   if (setup == "fixed") return run_ring(target, qd, true, false);
   if (setup == "sqpoll") return run_ring(target, qd, true, true);
+  if (setup == "sqpoll-spin") return run_ring(target, qd, true, true, /*spin=*/true);
   if (setup.rfind("fio", 0) == 0 &&
       (setup == "fio" || setup == "fio-fixed" || setup == "fio-sqpoll" || setup == "fio-psync")) {
     return run_fio(target, setup, qd);
   }
-  return failed("unknown setup " + setup + "; known: pread plain fixed sqpoll fio fio-fixed fio-sqpoll fio-psync");
+  return failed("unknown setup " + setup + "; known: pread plain fixed sqpoll sqpoll-spin fio fio-fixed fio-sqpoll fio-psync");
 }
 
 }  // namespace

@@ -237,7 +237,8 @@ def read_section(results, root, md):
     columns = [f"QD {q}" for q in depths]
     table(md, ["setup"] + columns, grid(by, setups, depths, lambda r: spread(r, "kiops", 0, 0)))
     md.append("Targets: ≥ fio in each matching configuration; ≥ psync (fio's) at QD ≥ 32:\n")
-    pairs = [("plain", "fio"), ("fixed", "fio-fixed"), ("sqpoll", "fio-sqpoll"), ("plain", "fio-psync"),
+    pairs = [("plain", "fio"), ("fixed", "fio-fixed"), ("sqpoll", "fio-sqpoll"), ("sqpoll-spin", "fio-sqpoll"),
+             ("plain", "fio-psync"),
              ("fixed", "fio-psync"), ("plain", "pread")]
 
     def target_cell(ratio, q, theirs):

@@ -92,7 +92,7 @@ fi
 if wanted read; then
   echo "run_all: read" >&2
   "$bench" read --qd 1,32,128 --seconds $read_seconds --reps $read_reps --size $read_size \
-    --setup fio,plain,fixed,fio-fixed,sqpoll,fio-sqpoll,pread,fio-psync --json >"$out/read.json" ||
+    --setup fio,plain,fixed,fio-fixed,sqpoll,sqpoll-spin,fio-sqpoll,pread,fio-psync --json >"$out/read.json" ||
     echo "run_all: read: some setups failed (above); their rows are missing" >&2
 fi
 
