@@ -760,6 +760,9 @@ TEST_CASE("WaitOptions::spin: ends at the timeout, and falls back to the kernel'
   const auto before = std::chrono::steady_clock::now();
   CHECK(ring.wait_cqes(1, spin_long) == -ETIME);
   CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(10));
+  spin_long.spin = std::chrono::nanoseconds::max();  // no overflow of the clock arithmetic (UBSan)
+  CHECK(ring.wait_cqes(1, spin_long) == -ETIME);
+  CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(20));
 
   const int efd = ::eventfd(0, EFD_CLOEXEC);
   REQUIRE(efd >= 0);

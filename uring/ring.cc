@@ -680,7 +680,8 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
     if (cq_needs_flush()) flush_cq();
     return 0;
   }
-  const std::int64_t spin_ns = options.spin.count() > 0 ? options.spin.count() : 0;
+  // At most kForever, so that start + spin_ns cannot overflow.
+  const std::int64_t spin_ns = options.spin.count() > 0 ? std::min<std::int64_t>(options.spin.count(), kForever) : 0;
   const std::int64_t start = (timed || min_wait || spin_ns) ? monotonic_ns() : 0;
   // Nothing to submit is a plain wait (SQPOLL: nothing left unpublished).
   bool submit_pending =
