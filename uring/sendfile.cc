@@ -338,7 +338,7 @@ std::string send_hint(FileSender::FailedSide side, int err) {
   using Side = FileSender::FailedSide;
   if (side == Side::file) {
     switch (err) {
-      case EBADF: return ": the file fd is not open for reading; open it O_RDONLY or O_RDWR";
+      case EBADF: return ": the file fd is not open, or not open for reading; open it O_RDONLY or O_RDWR";
       case ESPIPE: return ": the file has no offsets (a pipe or FIFO?); pass a regular file";
       case EINVAL: return ": it cannot be spliced from (a directory, a socket, O_DIRECT?); pass a regular file";
       case EISDIR: return ": it is a directory; pass a regular file";
@@ -346,9 +346,9 @@ std::string send_hint(FileSender::FailedSide side, int err) {
     }
   }
   switch (err) {
-    case EPIPE:
-    case ECONNRESET: return ": the peer closed the connection";
-    case EBADF: return ": the socket fd is not open for writing";
+    case EPIPE: return ": the connection is closed for writing (the peer closed it, or this side shut it down)";
+    case ECONNRESET: return ": the peer reset the connection";
+    case EBADF: return ": the socket fd is not open, or not open for writing";
     case EINVAL: return ": it cannot be spliced to (not a connected stream socket, pipe or file?)";
     default: return "";
   }

@@ -59,10 +59,11 @@
 //     and not cancelled by a short first);
 //   - flags: SPLICE_F_MOVE is not used (a hint for pipe -> file page
 //     stealing; sockets ignore it). Every pipe -> socket splice carries
-//     SPLICE_F_NONBLOCK: in splice_to_socket (and the pipe -> pipe / file
-//     paths) it only turns "the pipe is empty" into -EAGAIN instead of a
-//     sleep; whether the socket side blocks still follows the socket's own
-//     O_NONBLOCK (MSG_DONTWAIT). With an intact link the pipe is never empty
+//     SPLICE_F_NONBLOCK: in splice_to_socket it only turns "the pipe is
+//     empty" into -EAGAIN instead of a sleep; whether the socket side blocks
+//     still follows the socket's own O_NONBLOCK (MSG_DONTWAIT). When the
+//     output is itself a pipe (pipe -> pipe), a full output pipe answers
+//     -EAGAIN too, and the sender waits for POLLOUT as for a full socket. With an intact link the pipe is never empty
 //     there; with a split one (above) a socket splice that found it empty
 //     answers -EAGAIN: the sender then drains what the file splice put in
 //     (a wait step, whose POLLOUT fires at once on a socket with room), or

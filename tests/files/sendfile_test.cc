@@ -461,6 +461,8 @@ TEST_CASE("FileSender: the peer closing early ends it with -EPIPE or -ECONNRESET
       REQUIRE_FALSE(sent.ok());
       CHECK_MESSAGE((sent.code() == EPIPE || sent.code() == ECONNRESET), sent.error().message);
       CHECK(sent.error().message.find("after") != std::string::npos);
+      CHECK(sent.error().message.find(sent.code() == EPIPE ? "closed for writing (the peer closed it, or this side"
+                                                           : "the peer reset the connection") != std::string::npos);
     }
   }
   CHECK(testing::open_fd_count() == fds_before);
