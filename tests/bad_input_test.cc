@@ -663,6 +663,9 @@ TEST_CASE("bad input: WaitOptions the kernel cannot take") {
     CHECK(ring.wait_cqes(1, no_region) == -EINVAL);
     no_region.timeout = std::chrono::milliseconds(1);  // and with fields it replaces
     CHECK(ring.wait_cqes(1, no_region) == -EINVAL);
+    no_region.timeout = std::chrono::nanoseconds(-1);
+    no_region.spin = std::chrono::milliseconds(1);  // or a spin
+    CHECK(ring.wait_cqes(1, no_region) == -EINVAL);
     const Cqe done = reap_one(ring);  // the NOP was not lost
     CHECK(done.user_data == 1);
   });

@@ -276,3 +276,33 @@ TEST_CASE("sqpoll: submit_and_wait and wait_cqes with WaitOptions::spin reap wit
   unspun.join();
   CHECK(refused);
 }
+
+// Review of b18da83, 5: SQEs published by flush_sq to a poller that has gone
+// to sleep: submit_and_wait(n, {.spin}) wakes it before spinning (it used to
+// spin its whole length, then wake it with the first enter).
+TEST_CASE("sqpoll: submit_and_wait with spin wakes a sleeping poller for SQEs flush_sq published") {
+  URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
+  RingOptions options;
+  options.entries = 8;
+  options.sqpoll = true;
+  options.sqpoll_idle_ms = 1;
+  auto created = testing::create_ring(options);
+  REQUIRE_MESSAGE(created.ok(), created.error().message);
+  Ring& ring = *created;
+  prep_nop(testing::next_sqe(ring)).set_user_data(1);
+  CHECK(testing::reap_one(ring).data() == 1);
+  const auto asleep = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!ring.sq_needs_wakeup() && std::chrono::steady_clock::now() < asleep) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(ring.sq_needs_wakeup());
+  prep_nop(testing::next_sqe(ring)).set_user_data(2);
+  ring.flush_sq();
+  WaitOptions spin;
+  spin.spin = std::chrono::seconds(3);
+  spin.timeout = std::chrono::seconds(10);
+  const auto before = std::chrono::steady_clock::now();
+  CHECK(ring.submit_and_wait(1, spin) >= 0);
+  CHECK(std::chrono::steady_clock::now() - before < std::chrono::milliseconds(1500));
+  CHECK(testing::reap_one(ring).data() == 2);
+}

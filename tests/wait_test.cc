@@ -785,3 +785,87 @@ TEST_CASE("WaitOptions::spin: ends at the timeout, and falls back to the kernel'
   ring.cqe_seen(cqe);
   ::close(efd);
 }
+
+// Review of b18da83, 2: on DEFER_TASKRUN rings every completion is posted by
+// task work that only an enter runs, so a spin can never succeed: it is not
+// made (a spin that ran its length here would take 2 s).
+TEST_CASE("WaitOptions::spin on a DEFER_TASKRUN ring goes to the kernel's wait at once") {
+  auto created = testing::create_ring(RingOptions{.entries = 8, .single_issuer = true, .defer_taskrun = true});
+  REQUIRE_MESSAGE(created.ok(), created.error().message);
+  Ring& ring = *created;
+  const int efd = ::eventfd(0, EFD_CLOEXEC);
+  REQUIRE(efd >= 0);
+  prep_poll_add(*ring.get_sqe(), efd, POLLIN).set_user_data(8);
+  REQUIRE(ring.submit() == 1);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::uint64_t one = 1;
+    (void)::write(efd, &one, sizeof one);
+  });
+  WaitOptions spin;
+  spin.spin = std::chrono::seconds(2);
+  spin.timeout = std::chrono::seconds(10);
+  const auto before = std::chrono::steady_clock::now();
+  CHECK(ring.wait_cqes(1, spin) == 0);
+  const auto took = std::chrono::steady_clock::now() - before;
+  writer.join();
+  CHECK(took < std::chrono::milliseconds(1500));
+  REQUIRE(ring.cq_ready() == 1);
+  CHECK(ring.peek_cqe()->data() == 8u);
+  ring.advance(1);
+  ::close(efd);
+}
+
+// Review of b18da83, 1: once min_wait is over and a CQE is ready, a wait
+// returns; it used to wait for the full count (to the timeout) when the
+// first enter came after min_wait - after a spin, or after the separate
+// submit of a wait with a sigmask (that half is older than spin).
+TEST_CASE("min_wait is over and a CQE is ready: the wait returns, after a spin or a sigmask's separate submit") {
+  URING_REQUIRE(testing::missing_feature(abi::IORING_FEAT_MIN_TIMEOUT));
+  Ring ring = make_ring();
+  prep_nop(*ring.get_sqe()).set_user_data(1);
+  REQUIRE(ring.submit() == 1);
+  WaitOptions options;
+  options.min_wait = std::chrono::milliseconds(1);
+  options.timeout = std::chrono::seconds(5);
+  options.spin = std::chrono::milliseconds(100);
+  auto before = std::chrono::steady_clock::now();
+  CHECK(ring.wait_cqes(2, options) == 0);  // 1 of 2 ready, min_wait over
+  CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(2));
+  CHECK(ring.cq_ready() == 1);
+  ring.advance(1);
+
+  sigset_t none;
+  sigemptyset(&none);
+  WaitOptions masked;
+  masked.min_wait = std::chrono::microseconds(1);
+  masked.sigmask = &none;
+  masked.timeout = std::chrono::seconds(5);
+  for (unsigned i = 0; i < 15; ++i) prep_nop(*ring.get_sqe()).set_user_data(10 + i);
+  before = std::chrono::steady_clock::now();
+  CHECK(ring.submit_and_wait(16, masked) == 15);  // 15 ready of 16, min_wait long over
+  CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(2));
+  CHECK(ring.cq_ready() == 15);
+  ring.advance(15);
+}
+
+// Review of b18da83, 6: without SQPOLL, submit_and_wait(n, {.spin}) used to
+// submit and wait in one enter (no spin at all). It submits in one enter
+// that does not wait, then spins: a NOP completes inside that enter, so it
+// is the only system call.
+TEST_CASE("submit_and_wait with spin without SQPOLL: one enter that submits and does not wait, then the spin") {
+  URING_REQUIRE(testing::missing_enter_recorder());
+  Ring ring = make_ring();
+  prep_nop(*ring.get_sqe()).set_user_data(3);
+  WaitOptions spin;
+  spin.spin = std::chrono::seconds(2);
+  int ret = -1;
+  const auto calls = testing::record_enters([&] { ret = ring.submit_and_wait(1, spin); });
+  REQUIRE(calls.has_value());
+  REQUIRE(calls->size() == 1);
+  CHECK(calls->front().to_submit == 1);
+  CHECK(calls->front().min_complete == 0);
+  CHECK(ret == 1);
+  CHECK(ring.cq_ready() == 1);
+  ring.advance(1);
+}

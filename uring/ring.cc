@@ -680,30 +680,30 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
     if (cq_needs_flush()) flush_cq();
     return 0;
   }
-  // At most kForever, so that start + spin_ns cannot overflow.
-  const std::int64_t spin_ns = options.spin.count() > 0 ? std::min<std::int64_t>(options.spin.count(), kForever) : 0;
+  // A spin can only find what is posted without an enter: never on
+  // DEFER_TASKRUN rings (all their completions are task work an enter runs)
+  // nor on IOPOLL ones (the enter polls). At most kForever, so that
+  // start + spin_ns cannot overflow.
+  const bool can_spin = !iopoll && (s_.setup_flags & abi::IORING_SETUP_DEFER_TASKRUN) == 0;
+  const std::int64_t spin_ns =
+      can_spin && options.spin.count() > 0 ? std::min<std::int64_t>(options.spin.count(), kForever) : 0;
   const std::int64_t start = (timed || min_wait || spin_ns) ? monotonic_ns() : 0;
   // Nothing to submit is a plain wait (SQPOLL: nothing left unpublished).
   bool submit_pending =
       submit && s_.sqe_tail != (s_.sqpoll ? s_.sqpoll_published : barrier::load_relaxed(s_.sq_khead));
   int submitted = 0;
-  if (submit_pending && spin_ns && s_.sqpoll) {
-    // Publish now (an enter only to wake a sleeping poller), so the spin
-    // below can find the completions without any system call.
-    submitted = this->submit();
-    if (submitted < 0) return submitted;
-    submit_pending = false;
-  }
-  bool spun = false;
-  if (submit_pending && sigmask) {
-    // An enter that submits reports the count, never its wait's -EINTR. A
-    // caller who passes a signal mask wants to hear of the signal: submit
-    // first, then wait in enters that submit nothing.
+  if ((submit_pending && (sigmask || spin_ns)) || (submit && spin_ns && s_.sqpoll && sq_pending() > 0)) {
+    // Submit first, in an enter that does not wait (on SQPOLL one only to
+    // wake a sleeping poller, also for SQEs flush_sq published), then wait:
+    //  - an enter that submits reports the count, never its wait's -EINTR;
+    //    a caller who passes a signal mask wants to hear of the signal;
+    //  - a spin must come before the kernel's wait, not after it.
     submitted = this->submit();  // (the parameter `submit` hides the member)
     if (submitted < 0) return submitted;
     submit_pending = false;
     if (!s_.sqpoll && sq_pending() > 0) return submitted;  // stopped at a failing SQE: no wait, as above
   }
+  bool spun = false;
   bool entered = false;  // the kernel posts some completions only inside an enter: always make one
   for (;;) {
     const unsigned ready = cq_ready();
@@ -711,14 +711,22 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
     if (!submit_pending) {
       if (ready >= count) return submitted;
       if (iopoll && ready > 0) return submitted;  // the kernel will not poll a non-empty CQ
-      if (spin_ns && !spun && !iopoll && !cq_needs_flush()) {
+      if (spin_ns && !spun && !cq_needs_flush()) {
         // Once per call, before the first enter that waits: the CQ tail is
-        // read with acquire (cq_ready), the clock every 64 looks.
+        // read with acquire (cq_ready); every 64 looks the clock and the
+        // flags. It ends at the spin's end or the timeout; once min_wait is
+        // over with a CQE ready (the enter below then returns at once); or
+        // when completions wait for an enter (overflow, TASKRUN_FLAG).
         spun = true;
         const std::int64_t end = timed ? std::min(start + spin_ns, start + timeout_ns) : start + spin_ns;
         for (unsigned look = 1;; ++look) {
-          if (cq_ready() >= count) return submitted;
-          if ((look & 63) == 0 && monotonic_ns() >= end) break;
+          const unsigned seen = cq_ready();
+          if (seen >= count) return submitted;
+          if ((look & 63) == 0) {
+            const std::int64_t t = monotonic_ns();
+            if (t >= end || cq_needs_flush()) break;
+            if (min_wait && seen > 0 && t - start >= min_wait_ns) break;
+          }
           cpu_relax();
         }
         continue;
@@ -764,8 +772,8 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
         const std::int64_t min_left = min_wait_ns - (now - start);
         if (min_left > 0) {
           arg.min_wait_usec = static_cast<std::uint32_t>((min_left + 999) / 1000);
-        } else if (ready == 0) {
-          wait_for = 1;  // min_wait is over: the first CQE ends the wait
+        } else {
+          wait_for = 1;  // min_wait is over: the first CQE ends the wait (or one already ready)
         }
       }
       if (timed) {

@@ -150,14 +150,20 @@ struct WaitOptions {
   // long (no system call while it spins; it burns this thread's CPU). On an
   // SQPOLL ring the poller posts completions without any io_uring_enter, so a
   // spin reaps them with no system call at all, as fio's SQPOLL engine does
-  // (and the submit of submit_and_wait makes none while the poller is awake).
-  // Without SQPOLL most completions are posted by task work that only an
-  // enter runs, so a spin finds only what other threads post (io-wq, MSG_RING);
-  // then it falls back to the kernel's wait. The spinning thread keeps its
-  // CPU: it pays only where the poller has a CPU of its own (pin them apart;
-  // on a machine with no CPU to spare the spin delays the poller it waits
-  // for). Counts toward `timeout`. Zero or negative: no spin. Not with
-  // registered_wait.
+  // (submit_and_wait publishes first and enters only to wake a sleeping
+  // poller). Elsewhere submit_and_wait submits in an enter that does not
+  // wait, then spins: what completes inline (a NOP, a page-cache read) is
+  // there at once, and completions of task work reach a spinning thread
+  // (default and COOP_TASKRUN rings); on DEFER_TASKRUN and IOPOLL rings,
+  // where only an enter posts them, there is no spin. The spin ends at its
+  // length or the timeout, once min_wait is over with a CQE ready, or when
+  // completions wait for an enter (overflow, TASKRUN_FLAG). The spinning
+  // thread keeps its CPU: it pays only where the poller or the completing
+  // side has a CPU of its own (pin them apart). A signal handled during the
+  // spin interrupts nothing (no system call is in progress): to hear of it
+  // as -EINTR, keep it blocked and pass a sigmask that unblocks it, so it
+  // stays pending and ends the kernel's wait. Zero or negative: no spin.
+  // Not with registered_wait (-EINVAL).
   std::chrono::nanoseconds spin{0};
   // IORING_ENTER_EXT_ARG_REG (6.13): wait with entry `registered_wait` of
   // the ring's registered wait region (Ring::register_mem_region with
