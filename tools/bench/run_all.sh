@@ -14,7 +14,8 @@
 # clients to different CPUs where a benchmark has both (taskset; on a
 # one-CPU machine they share it, and BENCHMARKS.md says so; single-process
 # benchmarks are not pinned, so an SQPOLL thread may run beside its
-# submitter). About 10 minutes on the 2-core test machine.
+# submitter), at real-time priority when allowed (chrt -f 1). About 12
+# minutes on the 2-core test machine.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -41,6 +42,13 @@ bin=$(tools/bazelw info -c opt bazel-bin 2>/dev/null)
 bench=$bin/tools/bench/bench_liburing
 
 cpus=$(nproc)
+# Servers and their load clients at real-time priority (SCHED_FIFO 1) where
+# allowed: on a shared machine the other processes (a compile, say) then
+# cannot take a benchmark's CPU in the middle of a point, which otherwise
+# moves single points by 0.4-1.5x. The kernel's RT throttling still leaves
+# 5% of each CPU to everything else. Without the right, plain priority.
+rt=
+if [ "$cpus" -ge 2 ] && chrt -f 1 true 2>/dev/null; then rt="chrt -f 1"; fi
 if [ "$cpus" -ge 2 ]; then server_cpu=0; client_cpu=1; else server_cpu=0; client_cpu=0; fi
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -53,7 +61,7 @@ if [ "$cpus" -ge 2 ]; then server_cpu=0; client_cpu=1; else server_cpu=0; client
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //')"
   echo "wrk: $(wrk --version 2>&1 | head -1 | awk '{print $2}')"
   echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- uring syscalls tools || echo ' (with local changes)')"
-  echo "pinning: servers on CPU $server_cpu, clients on CPU $client_cpu"
+  echo "pinning: servers on CPU $server_cpu, clients on CPU $client_cpu${rt:+, servers and clients at real-time priority ($rt)}"
   echo "quick: $quick"
 } >"$out/machine.txt"
 
@@ -62,7 +70,7 @@ if [ $quick = 1 ]; then
   echo_seconds=1; echo_reps=1; http_seconds=1; http_reps=1
 else
   nop_ops=1000000; nop_reps=5; read_seconds=2; read_reps=3; read_size=1G
-  echo_seconds=3; echo_reps=2; http_seconds=3; http_reps=3
+  echo_seconds=2; echo_reps=5; http_seconds=3; http_reps=3
 fi
 
 # 1. NOP: every setup of uring and liburing, interleaved, batch 1..128.
@@ -103,7 +111,7 @@ stop_servers() { for pid in "${server_pids[@]}"; do kill -TERM "$pid" 2>/dev/nul
 trap stop_servers EXIT
 start_server() {  # NAME LOG COMMAND... ; sets $port and $pid
   local name=$1 log=$2; shift 2
-  taskset -c "$server_cpu" "$@" >"$log" 2>&1 &
+  $rt taskset -c "$server_cpu" "$@" >"$log" 2>&1 &
   pid=$!
   server_pids+=("$pid")
   for _ in $(seq 100); do
@@ -124,7 +132,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 load_point() {  # SERVER_NAME PID PORT CONNECTIONS SIZE SECONDS REP OUTFILE
   local before after rss json
   before=$(cpu_seconds "$2")
-  json=$(taskset -c "$client_cpu" "$bin/tools/load/load" --port "$3" --connections "$4" --size "$5" \
+  json=$($rt taskset -c "$client_cpu" "$bin/tools/load/load" --port "$3" --connections "$4" --size "$5" \
     --duration "$6" --json 2>>"$out/load.err") || json='{"error": "load failed"}'
   after=$(cpu_seconds "$2")
   rss=$(rss_kib "$2")
@@ -197,7 +205,7 @@ http {
   server { listen 127.0.0.1:$nginx_port; root $www; }
 }
 NGINX
-  taskset -c "$server_cpu" nginx -c "$nginx_dir/nginx.conf" -p "$nginx_dir" >"$out/nginx.log" 2>&1 &
+  $rt taskset -c "$server_cpu" nginx -c "$nginx_dir/nginx.conf" -p "$nginx_dir" >"$out/nginx.log" 2>&1 &
   server_pids+=("$!")
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/1k.bin" && break; sleep 0.05; done
   : >"$out/http.txt"
@@ -206,7 +214,7 @@ NGINX
       for server in httpd nginx; do
         if [ $server = httpd ]; then hport=$httpd_port; else hport=$nginx_port; fi
         echo "== server=$server file=$file rep=$rep" >>"$out/http.txt"
-        taskset -c "$client_cpu" wrk -t1 -c32 -d${http_seconds}s "http://127.0.0.1:$hport/$file" >>"$out/http.txt" 2>&1 ||
+        $rt taskset -c "$client_cpu" wrk -t1 -c32 -d${http_seconds}s "http://127.0.0.1:$hport/$file" >>"$out/http.txt" 2>&1 ||
           echo "wrk failed" >>"$out/http.txt"
       done
     done
