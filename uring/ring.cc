@@ -712,7 +712,8 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
       if (ready >= count) return submitted;
       if (iopoll && ready > 0) return submitted;  // the kernel will not poll a non-empty CQ
       if (spin_ns && !spun && !cq_needs_flush()) {
-        // Once per call, before the first enter that waits: the CQ tail is
+        // Once per call, before an enter that waits (the first, unless a
+        // flush was needed then): the CQ tail is
         // read with acquire (cq_ready); every 64 looks the clock and the
         // flags. It ends at the spin's end or the timeout; once min_wait is
         // over with a CQE ready (the enter below then returns at once); or
@@ -769,7 +770,11 @@ int Ring::wait_loop(unsigned count, const WaitOptions& options, bool submit) {
       arg.sigmask = sigmask;
       arg.sigmask_sz = sigmask_bytes;
       if (min_wait) {
-        const std::int64_t min_left = min_wait_ns - (now - start);
+        // The kernel runs the min_wait timer first and looks at the timeout
+        // only after it: a min_wait longer than what is left of the timeout
+        // is cut to it, so -ETIME comes at the timeout.
+        std::int64_t min_left = min_wait_ns - (now - start);
+        if (timed) min_left = std::min(min_left, timeout_ns - (now - start));
         if (min_left > 0) {
           arg.min_wait_usec = static_cast<std::uint32_t>((min_left + 999) / 1000);
         } else {

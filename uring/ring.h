@@ -137,7 +137,8 @@ struct RingOptions {
 // How long a wait (wait_cqes, wait_cqe, submit_and_wait with options) may
 // block, and what may interrupt it. All times count from the call.
 struct WaitOptions {
-  // Give up with -ETIME after this long (needs FEAT_EXT_ARG, 5.11). Negative: no limit.
+  // Give up with -ETIME after this long (needs FEAT_EXT_ARG, 5.11), also when
+  // min_wait is longer. Negative: no limit.
   std::chrono::nanoseconds timeout{-1};
   // Batching (FEAT_MIN_TIMEOUT, 6.12), as the kernel does it: for the first
   // min_wait, wait for the full count; after it, return as soon as at least
@@ -170,7 +171,9 @@ struct WaitOptions {
   // wait_args) instead of the three fields above, which must stay unset.
   // The first io_uring_enter hands the kernel the entry in place; if the
   // wait must go on (fewer than the count), later enters pass the entry's
-  // values with the time left, so its timeout still counts from the call.
+  // values with the time left, so its timeout still counts from the call
+  // (the first enter's min_wait, read by the kernel from the entry, is not
+  // cut to the timeout: keep the entry's min_wait within its timeout).
   std::optional<unsigned> registered_wait = std::nullopt;
 };
 
