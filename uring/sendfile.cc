@@ -429,10 +429,20 @@ Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uin
       // every queued SQE is the step's) nothing is left in flight: the
       // sender forgets the step and its pipe closes on return. With some
       // taken it keeps the pipe open (see close_pipe).
+      // On SQPOLL a refused enter says nothing of the poller, which takes
+      // SQEs on its own (a registered_fd_only ring used from another
+      // thread: EBADF): rewriting them would race it, and the step may run.
+      // Only a ring not yet enabled (no poller yet) or whose poller is gone
+      // is sure to leave them: otherwise they stay as they are, for the
+      // poller, and the pipe stays open for them.
       wait_error = ret;
-      const unsigned queued = ring.sq_pending();
-      if (queued != 0) neutralize_queued(ring);
-      if (queued >= sender.in_flight()) sender.abandon_step(ret);
+      const bool poller_may_take = (ring.setup_flags() & abi::IORING_SETUP_SQPOLL) != 0 && ret != -EBADFD &&
+                                   ret != -EOWNERDEAD;
+      if (!poller_may_take) {
+        const unsigned queued = ring.sq_pending();
+        if (queued != 0) neutralize_queued(ring);
+        if (queued >= sender.in_flight()) sender.abandon_step(ret);
+      }
       break;
     }
     ring.for_each_cqe([&](const Cqe& cqe) {

@@ -278,7 +278,12 @@ inline constexpr std::uint64_t kSendFileUserData = 0x53454e4446494c00ull;  // "S
 // yet enabled; EEXIST: a single-issuer ring used from another thread), the
 // SQEs it did not take left queued as NOPs that post nothing (the sender's
 // pipe closes on return; the ring's SQ has no way to take them back, so a
-// later send_file on that ring answers EBUSY until they are submitted); EINVAL for a ring of fewer than 2 SQ entries; EBUSY when the
+// later send_file on that ring answers EBUSY until they are submitted; they
+// carry IOSQE_CQE_SKIP_SUCCESS, after which the kernel refuses
+// IOSQE_IO_DRAIN on that ring). On SQPOLL (unless EBADFD or EOWNERDEAD: no
+// poller runs) the poller may take them without any enter, so they are left
+// as they are: the step may still run after the return (its bytes then go
+// out though the call failed) and the pipe is kept open for it (2 fds); EINVAL for a ring of fewer than 2 SQ entries; EBUSY when the
 // ring is not idle. A full SQ (an SQPOLL poller that has not moved its head
 // yet) is waited out with wait_for_sq_space (at most 10 s).
 // The ring must have NO other request in flight, and send_file cannot see

@@ -1087,6 +1087,54 @@ TEST_CASE("FileSender::queue on a closed ring: -EBADF, and the sender can still 
   CHECK(sender.sent() == 1000);
 }
 
+// Review of c4cf4cb: on SQPOLL a refused enter does not mean the kernel did
+// not take the step: here (a registered_fd_only ring used from another
+// thread, EBADF) the awake poller takes the SQEs on its own. send_file used
+// to rewrite them into NOPs and close the pipe, racing the poller: the
+// bytes went out though it said "after 0 bytes", or the splices met the
+// closed pipe (-EBADF). Now it leaves them to the poller and keeps the pipe.
+TEST_CASE("send_file refused on an SQPOLL ring whose poller runs: the step is left to the poller, intact") {
+  RingOptions options;
+  options.entries = 8;
+  options.sqpoll = true;
+  options.sqpoll_idle_ms = 2000;
+  options.registered_fd_only = true;
+  options.no_mmap = true;
+  auto made_ring = Ring::create(options);
+  REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
+  Ring& ring = made_ring.value();
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 4000, 61);
+  for (int round = 0; round < 10; ++round) {
+    CAPTURE(round);
+    SocketPair pair = unix_pair();
+    prep_nop(*ring.get_sqe()).set_user_data(1);  // the poller is awake
+    REQUIRE(ring.submit_and_wait(1) == 1);
+    ring.advance(ring.cq_ready());
+    int code = 0;
+    std::thread other([&] {
+      auto sent = send_file(ring, file.fd.get(), pair.send.get(), 0, 100);
+      code = sent.ok() ? 0 : sent.code();
+    });
+    other.join();
+    REQUIRE(code == EBADF);  // the registered index is the creating thread's
+    // The step runs as queued: both splices succeed, the 100 bytes arrive.
+    WaitOptions wait;
+    wait.timeout = std::chrono::seconds(5);
+    unsigned results = 0;
+    while (results < 2 && ring.submit_and_wait(1, wait) >= 0) {
+      ring.for_each_cqe([&](const Cqe& cqe) {
+        CHECK(cqe.result() == 100);
+        ++results;
+      });
+    }
+    CHECK(results == 2);
+    std::vector<unsigned char> got(200);
+    CHECK(::read(pair.recv.get(), got.data(), got.size()) == 100);
+    CHECK(std::equal(got.begin(), got.begin() + 100, file.bytes.begin()));
+  }
+}
+
 TEST_CASE("FileSender destroyed with a step in flight keeps its pipe open: the stale splice never reads another sender's pipe") {
   Ring ring = make_ring(8);
   Ring other_ring = make_ring(8);
