@@ -702,7 +702,9 @@ NoBuffersAction BufferGroup::apply_no_buffers_policy(std::uint64_t user_data) {
   if (s_.parked.size() >= s_.max_parked) return NoBuffersAction::fail;
   s_.parked.push_back(user_data);
   s_.recycles_when_parked = s_.recycles;
-  s_.provided_when_parked = s_.provided;
+  // A PROVIDE CQE seen in this pass or the one before may have come before
+  // the -ENOBUFS it answers (see rearm_parked): it counts as after the park.
+  s_.provided_when_parked = s_.provided_at_pass_before;
   return NoBuffersAction::parked;
 }
 
@@ -728,6 +730,8 @@ unsigned BufferGroup::parked_to_hand_back() {
 }
 
 bool BufferGroup::finish_rearm() {
+  s_.provided_at_pass_before = s_.provided_at_last_pass;
+  s_.provided_at_last_pass = s_.provided;
   bool woken = true;
   if (uses_kernel_count() && s_.counted) {
     // Some requests were promised a buffer, and some still wait: if the

@@ -77,7 +77,8 @@
 //         it comes with your next submit; handle_internal() returns 0;
 //       * legacy groups: each recycle()'s PROVIDE_BUFFERS posts one (user_data
 //         internal_user_data | buffer id; unless skip_success_cqes, which
-//         costs the ring IOSQE_IO_DRAIN, see BufferGroupOptions) once your
+//         costs the ring IOSQE_IO_DRAIN and is not applied to recycles with
+//         NoBuffersPolicy::recycle_and_retry, see BufferGroupOptions) once your
 //         next submit has run it; handle_internal() returns 0, or the
 //         -errno of a failed PROVIDE (the buffer is then yours again). The
 //         group takes its own off the CQ in create/close when they are
@@ -461,10 +462,13 @@ class BufferGroup {
   // A legacy group, or a ring before 6.8, hands back every parked request
   // once a buffer has been recycled since the newest was parked, or once
   // handle_internal() has seen a recycled buffer's PROVIDE_BUFFERS succeed
-  // since then (legacy groups: a -ENOBUFS the kernel posted before that
-  // PROVIDE ran - an SQPOLL thread runs it late, and a request queued before
-  // the recycle runs first - comes earlier in the CQ, so this CQE hands it
-  // back; give the group's CQEs to handle_internal() in CQ order); and, once
+  // in the pass of that park, the pass before it, or since (legacy groups:
+  // a -ENOBUFS the kernel decided before that PROVIDE ran - an SQPOLL thread
+  // runs it late, a request queued before the recycle runs first - comes
+  // earlier in the CQ, or, decided in io-wq on a DEFER_TASKRUN ring, up to
+  // one pass later, as task work; give the group's CQEs to
+  // handle_internal() as you reap them. One decided in io-wq and posted
+  // later still waits for the next recycle); and, once
   // per recycle, when you hold none of the group's buffers: then no recycle
   // can come, yet the kernel may have a buffer free (a rearm_now answer's
   // request that found its socket idle leaves the recycled buffer unused),
@@ -569,8 +573,12 @@ class BufferGroup {
     // you held no buffer (at most one per recycle; none made yet: ~0).
     std::uint64_t recycles_at_dry_hand_back = ~std::uint64_t{0};
     // Legacy groups: recycled buffers whose PROVIDE_BUFFERS CQE said they
-    // reached the kernel (handle_internal), and that count at the newest park.
+    // reached the kernel (handle_internal); that count at the end of the
+    // last two rearm_parked calls; and the one a park compares with (the
+    // older of the two: see rearm_parked).
     std::uint64_t provided = 0;
+    std::uint64_t provided_at_last_pass = 0;
+    std::uint64_t provided_at_pass_before = 0;
     std::uint64_t provided_when_parked = 0;
     // Buffer rings with a kernel count: free buffers not yet promised are
     // free_at_count + (recycles - recycles_at_count) - promised, while

@@ -702,5 +702,101 @@ TEST_CASE("rearm_parked on a full SQPOLL SQ waits for the poller: every parked c
   }
 }
 
+// Review of 5813d91 (legacy_defer_async_park): on a DEFER_TASKRUN ring an
+// -ENOBUFS that an io-wq worker decided before a recycle's PROVIDE_BUFFERS
+// ran is posted (task work) after that PROVIDE's CQE. The app holds a buffer
+// (the first half of D's message), so neither rule handed D back: the kernel
+// had a buffer free and D had data, parked for ever. A PROVIDE CQE seen in
+// the pass of the park or the one before it now hands the parked back.
+TEST_CASE("legacy group on DEFER_TASKRUN: an io-wq -ENOBUFS posted after the recycle's PROVIDE CQE is handed back") {
+  Ring ring = tcp_ring(/*defer=*/true);
+  TcpPairs pairs(4);  // 1 = B, 2 = C (idle), 3 = D
+  BufferGroupOptions options = group_options(58, 2, 64);
+  options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+  options.max_parked = 8;
+  auto made = BufferGroup::create_provided(ring, options);
+  REQUIRE_MESSAGE(made.ok(), made.error().message);
+  BufferGroup& group = *made;
+  auto recv = [&](std::uint64_t who, bool async) {
+    Sqe* sqe = ring.get_sqe();
+    REQUIRE(sqe != nullptr);
+    prep_recv_buffer_select(*sqe, pairs.servers[who], 0, 0, 58).set_user_data(who);
+    if (async) sqe->force_async();
+  };
+  auto next = [&](std::chrono::milliseconds limit, Cqe* out) {  // the next CQE not the group's own
+    WaitOptions wait;
+    wait.timeout = limit;
+    for (;;) {
+      Cqe* c = ring.peek_cqe();
+      if (!c) {
+        if (ring.wait_cqes(1, wait) < 0) return false;
+        c = ring.peek_cqe();
+        if (!c) return false;
+      }
+      *out = *c;
+      ring.cqe_seen(c);
+      if (!group.is_internal(*out)) return true;
+      REQUIRE(group.handle_internal(*out) == 0);
+    }
+  };
+  write_all(pairs.clients[3], 8, 'd');
+  write_all(pairs.clients[1], 5, 'b');
+  recv(3, false);
+  recv(1, false);
+  REQUIRE(ring.submit() == 2);
+  BufferView held_d{}, view_b{};
+  for (int k = 0; k < 2; ++k) {
+    Cqe cqe;
+    REQUIRE(next(std::chrono::seconds(2), &cqe));
+    const BufferView view = group.take(cqe);
+    REQUIRE(view.ok());
+    (cqe.user_data == 3 ? held_d : view_b) = view;
+  }
+  write_all(pairs.clients[3], 8, 'e');  // D's second half
+  recv(2, true);
+  REQUIRE(ring.submit() == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  recv(3, true);
+  REQUIRE(ring.submit() == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(group.recycle(view_b) == BufferError::none);
+  REQUIRE(ring.submit() >= 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int k = 0; k < 2; ++k) {
+    Cqe cqe;
+    REQUIRE(next(std::chrono::seconds(2), &cqe));
+    REQUIRE(cqe.res == -ENOBUFS);
+    const NoBuffersAction action = group.on_no_buffers(cqe);
+    if (action == NoBuffersAction::rearm_now) recv(cqe.user_data, false);
+  }
+  bool d_done = false;
+  for (int pass = 0; pass < 20 && !d_done; ++pass) {
+    group.rearm_parked([&](std::uint64_t user_data) { recv(user_data, false); });
+    REQUIRE(ring.submit() >= 0);
+    Cqe cqe;
+    if (!next(std::chrono::milliseconds(100), &cqe)) continue;
+    if (cqe.has_buffer()) {
+      const BufferView view = group.take(cqe);
+      REQUIRE(view.ok());
+      if (cqe.user_data == 3 && cqe.res == 8) d_done = true;
+      REQUIRE(group.recycle(view) == BufferError::none);
+    } else if (cqe.res == -ENOBUFS) {
+      (void)group.on_no_buffers(cqe);
+    }
+  }
+  CHECK(d_done);
+  REQUIRE(group.recycle(held_d) == BufferError::none);
+  Sqe* sqe = ring.get_sqe();
+  REQUIRE(sqe != nullptr);
+  prep_cancel_any(*sqe).set_user_data(~0ull);
+  REQUIRE(ring.submit() >= 0);
+  for (int i = 0; i < 10; ++i) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(20);
+    (void)ring.submit_and_wait(1, wait);
+    while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
+  }
+}
+
 }  // namespace
 }  // namespace uring::testing
