@@ -87,11 +87,11 @@ TEST_CASE("errno_name names every errno 1..133") {
   CHECK(error_from_errno(-EHOSTUNREACH, "connect").message.find("(EHOSTUNREACH)") != std::string::npos);
 }
 
-// Kernel-internal codes (include/linux/errno.h, 512..530) are not in any
+// Kernel-internal codes (include/linux/errno.h, 512..531) are not in any
 // user-space header, yet some reach CQEs as they are: a splice interrupted in
 // its io-wq worker posts -ERESTARTSYS (512), a driver's -ENOTSUPP (524)
 // passes through a uring_cmd. Review of 4fd6d6d: they said "E?".
-TEST_CASE("errno_name names the kernel-internal codes a CQE can carry (512..530)") {
+TEST_CASE("errno_name names the kernel-internal codes a CQE can carry (512..531)") {
   CHECK(std::string(errno_name(512)) == "ERESTARTSYS");
   CHECK(std::string(errno_name(513)) == "ERESTARTNOINTR");
   CHECK(std::string(errno_name(514)) == "ERESTARTNOHAND");
@@ -99,7 +99,8 @@ TEST_CASE("errno_name names the kernel-internal codes a CQE can carry (512..530)
   CHECK(std::string(errno_name(524)) == "ENOTSUPP");
   CHECK(std::string(errno_name(529)) == "EIOCBQUEUED");
   CHECK(std::string(errno_name(520)) == "E?");  // no such code
-  CHECK(std::string(errno_name(531)) == "E?");
+  CHECK(std::string(errno_name(531)) == "ENOGRACE");
+  CHECK(std::string(errno_name(532)) == "E?");
   const Error restart = error_from_errno(-512, "splice");
   CHECK(restart.code == 512);
   CHECK(restart.message.find("(ERESTARTSYS)") != std::string::npos);

@@ -68,16 +68,17 @@ constexpr ErrnoName kErrnoNames[] = {
 };
 #undef URING_ERRNO
 
-// The kernel's own codes (include/linux/errno.h: "should never be seen by
-// user programs"), which some CQEs carry all the same: an interrupted splice
-// in an io-wq worker posts ERESTARTSYS, a driver's ENOTSUPP passes through.
+// The kernel's own codes (include/linux/errno.h, 512..531: "should never be
+// seen by user programs"), which some CQEs carry all the same: an interrupted
+// splice in an io-wq worker posts ERESTARTSYS, a driver's ENOTSUPP passes
+// through.
 // No user-space header defines them, so the numbers are written out.
 constexpr ErrnoName kKernelInternalNames[] = {
     {512, "ERESTARTSYS"}, {513, "ERESTARTNOINTR"}, {514, "ERESTARTNOHAND"}, {515, "ENOIOCTLCMD"},
     {516, "ERESTART_RESTARTBLOCK"}, {517, "EPROBE_DEFER"}, {518, "EOPENSTALE"}, {519, "ENOPARAM"},
     {521, "EBADHANDLE"}, {522, "ENOTSYNC"}, {523, "EBADCOOKIE"}, {524, "ENOTSUPP"},
     {525, "ETOOSMALL"}, {526, "ESERVERFAULT"}, {527, "EBADTYPE"}, {528, "EJUKEBOX"},
-    {529, "EIOCBQUEUED"}, {530, "ERECALLCONFLICT"},
+    {529, "EIOCBQUEUED"}, {530, "ERECALLCONFLICT"}, {531, "ENOGRACE"},
 };
 }  // namespace
 
@@ -97,7 +98,7 @@ Error error_from_errno(int negative_errno, const std::string& what) {
   std::string message = what + ": ";
   if (negative_errno == INT_MIN) {
     message += "result " + std::to_string(negative_errno) + ", which is no errno";
-  } else if (code >= 512 && code <= 530) {
+  } else if (code >= 512 && code <= 531) {
     message += "kernel-internal error " + std::to_string(code);
   } else {
     message += std::strerror(code);

@@ -66,6 +66,17 @@ std::optional<long> sq_thread_of(int fd) {
   return pid;
 }
 
+// Whether the SQPOLL ring `fd` has its poller in this process: only such a
+// poller can be attached to (io_attach_sq_data refuses another process's
+// with -EPERM, and the kernel then makes a new one, checking its CPU).
+bool poller_in_this_process(int fd) {
+  const std::optional<long> pid = sq_thread_of(fd);
+  if (!pid || *pid <= 0) return false;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%ld", *pid);
+  return ::access(path, F_OK) == 0;
+}
+
 // Names of the requested setup flags that are newer than the running kernel,
 // e.g. "NO_SQARRAY (Linux 6.6)". Empty when none is (or the release is unknown).
 std::string flags_newer_than_kernel(std::uint32_t flags) {
@@ -205,8 +216,10 @@ std::string explain_einval(const RingOptions& o) {
     }
   }
   // A ring that attaches to another's poller never has its CPU looked at
-  // (io_sq_offload_create returns once attached).
-  if (o.sqpoll && o.sqpoll_cpu && !wq_fd_of(o)) {
+  // (io_sq_offload_create returns once attached); one that names another
+  // process's poller gets a poller of its own, whose CPU is checked.
+  const std::optional<int> attach_fd = wq_fd_of(o);
+  if (o.sqpoll && o.sqpoll_cpu && !(attach_fd && poller_in_this_process(*attach_fd))) {
     // io_sq_offload_create (io_uring/sqpoll.c): EINVAL when the CPU is
     // >= nr_cpu_ids or offline, or outside the caller's cpuset
     // (cpuset_cpus_allowed). The caller's affinity mask plays no part.
