@@ -73,6 +73,32 @@ Ring tcp_ring(bool defer) {
   return std::move(ring.value());
 }
 
+// Cancels every request still armed and reaps for `passes` x 20 ms, giving
+// any buffer a CQE carries back to `group` (when given), so the test ends
+// with nothing in flight before its group and ring go.
+void cancel_all_and_drain(Ring& ring, BufferGroup* group = nullptr, int passes = 20) {
+  Sqe* sqe = ring.get_sqe();
+  if (!sqe) {
+    REQUIRE(ring.wait_for_sq_space() >= 0);
+    sqe = ring.get_sqe();
+  }
+  REQUIRE(sqe != nullptr);
+  prep_cancel_any(*sqe).set_user_data(~0ull);
+  REQUIRE(ring.submit() >= 0);
+  for (int i = 0; i < passes; ++i) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(20);
+    (void)ring.submit_and_wait(1, wait);
+    while (Cqe* c = ring.peek_cqe()) {
+      if (group && c->has_buffer()) {
+        const BufferView view = group->take(*c);
+        if (view.ok()) REQUIRE(group->recycle(view) == BufferError::none);
+      }
+      ring.cqe_seen(c);
+    }
+  }
+}
+
 // The receiving side of both tests: one multishot RECV per connection
 // (user_data = its index), buffers held until the end of each batch (as a
 // server holds them until it has sent them on), then recycled, then the
@@ -186,22 +212,7 @@ TEST_CASE("recycle_and_retry: 64 connections x 16 KiB messages on 8 buffers of 4
     CHECK(receiver.enobufs <= 2 * receiver.receives);
     CHECK(receiver.timeouts == 0);
     // Cancel the RECVs still armed, and take their CQEs before the group goes.
-    Sqe* sqe = ring.get_sqe();
-    REQUIRE(sqe != nullptr);
-    prep_cancel_any(*sqe).set_user_data(~0ull);
-    REQUIRE(ring.submit() >= 0);
-    for (int i = 0; i < 50; ++i) {
-      WaitOptions wait;
-      wait.timeout = std::chrono::milliseconds(20);
-      (void)ring.submit_and_wait(1, wait);
-      while (Cqe* c = ring.peek_cqe()) {
-        if (c->has_buffer()) {
-          const BufferView view = made->take(*c);
-          if (view.ok()) REQUIRE(made->recycle(view) == BufferError::none);
-        }
-        ring.cqe_seen(c);
-      }
-    }
+    cancel_all_and_drain(ring, &*made, 50);
   }
 }
 
@@ -263,22 +274,7 @@ TEST_CASE("recycle_and_retry: parked idle connections hand back no buffer, and t
     MESSAGE("receives " << receiver.receives << ", -ENOBUFS " << receiver.enobufs << ", group CQEs "
                         << receiver.internal_cqes);
 
-    Sqe* sqe = ring.get_sqe();
-    REQUIRE(sqe != nullptr);
-    prep_cancel_any(*sqe).set_user_data(~0ull);
-    REQUIRE(ring.submit() >= 0);
-    for (int i = 0; i < 50; ++i) {
-      WaitOptions wait;
-      wait.timeout = std::chrono::milliseconds(20);
-      (void)ring.submit_and_wait(1, wait);
-      while (Cqe* c = ring.peek_cqe()) {
-        if (c->has_buffer()) {
-          const BufferView view = group.take(*c);
-          if (view.ok()) REQUIRE(group.recycle(view) == BufferError::none);
-        }
-        ring.cqe_seen(c);
-      }
-    }
+    cancel_all_and_drain(ring, &group, 50);
   }
 }
 
@@ -342,20 +338,7 @@ TEST_CASE("rearm_parked with a full SQ: rearm() always has an SQE, and no more a
   CHECK(group.parked_count() == 8 - n);
   // Clean up: cancel everything, reap.
   REQUIRE(ring.submit() >= 0);
-  Sqe* sqe = ring.get_sqe();
-  if (!sqe) {
-    REQUIRE(ring.submit() >= 0);
-    sqe = ring.get_sqe();
-  }
-  REQUIRE(sqe != nullptr);
-  prep_cancel_any(*sqe).set_user_data(~0ull);
-  REQUIRE(ring.submit() >= 0);
-  for (int i = 0; i < 20; ++i) {
-    WaitOptions wait;
-    wait.timeout = std::chrono::milliseconds(10);
-    (void)ring.submit_and_wait(1, wait);
-    while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
-  }
+  cancel_all_and_drain(ring, nullptr, 20);
 }
 
 // A wake-up NOP still in flight when the group closes: documented as a CQE
@@ -485,16 +468,7 @@ TEST_CASE("legacy group: a request parked while the app holds no buffer is hande
     CHECK(handed == std::vector<std::uint64_t>{b.user_data});
     CHECK(got == 5);
     CHECK(group.parked_count() == 0);
-    Sqe* sqe = ring.get_sqe();
-    REQUIRE(sqe != nullptr);
-    prep_cancel_any(*sqe).set_user_data(~0ull);
-    REQUIRE(ring.submit() >= 0);
-    for (int i = 0; i < 10; ++i) {
-      WaitOptions wait;
-      wait.timeout = std::chrono::milliseconds(20);
-      (void)ring.submit_and_wait(1, wait);
-      while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
-    }
+    cancel_all_and_drain(ring, nullptr, 10);
   }
 }
 
@@ -599,16 +573,7 @@ TEST_CASE("legacy group: a request parked before its recycled buffer's PROVIDE_B
     CHECK(got == 5);
     CHECK(group.parked_count() == 0);
     REQUIRE(group.recycle(held[1]) == BufferError::none);
-    Sqe* sqe = ring.get_sqe();
-    REQUIRE(sqe != nullptr);
-    prep_cancel_any(*sqe).set_user_data(~0ull);
-    REQUIRE(ring.submit() >= 0);
-    for (int i = 0; i < 10; ++i) {
-      WaitOptions wait;
-      wait.timeout = std::chrono::milliseconds(20);
-      (void)ring.submit_and_wait(1, wait);
-      while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
-    }
+    cancel_all_and_drain(ring, nullptr, 10);
   }
 }
 
@@ -686,20 +651,7 @@ TEST_CASE("rearm_parked on a full SQPOLL SQ waits for the poller: every parked c
   }
   CHECK(served == 4);
   CHECK(without_sqe == 0);
-  Sqe* sqe = ring.get_sqe();
-  if (!sqe) {
-    REQUIRE(ring.wait_for_sq_space() >= 0);
-    sqe = ring.get_sqe();
-  }
-  REQUIRE(sqe != nullptr);
-  prep_cancel_any(*sqe).set_user_data(~0ull);
-  REQUIRE(ring.submit() >= 0);
-  for (int i = 0; i < 20; ++i) {
-    WaitOptions wait;
-    wait.timeout = std::chrono::milliseconds(10);
-    (void)ring.submit_and_wait(1, wait);
-    while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
-  }
+  cancel_all_and_drain(ring, nullptr, 20);
 }
 
 // Review of 5813d91 (legacy_defer_async_park): on a DEFER_TASKRUN ring an
@@ -786,16 +738,7 @@ TEST_CASE("legacy group on DEFER_TASKRUN: an io-wq -ENOBUFS posted after the rec
   }
   CHECK(d_done);
   REQUIRE(group.recycle(held_d) == BufferError::none);
-  Sqe* sqe = ring.get_sqe();
-  REQUIRE(sqe != nullptr);
-  prep_cancel_any(*sqe).set_user_data(~0ull);
-  REQUIRE(ring.submit() >= 0);
-  for (int i = 0; i < 10; ++i) {
-    WaitOptions wait;
-    wait.timeout = std::chrono::milliseconds(20);
-    (void)ring.submit_and_wait(1, wait);
-    while (Cqe* c = ring.peek_cqe()) ring.cqe_seen(c);
-  }
+  cancel_all_and_drain(ring, nullptr, 10);
 }
 
 }  // namespace
