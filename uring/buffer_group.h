@@ -55,9 +55,11 @@
 //     already picked a buffer may still write into it, and the group frees
 //     that memory once the kernel can pick no more (ring unregistered, or
 //     legacy buffers removed);
-//   - bundles are taken with Bundle::yes, everything else without it; a
-//     bundle with MSG_TRUNC is not supported (its result does not say how
-//     many buffers the kernel used when the data was cut);
+//   - bundles are received into buffer rings only (a legacy group's bundle
+//     CQE can name one buffer of two it filled: take() refuses it with
+//     bundle_needs_ring), and taken with Bundle::yes, everything else
+//     without it; a bundle with MSG_TRUNC is not supported (its result does
+//     not say how many buffers the kernel used when the data was cut);
 //   - one thread at a time uses the group (like the Ring);
 //   - incremental rings are for requests the kernel issues inline or when
 //     their socket or pipe is ready, where it moves on by the bytes
@@ -119,6 +121,8 @@ enum class BufferError : std::uint8_t {
   sq_full,           // recycle() on a legacy group: no free SQE for PROVIDE_BUFFERS; submit, then retry
   bundle_lost,       // take(): some of the bundle's buffers were already handed out by another CQE;
                      // the view holds the rest (recycle it), its bytes are not to be trusted
+  bundle_needs_ring, // take(cqe, Bundle::yes) on a legacy group: the kernel may have filled buffers
+                     // the CQE does not name; the view holds the one it names (recycle it)
   closed,            // the group has been closed
 };
 const char* describe(BufferError error);
@@ -272,7 +276,12 @@ class BufferGroup {
   // slots; otherwise the CQE used one buffer and a larger result is cut to
   // it (truncated). A CQE without a buffer gives a view with error no_buffer
   // and no segments (check cqe.result() for the reason); unknown_id,
-  // not_kernel_owned and closed give none either. bundle_lost still hands
+  // not_kernel_owned and closed give none either. A legacy group gives
+  // every bundle CQE bundle_needs_ring: the kernel fills one provided buffer
+  // per try, and a bundle that filled one tries again with the next and
+  // posts one CQE for both that names only the first (6.10 on), so the
+  // bytes past the first buffer, and that buffer, are lost to you; the view
+  // holds the named buffer (recycle it). bundle_lost still hands
   // over what the kernel consumed: recycle the view.
   BufferView take(const Cqe& cqe, Bundle bundle = Bundle::no) {
     BufferView view;
@@ -296,8 +305,11 @@ class BufferGroup {
     }
     const std::uint32_t size = cqe.res > 0 ? static_cast<std::uint32_t>(cqe.res) : 0;
     const std::uint32_t offset = buffer.consumed;
-    // More than the buffer's room: a bundle, or a truncated datagram.
-    if (size > s_.size - offset) [[unlikely]] return take_slow(view, size, bundle);
+    // More than the buffer's room: a bundle, or a truncated datagram. A
+    // legacy group's bundle is refused, whatever its size (bundle_needs_ring).
+    if (size > s_.size - offset || (bundle == Bundle::yes && !s_.ring_base)) [[unlikely]] {
+      return take_slow(view, size, bundle);
+    }
     view.data = s_.base + static_cast<std::size_t>(id) * s_.size + offset;
     view.size = size;
     view.first_size = size;

@@ -47,6 +47,8 @@ inline Prepared& prep_remove_buffers(Sqe& sqe, unsigned count, std::uint16_t gro
 // `flags` are recv(2) flags. The CQE result is the bytes received; its buffer
 // id is the first buffer used. The CQE does not say it is a bundle's: take it
 // with BufferGroup::take(cqe, Bundle::yes), which works out the rest.
+// `group` must be a buffer ring: on legacy provided buffers the kernel fills
+// one more buffer than the CQE names (take() says bundle_needs_ring).
 inline Prepared& prep_recv_bundle(Sqe& sqe, File file, SocketLength max_bytes, int flags,
                                   std::uint16_t group) {
   sqe.clear();

@@ -456,6 +456,47 @@ TEST_CASE("multishot bundle recv: 20 KB through 8 x 64-byte buffers, byte for by
   CHECK(group->kernel_owned_count() == 8);
 }
 
+TEST_CASE("bundle recv on a legacy group: take() refuses it (bundle_needs_ring), naming the one buffer the CQE gives") {
+  // On a legacy group the kernel picks one buffer per try; a bundle that
+  // filled it tries again with the next buffer of the list and posts one CQE
+  // for both, naming only the first (io_uring/net.c, io_recv_finish): the
+  // second buffer's bytes, and the buffer, reach no CQE. So take() refuses
+  // every bundle CQE of a legacy group, whether or not it ran over.
+  URING_REQUIRE(missing_feature(abi::IORING_FEAT_RECVSEND_BUNDLE));
+  Ring ring = make_ring();
+  auto group = BufferGroup::create_provided(ring, group_options(57, 8, 64));
+  REQUIRE_MESSAGE(group.ok(), group.error().message);
+  SocketPair sockets;
+  for (const std::size_t bytes : {std::size_t{40}, std::size_t{200}}) {
+    CAPTURE(bytes);
+    std::vector<unsigned char> sent(bytes);
+    for (std::size_t i = 0; i < bytes; ++i) sent[i] = static_cast<unsigned char>(i * 7 + bytes);
+    send_all(sockets.writer, sent.data(), sent.size());
+    prep_recv_bundle(next_sqe(ring), sockets.reader, 0, 0, 57).set_user_data(bytes);
+    Cqe cqe{};
+    do cqe = next_cqe(ring);
+    while (group->is_internal(cqe) && group->handle_internal(cqe) == 0);
+    REQUIRE(cqe.data() == bytes);
+    REQUIRE(cqe.result() > 0);
+    const BufferView view = group->take(cqe, Bundle::yes);
+    CHECK(view.error == BufferError::bundle_needs_ring);
+    CHECK(std::string(describe(view.error)).find("buffer ring") != std::string::npos);
+    // The one buffer the CQE names is handed over, with its bytes.
+    REQUIRE(view.segments == 1);
+    CHECK(view.size == std::min<std::uint32_t>(static_cast<std::uint32_t>(cqe.result()), 64));
+    CHECK(view.truncated == (cqe.result() > 64));
+    MESSAGE("sent " << bytes << ", the legacy bundle's CQE: " << cqe.result() << " bytes, one buffer named");
+    CHECK(std::equal(view.bytes().begin(), view.bytes().end(), sent.begin()));
+    CHECK_FALSE(group->kernel_owns(view.id));
+    CHECK(group->recycle(view) == BufferError::none);
+    // Drain what a single-buffer receive left on the socket.
+    std::vector<unsigned char> rest(512);
+    const std::size_t got = std::min<std::size_t>(static_cast<std::size_t>(cqe.result()), bytes);
+    if (got < bytes) REQUIRE(::recv(sockets.reader, rest.data(), rest.size(), MSG_DONTWAIT) == static_cast<ssize_t>(bytes - got));
+    REQUIRE(ring.submit() >= 0);
+  }
+}
+
 TEST_CASE("incremental ring with bundles: a bundle starts inside a partly used buffer") {
   URING_REQUIRE(missing_feature(abi::IORING_FEAT_RECVSEND_BUNDLE));
   URING_REQUIRE(missing_since("IOU_PBUF_RING_INC", "6.12"));
