@@ -147,6 +147,10 @@ Status BufferGroup::check_common(const Ring& ring, const BufferGroupOptions& opt
     return invalid("max_parked " + std::to_string(options.max_parked) + ": at most " +
                    std::to_string(kMaxParked) + " requests can be parked (the list is reserved up front)");
   }
+  if (options.given_at_start != BufferGroupOptions::kAllBuffers && options.given_at_start > options.buffer_count) {
+    return invalid("given_at_start " + std::to_string(options.given_at_start) + " is more than buffer_count " +
+                   std::to_string(options.buffer_count) + ": give the kernel 0 .. buffer_count buffers at start");
+  }
   if (options.internal_user_data & kInternalLowMask) {
     return invalid("internal_user_data " + hex(options.internal_user_data) +
                    ": its low 17 bits must be zero (they carry the buffer id)");
@@ -186,6 +190,7 @@ Status BufferGroup::init(Ring& ring, const BufferGroupOptions& options) {
   s_.buffers.reset(new (std::nothrow) BufferState[s_.count]);
   if (!s_.buffers) return Error{ENOMEM, "buffer group: cannot allocate the per-buffer state"};
   s_.app_owned = s_.count;  // every buffer is ours until given to the kernel
+  s_.given_at_start = std::min(options.given_at_start, s_.count);
   return ok_status();
 }
 
@@ -249,11 +254,11 @@ Result<BufferGroup> BufferGroup::create_ring(Ring& ring, const BufferGroupOption
     group.s_.slot_ids.reset();
     group.s_.fallback_note += (group.s_.fallback_note.empty() ? "" : "; ") + registered.error().message +
                               " - using legacy provided buffers (PROVIDE_BUFFERS) instead";
-    if (Status provided = group.provide_all(); !provided) return provided.error();
+    if (Status provided = group.provide_initial(); !provided) return provided.error();
     return group;
   }
-  // Every buffer to the kernel, published with one tail store.
-  for (unsigned id = 0; id < group.s_.count; ++id) group.add_to_ring(static_cast<std::uint16_t>(id));
+  // The first given_at_start buffers to the kernel, published with one tail store.
+  for (unsigned id = 0; id < group.s_.given_at_start; ++id) group.add_to_ring(static_cast<std::uint16_t>(id));
   group.publish_ring_tail();
   group.s_.recycles = 0;
   return group;
@@ -365,16 +370,21 @@ Result<BufferGroup> BufferGroup::create_provided(Ring& ring, const BufferGroupOp
   }
   BufferGroup group;
   if (Status status = group.init(ring, options); !status) return status.error();
-  if (Status provided = group.provide_all(); !provided) return provided.error();
+  if (Status provided = group.provide_initial(); !provided) return provided.error();
   return group;
 }
 
-Status BufferGroup::provide_all() {
+Status BufferGroup::provide_initial() {
   Ring& ring = *ring_.get();
   // A buffer ring with this id (made outside this library) would fail the
   // PROVIDE with EINVAL; ask first where the kernel can tell (6.8).
   if (pbuf_status(ring, s_.group_id, nullptr) == 0) {
     return group_in_use(s_.group_id, "it is a buffer ring");
+  }
+  const unsigned given = s_.given_at_start;
+  if (given == 0) {  // the kernel makes the list with the first recycle's PROVIDE
+    s_.kernel_has_group = true;
+    return ok_status();
   }
   const bool cq_was_empty = ring.cq_ready() == 0;  // then our CQE will be the first
   Sqe* sqe = ring.get_sqe();
@@ -384,7 +394,7 @@ Status BufferGroup::provide_all() {
     if (!sqe) return Error{EBUSY, "buffer group: no free SQE for PROVIDE_BUFFERS; reap CQEs and retry"};
   }
   const std::uint64_t tag = s_.internal_tag | kInternalGroupOp;
-  prep_provide_buffers(*sqe, s_.base, s_.size, s_.count, s_.group_id, 0).set_user_data(tag);
+  prep_provide_buffers(*sqe, s_.base, s_.size, given, s_.group_id, 0).set_user_data(tag);
   if (s_.skip_success) sqe->skip_success();
   if (Status status = submit_and_drain_sq(ring, "PROVIDE_BUFFERS"); !status) {
     if (!(ring.setup_flags() & abi::IORING_SETUP_SQPOLL) && ring.sq_pending() != 0) {
@@ -414,11 +424,11 @@ Status BufferGroup::provide_all() {
   }
   if (outcome < 0) {  // its CQE: the kernel's own errno
     s_.kernel_has_group = false;
-    return error_from_errno(outcome, "PROVIDE_BUFFERS of " + std::to_string(s_.count) + " buffers for group " +
+    return error_from_errno(outcome, "PROVIDE_BUFFERS of " + std::to_string(given) + " buffers for group " +
                                          std::to_string(s_.group_id));
   }
-  for (unsigned id = 0; id < s_.count; ++id) s_.buffers[id].kernel_owned = 1;
-  s_.app_owned = 0;
+  for (unsigned id = 0; id < given; ++id) s_.buffers[id].kernel_owned = 1;
+  s_.app_owned = s_.count - given;
   return ok_status();
 }
 

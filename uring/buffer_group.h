@@ -165,6 +165,13 @@ struct BufferGroupOptions {
   // buffer_count * buffer_size bytes of yours (buffer i at offset i * buffer_size),
   // or null: the group allocates them, page-aligned, and frees them.
   void* buffer_memory = nullptr;
+  // How many buffers the kernel gets at creation: ids 0 .. given_at_start-1.
+  // The others start as yours, as if taken: recycle(id) gives one to the
+  // kernel when you want it used. A kernel that picks from many buffers
+  // spreads the data over all of them (a buffer ring hands them out in ring
+  // order); few free at a time keep the buffers in use warm in the cache.
+  static constexpr unsigned kAllBuffers = ~0u;
+  unsigned given_at_start = kAllBuffers;  // 0 .. buffer_count, or all of them
 
   // Buffer rings only.
   unsigned ring_entries = 0;  // a power of two >= buffer_count; 0: the smallest such
@@ -228,14 +235,17 @@ class BufferGroup {
  public:
   enum class Kind : std::uint8_t { provided, ring };
 
-  // A buffer ring with options.buffer_count buffers, all given to the kernel.
+  // A buffer ring with options.buffer_count buffers, given to the kernel
+  // (given_at_start of them; by default all).
   // Errors say what to do: group id in use (EEXIST), ring_entries not a
   // power of two, misaligned ring memory, RingMemory::kernel for a group id
   // above 2047 (its mmap offset would reach into IORING_OFF_MMAP_MASK)
   // (EINVAL), a kernel without buffer rings or without the requested mode
   // (EINVAL; see allow_fallback, which also covers the two before).
   static Result<BufferGroup> create_ring(Ring& ring, const BufferGroupOptions& options);
-  // A legacy group: one PROVIDE_BUFFERS SQE for all buffers, submitted (with
+  // A legacy group: one PROVIDE_BUFFERS SQE for the buffers given at start
+  // (none when given_at_start is 0: the first recycle's makes the kernel's
+  // list), submitted (with
   // anything else queued on the ring) before this returns, which waits (up
   // to a second) until the kernel has run it: after a request with
   // IOSQE_IO_DRAIN the kernel runs it later, from its drain queue. Its CQE
@@ -608,6 +618,7 @@ class BufferGroup {
     bool owns_buffer_memory = false;
     std::size_t buffer_bytes = 0;
     bool kernel_has_group = false;  // ring registered / buffers provided: close() must undo it
+    unsigned given_at_start = 0;    // BufferGroupOptions::given_at_start, at most count
     std::string fallback_note;
   };
 
@@ -615,7 +626,7 @@ class BufferGroup {
   static Status check_common(const Ring& ring, const BufferGroupOptions& options);
   Status init(Ring& ring, const BufferGroupOptions& options);
   Status register_ring(const BufferGroupOptions& options);
-  Status provide_all();
+  Status provide_initial();
   // await_group_op's answers besides a CQE result (0, a count, -errno).
   static constexpr int kOpRanUnread = 1 << 30;     // it ran; its CQE (if any) is still in the CQ
   static constexpr int kOpPending = (1 << 30) + 1;  // not run within a second

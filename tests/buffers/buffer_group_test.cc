@@ -143,6 +143,8 @@ TEST_CASE("bad ring shapes and memory are refused before the kernel sees them, w
   add("internal user_data with low bits", [](BufferGroupOptions& o) { o.internal_user_data = 0x1234; }, "low 17 bits");
   // It used to be reserved unchecked: UINT_MAX threw std::bad_alloc out of create_ring (issue 12, review).
   add("max_parked past its cap", [](BufferGroupOptions& o) { o.max_parked = ~0u; }, "at most 65536 requests can be parked");
+  add("more buffers given than there are", [](BufferGroupOptions& o) { o.given_at_start = 9; },
+      "given_at_start 9 is more than buffer_count 8");
   for (const Case& c : cases) {
     CAPTURE(c.what);
     auto group = BufferGroup::create_ring(ring, c.options);
@@ -186,6 +188,49 @@ TEST_CASE("bad ring shapes and memory are refused before the kernel sees them, w
   auto provided = BufferGroup::create_provided(ring, options);
   REQUIRE_FALSE(provided.ok());
   CHECK(contains(provided.error().message, "are for create_ring"));
+}
+
+TEST_CASE("given_at_start: the kernel gets buffers 0 .. n-1 and no more; the rest are yours until recycle(id)") {
+  PatternFile file;
+  for (bool use_ring : {true, false}) {
+    for (unsigned given : {0u, 3u}) {
+      CAPTURE(use_ring);
+      CAPTURE(given);
+      Ring ring = make_ring();
+      BufferGroupOptions options = group_options(40, 8, 64);
+      options.given_at_start = given;
+      auto made = use_ring ? BufferGroup::create_ring(ring, options) : BufferGroup::create_provided(ring, options);
+      REQUIRE_MESSAGE(made.ok(), made.error().message);
+      BufferGroup& group = made.value();
+      CHECK(group.kernel_owned_count() == given);
+      CHECK(group.app_owned_count() == 8 - given);
+      for (std::uint16_t id = 0; id < 8; ++id) CHECK(group.kernel_owns(id) == (id < given));
+      // The kernel has those and no others: `given` reads get one each, the next none.
+      std::set<std::uint16_t> ids;
+      for (unsigned i = 0; i < given; ++i) {
+        const Cqe cqe = read_one(ring, file.fd, 64, i * 64, 40);
+        REQUIRE(cqe.result() == 64);
+        const BufferView view = group.take(cqe);
+        REQUIRE(view.ok());
+        CHECK(std::equal(view.bytes().begin(), view.bytes().end(), file.bytes.begin() + i * 64));
+        ids.insert(view.id);
+      }
+      CHECK(ids.size() == given);
+      CHECK((ids.empty() || *ids.rbegin() < given));
+      CHECK(read_one(ring, file.fd, 64, 0, 40).result() == -ENOBUFS);
+      // A buffer kept back goes to the kernel with recycle(id), once.
+      REQUIRE(group.recycle(6) == BufferError::none);
+      CHECK(group.recycle(6) == BufferError::kernel_owned);
+      const Cqe cqe = read_one(ring, file.fd, 64, 640, 40);
+      REQUIRE(cqe.result() == 64);
+      const BufferView view = group.take(cqe);
+      REQUIRE(view.ok());
+      CHECK(view.id == 6);
+      CHECK(std::equal(view.bytes().begin(), view.bytes().end(), file.bytes.begin() + 640));
+      CHECK(group.kernel_owned_count() == 0);
+      REQUIRE(group.close());
+    }
+  }
 }
 
 TEST_CASE("a group id already in use is refused with EEXIST, whoever holds it") {
