@@ -17,9 +17,9 @@
 //     sent last goes back first. It takes a ring's buffers in ring order, so
 //     with all of them free (--buffers 1024 of 64 KiB: 64 MiB) every
 //     receive would land in a buffer last used 1,023 receives ago, long
-//     evicted from the cache. At start echo takes back all but a few (at
-//     least 8, and 512 KiB: a READ of /dev/null that selects a buffer hands
-//     it over untouched) and keeps the ones it has sent in a stack; after
+//     evicted from the cache. So at start the group gives the kernel only a
+//     few (at least 8, and 512 KiB: BufferGroupOptions::given_at_start),
+//     and echo keeps the ones it has sent in a stack; after
 //     each pass it gives the kernel the newest until it has twice what the
 //     pass took (doubled after a receive ran dry, decaying slowly) plus one
 //     per parked receive. So memory is touched as the load needs it: one
@@ -62,8 +62,8 @@
 // --max-connections) resets= bytes_in= bytes_out= recvs= (CQEs with data)
 // sends= (SEND/SENDMSG requests) enobufs= (receives ended for want of a
 // buffer) parked= pauses= (receives cancelled for --max-queued) requests=
-// (SQEs) waits= (submit-and-wait calls; neither counts the start's READs of
-// /dev/null) fds_at_start= fds_at_exit=` (equal: nothing left open).
+// (SQEs) waits= (submit-and-wait calls) fds_at_start= fds_at_exit=` (equal:
+// nothing left open).
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -112,7 +112,7 @@ constexpr unsigned kMinFreeBytes = 512 * 1024;  // the kernel always has this mu
 // user_data: what the request is (top 8 bits), the connection's generation
 // (24 bits: a stale CQE of a closed connection whose slot was reused is
 // recognised) and its slot (low 32 bits).
-enum Kind : std::uint64_t { kAccept = 1, kRecv, kSend, kCancel, kSignal, kStop, kWithhold };
+enum Kind : std::uint64_t { kAccept = 1, kRecv, kSend, kCancel, kSignal, kStop };
 std::uint64_t tag(Kind kind, std::uint32_t slot = 0, std::uint32_t generation = 0) {
   return (static_cast<std::uint64_t>(kind) << 56) | (static_cast<std::uint64_t>(generation & 0xffffff) << 32) | slot;
 }
@@ -291,10 +291,16 @@ class Server {
     if (options_.bundle && !ring_.has_feature(uring::abi::IORING_FEAT_RECVSEND_BUNDLE)) {
       cli::fail(kTool, "--bundle: this kernel has no IORING_FEAT_RECVSEND_BUNDLE (Linux 6.10); run without it");
     }
+    min_free_ = std::max(8u, kMinFreeBytes / static_cast<unsigned>(std::min<std::uint64_t>(options_.buffer_size, kMinFreeBytes)));
+    min_free_ = std::min(min_free_, static_cast<unsigned>(options_.buffers));
+    free_target_ = min_free_;
     auto group = uring::BufferGroup::create_ring(
         ring_, {.group_id = kGroup,
                 .buffer_count = static_cast<unsigned>(options_.buffers),
                 .buffer_size = static_cast<unsigned>(options_.buffer_size),
+                // The rest are given as the demand grows (see top_up); all
+                // of them with --incremental, where receives share buffers.
+                .given_at_start = options_.incremental ? uring::BufferGroupOptions::kAllBuffers : min_free_,
                 .incremental = options_.incremental,
                 .no_buffers = uring::NoBuffersPolicy::recycle_and_retry,
                 // Every connection may be parked at once.
@@ -305,51 +311,15 @@ class Server {
     }
     group_ = std::move(*group);
     if (options_.incremental) slices_.assign(options_.buffers, 0);
-    min_free_ = std::max(8u, kMinFreeBytes / static_cast<unsigned>(std::min<std::uint64_t>(options_.buffer_size, kMinFreeBytes)));
-    min_free_ = std::min(min_free_, static_cast<unsigned>(options_.buffers));
-    free_target_ = min_free_;
-    if (!options_.incremental) withhold_buffers();
+    // Never used yet, given by top_up() after the sent ones: lowest id last.
+    for (unsigned id = group_.buffer_count(); id-- > group_.kernel_owned_count();) {
+      unused_.push_back(static_cast<std::uint16_t>(id));
+    }
     connections_.resize(options_.max_connections);
     for (std::uint32_t i = static_cast<std::uint32_t>(options_.max_connections); i-- > 0;) free_.push_back(i);
   }
 
  private:
-  // The group gave the kernel every buffer, and the kernel takes them in
-  // ring order: a whole ring's worth goes by before a buffer comes round
-  // again, cold. So take all but min_free_ back now (they are handed out
-  // again, the most recently sent first, as the demand grows; see top_up):
-  // a READ of /dev/null that selects a buffer reads nothing and its CQE
-  // hands the buffer over untouched (the kernel commits the buffer of a file
-  // it cannot poll when it selects it). A kernel that gives it back instead
-  // leaves it in the ring: only the reuse is lost.
-  void withhold_buffers() {
-    const unsigned count = group_.buffer_count();
-    if (count <= min_free_) return;
-    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd < 0) return;
-    const unsigned wanted = count - min_free_;
-    unsigned asked = 0, answered = 0;
-    spare_.reserve(count);
-    while (answered < asked || asked < wanted) {
-      uring::Sqe* s;
-      while (asked < wanted && (s = ring_.get_sqe()) != nullptr) {
-        uring::prep_read_buffer_select(*s, null_fd, static_cast<std::uint32_t>(options_.buffer_size), 0, kGroup)
-            .set_user_data(tag(kWithhold));
-        ++asked;
-      }
-      const int rc = ring_.submit_and_wait(1);
-      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) cli::fail_errno(kTool, "io_uring_enter", rc);
-      ring_.for_each_cqe([&](const uring::Cqe& cqe) {
-        ++answered;
-        if (!cqe.has_buffer()) return;
-        const uring::BufferView view = group_.take(cqe);
-        if (!view.ok()) cli::fail(kTool, std::string("take: ") + uring::describe(view.error));
-        spare_.push_back(view);
-      });
-    }
-    ::close(null_fd);
-  }
-
   // The next SQE; when the SQ is full, submit what is there first.
   uring::Sqe& sqe() {
     uring::Sqe* sqe;
@@ -446,7 +416,6 @@ class Server {
         return lost(cqe);
       case kCancel:
       case kStop:
-      case kWithhold:
         return;  // 0, -ENOENT (it had ended), -EALREADY: the target's own CQE tells
     }
     cli::fail(kTool, "a CQE with an unknown user_data " + std::to_string(cqe.user_data));
@@ -621,6 +590,12 @@ class Server {
       recycle_now(spare_.back());
       spare_.pop_back();
     }
+    while (!unused_.empty() && group_.kernel_owned_count() < wanted) {
+      if (uring::BufferError error = group_.recycle(unused_.back()); error != uring::BufferError::none) {
+        cli::fail(kTool, std::string("recycle: ") + uring::describe(error));
+      }
+      unused_.pop_back();
+    }
   }
 
   void recycle_now(const uring::BufferView& view) {
@@ -688,7 +663,8 @@ class Server {
   std::vector<std::uint32_t> free_;     // free slots
   std::vector<std::uint32_t> slices_;   // --incremental: receives not yet sent, per buffer
   std::vector<std::uint64_t> received_;  // generation << 32 | slot: got data this pass
-  std::vector<uring::BufferView> spare_;  // ours, sent (or never used), not given back yet; newest last
+  std::vector<uring::BufferView> spare_;  // ours, sent, not given back yet; newest last
+  std::vector<std::uint16_t> unused_;     // ours, never given to the kernel yet (given_at_start)
   unsigned min_free_ = 0, free_target_ = 0, taken_this_pass_ = 0;  // buffers (see top_up)
   bool ran_dry_this_pass_ = false;
   bool accept_armed_ = false, signal_armed_ = false, stopping_ = false;
