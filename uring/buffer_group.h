@@ -68,6 +68,9 @@
 //     or len — whatever the result (io_ring_buffer_select commits at
 //     selection for IO_URING_F_UNLOCKED), which no CQE reports: do not send
 //     such requests to an incremental ring;
+//   - a multishot receive on a legacy group is not forced into io-wq
+//     (IOSQE_ASYNC): on 6.18 it sometimes never posts its end-of-stream
+//     CQE on an AF_UNIX stream (README, "Buffer groups");
 //   - on every group (buffer rings too), each CQE is first checked with
 //     is_internal() and, if true, given to handle_internal() and not treated
 //     as one of your requests' (its result is not data, an end of stream or
