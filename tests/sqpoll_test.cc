@@ -52,6 +52,24 @@ Cqe* spin_for_cqe(Ring& ring, std::chrono::milliseconds limit) {
   return nullptr;
 }
 
+// An SQPOLL ring of `entries` whose poller has gone to sleep: after
+// sqpoll_idle_ms without work it sets NEED_WAKEUP and sleeps; wait (up to
+// 10 s) for the flag that says so.
+Ring sleeping_poller_ring(unsigned entries, unsigned idle_ms) {
+  RingOptions options;
+  options.entries = entries;
+  options.sqpoll = true;
+  options.sqpoll_idle_ms = idle_ms;
+  auto ring = testing::create_ring(options);
+  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!ring->sq_needs_wakeup() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(ring->sq_needs_wakeup());
+  return std::move(*ring);
+}
+
 }  // namespace
 
 TEST_CASE("sqpoll: while the poller is awake, submits make no io_uring_enter and still complete") {
@@ -101,28 +119,16 @@ TEST_CASE("sqpoll: while the poller is awake, submits make no io_uring_enter and
 
 TEST_CASE("sqpoll: a poller that went to sleep is woken by the next submit") {
   URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
-  RingOptions options;
-  options.entries = 16;
-  options.sqpoll = true;
-  options.sqpoll_idle_ms = 10;
-  auto ring = testing::create_ring(options);
-  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
-  // After sqpoll_idle_ms without work the poller sets NEED_WAKEUP and sleeps:
-  // wait for the flag that says so.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!ring->sq_needs_wakeup() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  REQUIRE(ring->sq_needs_wakeup());
-  prep_nop(testing::next_sqe(*ring)).set_user_data(77);
-  CHECK(ring->submit() == 1);  // enters with IORING_ENTER_SQ_WAKEUP
+  Ring ring = sleeping_poller_ring(16, 10);
+  prep_nop(testing::next_sqe(ring)).set_user_data(77);
+  CHECK(ring.submit() == 1);  // enters with IORING_ENTER_SQ_WAKEUP
   // A sleeping poller never picks the SQE up by itself: without the wake-up
   // this CQE would not come.
-  Cqe* cqe = spin_for_cqe(*ring, std::chrono::seconds(10));
+  Cqe* cqe = spin_for_cqe(ring, std::chrono::seconds(10));
   REQUIRE(cqe != nullptr);
   CHECK(cqe->data() == 77);
   CHECK(cqe->result() == 0);
-  ring->cqe_seen(cqe);
+  ring.cqe_seen(cqe);
 }
 
 // submit_and_wait with WaitOptions wakes a sleeping poller also for SQEs
@@ -131,27 +137,17 @@ TEST_CASE("sqpoll: a poller that went to sleep is woken by the next submit") {
 // returned -ETIME with the SQE never consumed (and would hang with no timeout).
 TEST_CASE("sqpoll: submit_and_wait with options wakes a sleeping poller for SQEs flush_sq published") {
   URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
-  RingOptions options;
-  options.entries = 16;
-  options.sqpoll = true;
-  options.sqpoll_idle_ms = 10;
-  auto ring = testing::create_ring(options);
-  REQUIRE_MESSAGE(ring.ok(), ring.error().message);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!ring->sq_needs_wakeup() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  REQUIRE(ring->sq_needs_wakeup());
-  prep_nop(testing::next_sqe(*ring)).set_user_data(78);
-  CHECK(ring->flush_sq() == 1);  // published, not woken: the poller still sleeps
+  Ring ring = sleeping_poller_ring(16, 10);
+  prep_nop(testing::next_sqe(ring)).set_user_data(78);
+  CHECK(ring.flush_sq() == 1);  // published, not woken: the poller still sleeps
   WaitOptions wait;
   wait.timeout = std::chrono::seconds(2);  // (the bug: -ETIME; without a timeout, a hang)
-  CHECK(ring->submit_and_wait(1, wait) >= 0);
-  Cqe* cqe = ring->peek_cqe();
+  CHECK(ring.submit_and_wait(1, wait) >= 0);
+  Cqe* cqe = ring.peek_cqe();
   REQUIRE(cqe != nullptr);
   CHECK(cqe->data() == 78);
   CHECK(cqe->result() == 0);
-  ring->cqe_seen(cqe);
+  ring.cqe_seen(cqe);
 }
 
 TEST_CASE("sqpoll: a full SQ waits for the poller with wait_for_sq_space") {
@@ -282,20 +278,7 @@ TEST_CASE("sqpoll: submit_and_wait and wait_cqes with WaitOptions::spin reap wit
 // spin its whole length, then wake it with the first enter).
 TEST_CASE("sqpoll: submit_and_wait with spin wakes a sleeping poller for SQEs flush_sq published") {
   URING_REQUIRE(testing::missing_setup_flags(abi::IORING_SETUP_SQPOLL));
-  RingOptions options;
-  options.entries = 8;
-  options.sqpoll = true;
-  options.sqpoll_idle_ms = 1;
-  auto created = testing::create_ring(options);
-  REQUIRE_MESSAGE(created.ok(), created.error().message);
-  Ring& ring = *created;
-  prep_nop(testing::next_sqe(ring)).set_user_data(1);
-  CHECK(testing::reap_one(ring).data() == 1);
-  const auto asleep = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!ring.sq_needs_wakeup() && std::chrono::steady_clock::now() < asleep) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  REQUIRE(ring.sq_needs_wakeup());
+  Ring ring = sleeping_poller_ring(8, 1);
   prep_nop(testing::next_sqe(ring)).set_user_data(2);
   ring.flush_sq();
   WaitOptions spin;
