@@ -123,8 +123,9 @@ const char* describe(BufferError error) {
       return "some of this bundle's buffers were already handed out by another CQE (one taken twice?): "
              "the view holds the others - recycle it - and its bytes cannot be trusted";
     case BufferError::bundle_needs_ring:
-      return "a bundle receive on a legacy group: the kernel fills the next provided buffer too and "
-             "names only the first, so those bytes and that buffer are lost; use bundles with a "
+      return "a bundle receive on a legacy group got more than its buffer holds: the kernel filled the "
+             "next provided buffer too and named only the first, so those bytes and that buffer are "
+             "lost; receive bundles with a "
              "buffer ring (create_ring, and check kind() when allow_fallback may have given a legacy "
              "group). The view holds the buffer the CQE names: recycle it";
     case BufferError::closed:
@@ -544,11 +545,11 @@ BufferView BufferGroup::take_slow(BufferView view, std::uint32_t size, Bundle bu
   if (!s_.ring_base || (bundle == Bundle::no && !s_.incremental)) {
     // One buffer, whatever the result says: a legacy group takes one off its
     // list, a plain ring moves its head by one (io_kbuf_commit, nr = 1). A
-    // legacy bundle may have filled more that no CQE names (take's comment).
-    view.size = std::min(size, room);
-    view.first_size = view.size;
+    // legacy bundle receive filled more that no CQE names (take's comment).
+    view.size = room;
+    view.first_size = room;
     view.segments = 1;
-    view.truncated = size > room;
+    view.truncated = true;
     if (bundle == Bundle::yes && !s_.ring_base) view.error = BufferError::bundle_needs_ring;
     hand_over(head, generation);
     return view;

@@ -56,7 +56,7 @@
 //     that memory once the kernel can pick no more (ring unregistered, or
 //     legacy buffers removed);
 //   - bundles are received into buffer rings only (a legacy group's bundle
-//     CQE can name one buffer of two it filled: take() refuses it with
+//     CQE can name one buffer of two it filled: take() says
 //     bundle_needs_ring), and taken with Bundle::yes, everything else
 //     without it; a bundle with MSG_TRUNC is not supported (its result does
 //     not say how many buffers the kernel used when the data was cut);
@@ -124,8 +124,8 @@ enum class BufferError : std::uint8_t {
   sq_full,           // recycle() on a legacy group: no free SQE for PROVIDE_BUFFERS; submit, then retry
   bundle_lost,       // take(): some of the bundle's buffers were already handed out by another CQE;
                      // the view holds the rest (recycle it), its bytes are not to be trusted
-  bundle_needs_ring, // take(cqe, Bundle::yes) on a legacy group: the kernel may have filled buffers
-                     // the CQE does not name; the view holds the one it names (recycle it)
+  bundle_needs_ring, // take(cqe, Bundle::yes) on a legacy group, a result larger than the buffer: the
+                     // kernel filled buffers the CQE does not name; the view holds the one it names
   closed,            // the group has been closed
 };
 const char* describe(BufferError error);
@@ -289,12 +289,15 @@ class BufferGroup {
   // slots; otherwise the CQE used one buffer and a larger result is cut to
   // it (truncated). A CQE without a buffer gives a view with error no_buffer
   // and no segments (check cqe.result() for the reason); unknown_id,
-  // not_kernel_owned and closed give none either. A legacy group gives
-  // every bundle CQE bundle_needs_ring: the kernel fills one provided buffer
-  // per try, and a bundle that filled one tries again with the next and
-  // posts one CQE for both that names only the first (6.10 on), so the
-  // bytes past the first buffer, and that buffer, are lost to you; the view
-  // holds the named buffer (recycle it). bundle_lost still hands
+  // not_kernel_owned and closed give none either. On a legacy group a
+  // bundle receive's CQE with more than the named buffer holds gives
+  // bundle_needs_ring: the kernel fills one provided buffer per try, and
+  // newer kernels (the recv-bundle retry of 'io_uring/net: improve recv
+  // bundles', about 6.15) try again with the next and post one CQE for both
+  // naming only the first, so the bytes past the first buffer, and that
+  // buffer, are lost to you; the view holds the named buffer (recycle it).
+  // A legacy send bundle posts a CQE per buffer: nothing is refused there.
+  // bundle_lost still hands
   // over what the kernel consumed: recycle the view.
   BufferView take(const Cqe& cqe, Bundle bundle = Bundle::no) {
     BufferView view;
@@ -318,11 +321,8 @@ class BufferGroup {
     }
     const std::uint32_t size = cqe.res > 0 ? static_cast<std::uint32_t>(cqe.res) : 0;
     const std::uint32_t offset = buffer.consumed;
-    // More than the buffer's room: a bundle, or a truncated datagram. A
-    // legacy group's bundle is refused, whatever its size (bundle_needs_ring).
-    if (size > s_.size - offset || (bundle == Bundle::yes && !s_.ring_base)) [[unlikely]] {
-      return take_slow(view, size, bundle);
-    }
+    // More than the buffer's room: a bundle, or a truncated datagram.
+    if (size > s_.size - offset) [[unlikely]] return take_slow(view, size, bundle);
     view.data = s_.base + static_cast<std::size_t>(id) * s_.size + offset;
     view.size = size;
     view.first_size = size;

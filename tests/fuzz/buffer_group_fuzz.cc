@@ -319,8 +319,9 @@ class Harness {
       remember(view, {});
       return;
     }
-    // A legacy group refuses every bundle CQE (it still hands over the named buffer).
-    if (kind_ == 2 && bundle == Bundle::yes) {
+    // A legacy group refuses a bundle CQE larger than its buffer (it still hands over the named buffer).
+    const std::uint32_t result_size = cqe.res > 0 ? static_cast<std::uint32_t>(cqe.res) : 0;
+    if (kind_ == 2 && bundle == Bundle::yes && result_size > size_) {
       FUZZ_CHECK(view.error == BufferError::bundle_needs_ring);
     } else {
       FUZZ_CHECK(view.error == BufferError::none || view.error == BufferError::bundle_lost);
