@@ -260,6 +260,7 @@ Result<BufferGroup> BufferGroup::create_ring(Ring& ring, const BufferGroupOption
   }
   // The first given_at_start buffers to the kernel, published with one tail store.
   for (unsigned id = 0; id < group.s_.given_at_start; ++id) group.add_to_ring(static_cast<std::uint16_t>(id));
+  group.keep_back_rest();
   group.publish_ring_tail();
   group.s_.recycles = 0;
   return group;
@@ -383,9 +384,14 @@ Status BufferGroup::provide_initial() {
     return group_in_use(s_.group_id, "it is a buffer ring");
   }
   const unsigned given = s_.given_at_start;
-  if (given == 0) {  // the kernel makes the list with the first recycle's PROVIDE
-    s_.kernel_has_group = true;
-    return ok_status();
+  if (given == 0) {
+    // Before its first PROVIDE the kernel has no list for the group, and a
+    // bundle (send or receive) then fails with -ENOENT, not -ENOBUFS
+    // (io_buffers_select), past the no-buffers policy.
+    return invalid("given_at_start 0 on a legacy group (PROVIDE_BUFFERS" +
+                   std::string(s_.fallback_note.empty() ? "" : ", the fallback from a buffer ring") +
+                   "): the kernel has no list for the group until buffers are provided, and bundles then "
+                   "fail with ENOENT; give it at least 1 buffer at start");
   }
   const bool cq_was_empty = ring.cq_ready() == 0;  // then our CQE will be the first
   Sqe* sqe = ring.get_sqe();
@@ -430,6 +436,7 @@ Status BufferGroup::provide_initial() {
   }
   for (unsigned id = 0; id < given; ++id) s_.buffers[id].kernel_owned = 1;
   s_.app_owned = s_.count - given;
+  keep_back_rest();
   return ok_status();
 }
 
@@ -634,6 +641,11 @@ Result<std::uint16_t> BufferGroup::kernel_head() const {
   return head;
 }
 
+void BufferGroup::keep_back_rest() {
+  for (unsigned id = s_.given_at_start; id < s_.count; ++id) s_.buffers[id].kept_back = 1;
+  s_.kept_back = s_.count - s_.given_at_start;
+}
+
 unsigned BufferGroup::available_to_kernel() const {
   if (s_.ring_base) {
     auto head = kernel_head();
@@ -738,9 +750,10 @@ unsigned BufferGroup::parked_to_hand_back() {
     }
   }
   if (s_.recycles != s_.recycles_when_parked || s_.provided != s_.provided_when_parked) return parked;
-  // Nothing recycled since the newest park. If you hold no buffer, nothing
-  // will be: try them once (see rearm_parked), not on every pass.
-  if (s_.app_owned == 0 && s_.recycles != s_.recycles_at_dry_hand_back) {
+  // Nothing recycled since the newest park. If you hold no buffer you took
+  // (given_at_start's kept back ones need not come), nothing need be: try
+  // them once (see rearm_parked), not on every pass.
+  if (s_.app_owned == s_.kept_back && s_.recycles != s_.recycles_at_dry_hand_back) {
     s_.recycles_at_dry_hand_back = s_.recycles;
     return parked;
   }

@@ -173,6 +173,7 @@ struct BufferGroupOptions {
   // kernel when you want it used. A kernel that picks from many buffers
   // spreads the data over all of them (a buffer ring hands them out in ring
   // order); few free at a time keep the buffers in use warm in the cache.
+  // A legacy group needs at least 1 (create_provided: EINVAL for 0).
   static constexpr unsigned kAllBuffers = ~0u;
   unsigned given_at_start = kAllBuffers;  // 0 .. buffer_count, or all of them
 
@@ -247,8 +248,8 @@ class BufferGroup {
   // (EINVAL; see allow_fallback, which also covers the two before).
   static Result<BufferGroup> create_ring(Ring& ring, const BufferGroupOptions& options);
   // A legacy group: one PROVIDE_BUFFERS SQE for the buffers given at start
-  // (none when given_at_start is 0: the first recycle's makes the kernel's
-  // list), submitted (with
+  // (given_at_start 0 is EINVAL here: the kernel would have no list for the
+  // group, and bundles fail with ENOENT), submitted (with
   // anything else queued on the ring) before this returns, which waits (up
   // to a second) until the kernel has run it: after a request with
   // IOSQE_IO_DRAIN the kernel runs it later, from its drain queue. Its CQE
@@ -494,7 +495,8 @@ class BufferGroup {
   // one pass later, as task work; give the group's CQEs to
   // handle_internal() as you reap them. One decided in io-wq and posted
   // later still waits for the next recycle); and, once
-  // per recycle, when you hold none of the group's buffers: then no recycle
+  // per recycle, when you hold none of the group's buffers that you took
+  // (given_at_start's kept back ones do not count): then no recycle
   // can come, yet the kernel may have a buffer free (a rearm_now answer's
   // request that found its socket idle leaves the recycled buffer unused),
   // so a request parked behind it must try again. If it meets -ENOBUFS again,
@@ -563,6 +565,7 @@ class BufferGroup {
     std::uint16_t ring_pos = 0;    // ring rings: the tail value this buffer was added at
     std::uint16_t next = 0;        // the following buffer of a bundle (set by take)
     std::uint8_t kernel_owned = 0;
+    std::uint8_t kept_back = 0;  // given_at_start kept it from the kernel, and it has not been recycled since
   };
 
   struct State {
@@ -571,6 +574,7 @@ class BufferGroup {
     std::uint32_t count = 0;
     std::uint32_t size = 0;
     std::uint32_t app_owned = 0;
+    std::uint32_t kept_back = 0;  // of those, buffers given_at_start kept back and not recycled yet
     std::uint32_t generation = 0;  // hand-overs so far
     std::uint16_t group_id = 0;
 
@@ -676,6 +680,7 @@ class BufferGroup {
     buffer.ring_pos = tail;
     buffer.consumed = 0;
     buffer.kernel_owned = 1;
+    if (buffer.kept_back) [[unlikely]] give_kept_back(buffer);
     --s_.app_owned;
     ++s_.recycles;
     s_.tail = static_cast<std::uint16_t>(tail + 1);
@@ -696,10 +701,18 @@ class BufferGroup {
     if (s_.skip_success && s_.policy != NoBuffersPolicy::recycle_and_retry) sqe->skip_success();
     BufferState& buffer = s_.buffers[id];
     buffer.kernel_owned = 1;
+    if (buffer.kept_back) [[unlikely]] give_kept_back(buffer);
     --s_.app_owned;
     ++s_.recycles;
     return true;
   }
+
+  void give_kept_back(BufferState& buffer) {
+    buffer.kept_back = 0;
+    --s_.kept_back;
+  }
+  // Buffers given_at_start kept back become the app's, not yet taken.
+  void keep_back_rest();
 
   std::uint32_t next_generation() { return ++s_.generation; }
   std::uint32_t hand_over(BufferState& buffer, std::uint32_t generation) {

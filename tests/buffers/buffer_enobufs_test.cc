@@ -472,6 +472,87 @@ TEST_CASE("legacy group: a request parked while the app holds no buffer is hande
   }
 }
 
+// The rule above with buffers given_at_start kept back (never taken): the
+// app holds none it took, so the hand-back must still come. Here the two
+// -ENOBUFS are answered passes after the recycle's PROVIDE CQE (as late
+// task work would be), so only that rule can hand the parked one back
+// (review of f507947: a kept-back buffer counted as held, and it stayed
+// parked with the kernel's buffer free and its data waiting).
+TEST_CASE("legacy group: buffers kept back by given_at_start do not count as held for the hand-back") {
+  for (const unsigned kept_back : {0u, 1u, 3u}) {
+    CAPTURE(kept_back);
+    Ring ring = tcp_ring(false);
+    TcpPairs pairs(3);  // 0 takes the only buffer given; 1 is idle; 2 has data
+    BufferGroupOptions options = group_options(62, 1 + kept_back, 64);
+    options.given_at_start = 1;
+    options.no_buffers = NoBuffersPolicy::recycle_and_retry;
+    options.max_parked = 4;
+    auto made = BufferGroup::create_provided(ring, options);
+    REQUIRE_MESSAGE(made.ok(), made.error().message);
+    BufferGroup& group = *made;
+    auto arm = [&](std::uint64_t i) {
+      Sqe* sqe = ring.get_sqe();
+      REQUIRE(sqe != nullptr);
+      prep_recv_buffer_select(*sqe, pairs.servers[i], 0, 0, 62).set_user_data(i);
+    };
+    auto next_request_cqe = [&] {
+      for (;;) {
+        const Cqe cqe = next_cqe(ring);
+        if (!group.is_internal(cqe)) return cqe;
+        REQUIRE(group.handle_internal(cqe) == 0);
+      }
+    };
+    write_all(pairs.clients[0], 10, 'a');
+    arm(0);
+    const Cqe first = next_request_cqe();
+    REQUIRE(first.res == 10);
+    const BufferView view = group.take(first);
+    REQUIRE(view.ok());
+    write_all(pairs.clients[2], 7, 'c');
+    arm(1);
+    arm(2);
+    const Cqe a = next_request_cqe();
+    const Cqe b = next_request_cqe();
+    REQUIRE(a.res == -ENOBUFS);
+    REQUIRE(b.res == -ENOBUFS);
+    // The buffer goes back and its PROVIDE's CQE is seen; passes go by.
+    REQUIRE(group.recycle(view) == BufferError::none);
+    REQUIRE(ring.submit() == 1);
+    const Cqe provided = next_cqe(ring);
+    REQUIRE(group.is_internal(provided));
+    REQUIRE(group.handle_internal(provided) == 0);
+    for (int pass = 0; pass < 3; ++pass) CHECK(group.rearm_parked([](std::uint64_t) {}) == 0);
+    // Now the late answers: the first re-arms (its socket idle, the buffer stays free), the second parks.
+    REQUIRE(group.on_no_buffers(a) == NoBuffersAction::rearm_now);
+    arm(a.user_data);
+    REQUIRE(group.on_no_buffers(b) == NoBuffersAction::parked);
+    CHECK(group.app_owned_count() == kept_back);
+    std::int32_t got = -1;
+    for (int pass = 0; pass < 10 && got < 0; ++pass) {
+      group.rearm_parked([&](std::uint64_t ud) { arm(ud); });
+      WaitOptions wait;
+      wait.timeout = std::chrono::milliseconds(50);
+      (void)ring.submit_and_wait(1, wait);
+      while (Cqe* c = ring.peek_cqe()) {
+        const Cqe cqe = *c;
+        ring.cqe_seen(c);
+        if (group.is_internal(cqe)) {
+          REQUIRE(group.handle_internal(cqe) == 0);
+          continue;
+        }
+        REQUIRE(cqe.user_data == b.user_data);  // the idle one posts nothing
+        got = cqe.res;
+        const BufferView bytes = group.take(cqe);
+        REQUIRE(bytes.ok());
+        REQUIRE(group.recycle(bytes) == BufferError::none);
+      }
+    }
+    CHECK(got == 7);
+    CHECK(group.parked_count() == 0);
+    cancel_all_and_drain(ring, nullptr, 10);
+  }
+}
+
 // The same shape with a second buffer you keep (so the rule above does not
 // apply), as an SQPOLL thread makes it happen (c_random_driver 3 sqpoll
 // single legacy tcp): both -ENOBUFS were posted before the recycled buffer's

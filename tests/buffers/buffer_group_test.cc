@@ -190,7 +190,7 @@ TEST_CASE("bad ring shapes and memory are refused before the kernel sees them, w
   CHECK(contains(provided.error().message, "are for create_ring"));
 }
 
-TEST_CASE("given_at_start: the kernel gets buffers 0 .. n-1 and no more; the rest are yours until recycle(id)") {
+TEST_CASE("given_at_start: the kernel gets buffers 0 .. n-1 and no more; the rest are yours until recycle(id); a legacy group needs 1") {
   PatternFile file;
   for (bool use_ring : {true, false}) {
     for (unsigned given : {0u, 3u}) {
@@ -200,6 +200,14 @@ TEST_CASE("given_at_start: the kernel gets buffers 0 .. n-1 and no more; the res
       BufferGroupOptions options = group_options(40, 8, 64);
       options.given_at_start = given;
       auto made = use_ring ? BufferGroup::create_ring(ring, options) : BufferGroup::create_provided(ring, options);
+      if (!use_ring && given == 0) {
+        // The kernel would have no list for the group (bundles: ENOENT, not ENOBUFS).
+        REQUIRE_FALSE(made.ok());
+        CHECK(made.code() == EINVAL);
+        CHECK_MESSAGE(contains(made.error().message, "give it at least 1 buffer at start"), made.error().message);
+        CHECK(ring.sq_pending() == 0);
+        continue;
+      }
       REQUIRE_MESSAGE(made.ok(), made.error().message);
       BufferGroup& group = made.value();
       CHECK(group.kernel_owned_count() == given);
