@@ -501,7 +501,11 @@ class BufferGroup {
   // request that found its socket idle leaves the recycled buffer unused),
   // so a request parked behind it must try again. If it meets -ENOBUFS again,
   // every buffer is taken by a request whose CQE is still to come, and it
-  // waits for that buffer's recycle.
+  // waits for that buffer's recycle. A ring before 6.8 has no PROVIDE CQE
+  // to go by (a recycle is a tail store): a request parked behind a
+  // rearm_now answer whose socket stayed idle, while you hold a buffer you
+  // took, waits for your next recycle (so do not hold buffers until a
+  // parked request's data comes).
   template <class Fn>
   unsigned rearm_parked(Fn&& rearm) {
     const unsigned n = parked_to_hand_back();
