@@ -5,14 +5,18 @@
 // trip, nothing else in the CQ) and that nothing leaked (fds, mappings).
 // The last case checks that every test the README's table names exists.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -22,6 +26,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -516,6 +521,287 @@ TEST_CASE("bad input: an SQPOLL CPU this process cannot use") {
     CHECK(WEXITSTATUS(status) == 0);  // 1: refused for another reason named; 2: created
   }
   before.check_nothing_left();
+}
+
+namespace {
+
+// The first CPU that is not online (past the last one, here).
+int first_offline_cpu() {
+  const std::set<int> online = cpu_list("/sys/devices/system/cpu/online");
+  REQUIRE_FALSE(online.empty());
+  int offline = 0;
+  while (online.count(offline)) ++offline;
+  return offline;
+}
+
+// The "SqThread:" value of /proc/self/fdinfo/<fd>: the poller's pid, -1 for
+// none; nullopt when the line is missing (the kernel leaves the ring part out
+// while the ring's uring_lock is held) or the file cannot be read.
+std::optional<long> fdinfo_sq_thread(int fd) {
+  std::ifstream file("/proc/self/fdinfo/" + std::to_string(fd));
+  for (std::string line; std::getline(file, line);) {
+    long value = 0;
+    if (std::sscanf(line.c_str(), "SqThread: %ld", &value) == 1) return value;
+  }
+  return std::nullopt;
+}
+
+// What a forked process reports back through a pipe: lines of text, read
+// until every writer has closed it or `limit` has passed.
+std::string read_all(int fd, std::chrono::seconds limit) {
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd readable{fd, POLLIN, 0};
+    if (::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
+    char chunk[4096];
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) break;
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+// The line of `report` that starts with `key` + ":", without the key; "" if none.
+std::string report_line(const std::string& report, const std::string& key) {
+  std::istringstream lines(report);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(key + ":", 0) == 0) return line.substr(key.size() + 1);
+  }
+  return {};
+}
+
+// For a forked process: one line "key:<errno>:<message>" ("key:created" when
+// the ring was made) for Ring::create(options).
+void report_create(int out, const std::string& key, const RingOptions& options) {
+  auto made = Ring::create(options);
+  std::string line = key + ":" + (made.ok() ? std::string("created") : std::to_string(made.error().code) + ":" + made.error().message);
+  line += "\n";
+  (void)!::write(out, line.data(), line.size());
+}
+
+void report_text(int out, const std::string& line) { (void)!::write(out, (line + "\n").data(), line.size() + 1); }
+
+}  // namespace
+
+// Review of 0149350 (D3): the kernel prints a ring's fdinfo only when it gets
+// the ring's uring_lock (mutex_trylock in io_uring_show_fdinfo, 6.18), so
+// while a register call (or the poller submitting) holds it there is no
+// SqThread line. A ring attaching to a poller of this process never has its
+// CPU looked at, busy or not; with the Ring named (attach_wq) the library
+// knows that without fdinfo, and with only its fd (attach_wq_fd) an answer it
+// could not get must not be stated as the CPU.
+TEST_CASE("SQPOLL CPU blame: attaching to a busy poller of this process") {
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_SQPOLL | abi::IORING_SETUP_SQ_AFF | abi::IORING_SETUP_CQSIZE));
+  const int offline = first_offline_cpu();
+  const int fds_before = open_fd_count();  // (mappings are not compared: the C library keeps the thread's stack)
+  {
+    auto poller = create_ring({.entries = 8, .sqpoll = true});
+    REQUIRE_MESSAGE(poller.ok(), poller.error().message);
+    const int fd = poller->fd();
+    std::atomic<bool> stop{false};
+    std::thread busy([&] {  // holds the poller ring's uring_lock most of the time
+      std::vector<unsigned char> probe(sizeof(abi::io_uring_probe) + 256 * sizeof(abi::io_uring_probe_op));
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!stop.load() && std::chrono::steady_clock::now() < deadline) {
+        std::memset(probe.data(), 0, probe.size());
+        (void)sys::io_uring_register(fd, abi::IORING_REGISTER_PROBE, probe.data(), 256);
+      }
+    });
+    RingOptions options;
+    options.sqpoll = true;
+    options.sqpoll_cpu = offline;
+    options.extra_setup_flags = abi::IORING_SETUP_CQSIZE;  // with cq_entries 0: EINVAL before any poller is looked at
+    const std::string not_online = "sqpoll_cpu " + std::to_string(offline) + " is not online";
+    int by_ring_blamed = 0, by_fd_blamed = 0, by_fd_unsure = 0, other = 0;
+    std::string sample_ring, sample_fd;
+    for (int i = 0; i < 300; ++i) {
+      options.attach_wq_fd.reset();
+      options.attach_wq = &poller.value();
+      auto by_ring = create_ring(options);
+      options.attach_wq = nullptr;
+      options.attach_wq_fd = fd;
+      auto by_fd = create_ring(options);
+      if (by_ring.ok() || by_fd.ok() || by_ring.code() != EINVAL || by_fd.code() != EINVAL) {
+        ++other;
+        continue;
+      }
+      if (by_ring.error().message.find("sqpoll_cpu") != std::string::npos) {
+        ++by_ring_blamed;
+        sample_ring = by_ring.error().message;
+      }
+      const std::string& said = by_fd.error().message;
+      if (said.find(not_online) != std::string::npos) {
+        // Only as one of two possibilities: the other is sharing this
+        // process's poller, whose CPU the kernel never looks at.
+        if (said.find("shares it") != std::string::npos && said.find("never looked at") != std::string::npos) {
+          ++by_fd_unsure;
+        } else {
+          ++by_fd_blamed;
+          sample_fd = said;
+        }
+      }
+    }
+    stop = true;
+    busy.join();
+    INFO("attach_wq blamed on the CPU: " << sample_ring);
+    INFO("attach_wq_fd blamed on the CPU: " << sample_fd);
+    INFO("attach_wq_fd told both possibilities " << by_fd_unsure << " times of 300");
+    CHECK(other == 0);
+    CHECK(by_ring_blamed == 0);
+    CHECK(by_fd_blamed == 0);
+  }
+  CHECK(open_fd_count() == fds_before);
+}
+
+// Review of 0149350 (D3b): a ring whose poller has exited with the process
+// that made it (this test's child), kept by that process's child. fdinfo
+// says "SqThread: -1", as for a ring without SQPOLL; but the ring is SQPOLL,
+// the kernel gives an attaching ring of another process a poller of its own
+// (io_attach_sq_data: -EPERM) and refuses its CPU. Named as a Ring the
+// library knows it is SQPOLL and made elsewhere: the CPU is the cause; by fd
+// alone both possibilities are named.
+TEST_CASE("SQPOLL CPU blame: a ring kept from a process that has exited, its poller gone") {
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_SQPOLL | abi::IORING_SETUP_SQ_AFF));
+  const int offline = first_offline_cpu();
+  int report[2];
+  REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(report[0]);
+    ::alarm(30);
+    auto poller = Ring::create({.entries = 8, .sqpoll = true});
+    if (!poller.ok()) {
+      report_text(report[1], "error:poller: " + poller.error().message);
+      ::_exit(0);
+    }
+    const pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      // The child exits at once; its poller goes with it.
+      bool gone = false;
+      for (int i = 0; i < 1000 && !gone; ++i) {
+        gone = fdinfo_sq_thread(poller->fd()) == -1;
+        if (!gone) ::usleep(10000);
+      }
+      if (!gone) {
+        report_text(report[1], "error:the poller is still there 10 s after its process exited");
+        ::_exit(0);
+      }
+      RingOptions by_fd;
+      by_fd.sqpoll = true;
+      by_fd.sqpoll_cpu = offline;
+      by_fd.attach_wq_fd = poller->fd();
+      report_create(report[1], "fd", by_fd);
+      RingOptions by_ring;
+      by_ring.sqpoll = true;
+      by_ring.sqpoll_cpu = offline;
+      by_ring.attach_wq = &poller.value();
+      report_create(report[1], "ring", by_ring);
+      ::_exit(0);
+    }
+    if (grandchild < 0) report_text(report[1], "error:fork: " + std::string(std::strerror(errno)));
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  const std::string said = read_all(report[0], std::chrono::seconds(30));
+  ::close(report[0]);
+  INFO(said);
+  REQUIRE(report_line(said, "error").empty());
+  const std::string not_online = "sqpoll_cpu " + std::to_string(offline) + " is not online";
+  const std::string by_fd = report_line(said, "fd");
+  CHECK(by_fd.rfind("22:", 0) == 0);  // EINVAL
+  CHECK(by_fd.find("a ring without SQPOLL, or one whose poller has exited") != std::string::npos);
+  CHECK(by_fd.find(not_online) != std::string::npos);
+  const std::string by_ring = report_line(said, "ring");
+  CHECK(by_ring.rfind("22:", 0) == 0);
+  CHECK(by_ring.find(not_online + " (online CPUs: ") != std::string::npos);
+  CHECK(by_ring.find("pick one of those, or leave sqpoll_cpu unset") != std::string::npos);
+  CHECK(by_ring.find("without SQPOLL") == std::string::npos);
+}
+
+// Review of 0149350 (D2): in a PID namespace fdinfo's SqThread is the
+// poller's pid outside it (sqd->task_pid = current->pid), which
+// /proc/self/task (this namespace's pids) never lists: a ring attaching to
+// this process's own poller was blamed on a CPU the kernel never looked at.
+// Needs CAP_SYS_ADMIN for the namespaces: a child tries them first, and the
+// case is skipped when it cannot.
+TEST_CASE("SQPOLL CPU blame: attaching to this process's poller in a PID namespace of its own") {
+  URING_REQUIRE(missing_setup_flags(abi::IORING_SETUP_SQPOLL | abi::IORING_SETUP_SQ_AFF | abi::IORING_SETUP_CQSIZE));
+  const int offline = first_offline_cpu();
+  int report[2];
+  REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(report[0]);
+    ::alarm(30);
+    if (::unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) {
+      report_text(report[1], "skip:unshare(CLONE_NEWPID | CLONE_NEWNS): " + std::string(std::strerror(errno)));
+      ::_exit(0);
+    }
+    const pid_t grandchild = ::fork();  // pid 1 of the new namespace
+    if (grandchild == 0) {
+      // This namespace's /proc, in a mount namespace of its own.
+      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+          ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+        report_text(report[1], "skip:mounting /proc for the new PID namespace: " + std::string(std::strerror(errno)));
+        ::_exit(0);
+      }
+      if (::getpid() != 1) {
+        report_text(report[1], "skip:not in a new PID namespace (pid " + std::to_string(::getpid()) + ")");
+        ::_exit(0);
+      }
+      auto poller = Ring::create({.entries = 8, .sqpoll = true});
+      if (!poller.ok()) {
+        report_text(report[1], "error:poller: " + poller.error().message);
+        ::_exit(0);
+      }
+      const std::optional<long> sq_thread = fdinfo_sq_thread(poller->fd());
+      report_text(report[1], "sq_thread:" + (sq_thread ? std::to_string(*sq_thread) : std::string("none")));
+      RingOptions options;
+      options.sqpoll = true;
+      options.sqpoll_cpu = offline;
+      options.extra_setup_flags = abi::IORING_SETUP_CQSIZE;  // with cq_entries 0: EINVAL before the poller
+      options.attach_wq = &poller.value();
+      report_create(report[1], "ring", options);
+      options.attach_wq = nullptr;
+      options.attach_wq_fd = poller->fd();
+      report_create(report[1], "fd", options);
+      ::_exit(0);
+    }
+    if (grandchild < 0) {
+      report_text(report[1], "error:fork: " + std::string(std::strerror(errno)));
+      ::_exit(0);
+    }
+    int status = 0;
+    (void)::waitpid(grandchild, &status, 0);
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  const std::string said = read_all(report[0], std::chrono::seconds(30));
+  ::close(report[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  INFO(said);
+  if (const std::string why = report_line(said, "skip"); !why.empty()) URING_SKIP(why);
+  REQUIRE(report_line(said, "error").empty());
+  const std::string by_ring = report_line(said, "ring");
+  CHECK(by_ring.rfind("22:", 0) == 0);
+  CHECK(by_ring.find("sqpoll_cpu") == std::string::npos);
+  CHECK(by_ring.find("the kernel rejected these parameters") != std::string::npos);
+  // By fd the library cannot match the pid: it may name the CPU only as one
+  // of two possibilities, and says why it cannot tell.
+  const std::string by_fd = report_line(said, "fd");
+  CHECK(by_fd.rfind("22:", 0) == 0);
+  if (by_fd.find("sqpoll_cpu") != std::string::npos) {
+    CHECK(by_fd.find("shares it") != std::string::npos);
+    CHECK(by_fd.find("PID namespace") != std::string::npos);
+  }
 }
 
 TEST_CASE("bad input: resize to sizes the kernel refuses") {

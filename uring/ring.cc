@@ -277,6 +277,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
     s.enter_fd = fd;
   }
   init_from_params(s, params);
+  s.creator_pid = ::getpid();
 
   unsigned char* nommap_rings = nullptr;
   unsigned char* nommap_sqes = nullptr;

@@ -47,34 +47,89 @@ std::optional<int> wq_fd_of(const RingOptions& o) {
 }
 
 // The "SqThread:" value of a ring's /proc/self/fdinfo entry: the poller's
-// pid, -1 for a ring without SQPOLL; nullopt when it cannot be read.
+// pid, -1 for a ring without SQPOLL or whose poller has exited; nullopt when
+// the file cannot be read or has no such line. The kernel (6.18 here)
+// prints the ring's part only if it gets the ring's uring_lock
+// (mutex_trylock in io_uring_show_fdinfo), which the poller holds while it
+// submits, as does every register call: a few tries (2 ms at most), then
+// nullopt.
 std::optional<long> sq_thread_of(int fd) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  FILE* file = std::fopen(path, "r");
-  if (!file) return std::nullopt;
-  std::optional<long> pid;
-  char line[256];
-  while (std::fgets(line, sizeof line, file)) {
-    long value = 0;
-    if (std::sscanf(line, "SqThread: %ld", &value) == 1) {
-      pid = value;
-      break;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (attempt > 0) ::usleep(100);
+    FILE* file = std::fopen(path, "r");
+    if (!file) return std::nullopt;
+    std::optional<long> pid;
+    char line[256];
+    while (std::fgets(line, sizeof line, file)) {
+      long value = 0;
+      if (std::sscanf(line, "SqThread: %ld", &value) == 1) {
+        pid = value;
+        break;
+      }
     }
+    std::fclose(file);
+    if (pid) return pid;
   }
-  std::fclose(file);
-  return pid;
+  return std::nullopt;
 }
 
-// Whether the SQPOLL ring `fd` has its poller in this process: only such a
-// poller can be attached to (io_attach_sq_data refuses another process's
-// with -EPERM, and the kernel then makes a new one, checking its CPU).
-bool poller_in_this_process(int fd) {
-  const std::optional<long> pid = sq_thread_of(fd);
-  if (!pid || *pid <= 0) return false;
+// Whether this process is in the initial PID namespace (its inode is fixed:
+// PROC_PID_INIT_INO), where fdinfo's SqThread (sqd->task_pid, a pid there)
+// and /proc/self/task name threads alike. In any other, SqThread is still
+// the initial namespace's pid while /proc/self/task lists this one's.
+bool in_initial_pid_namespace() {
+  char target[64];
+  const ssize_t n = ::readlink("/proc/self/ns/pid", target, sizeof target - 1);
+  return n > 0 && std::string(target, static_cast<std::size_t>(n)) == "pid:[4026531836]";
+}
+
+// What the kernel does with the poller of the ring an SQPOLL ring names to
+// attach to (io_sq_offload_create, io_uring/sqpoll.c): a poller of this
+// process (thread group) is shared, and the kernel returns before it looks
+// at sqpoll_cpu; io_attach_sq_data refuses another process's (-EPERM, its
+// poller running or exited), and the kernel makes the ring a poller of its
+// own, whose CPU it checks; a ring without SQPOLL is -EINVAL. (Attaching to
+// an exited poller of this process is -ENXIO, not EINVAL.)
+enum class Poller {
+  shared,          // this process's: the CPU is never looked at
+  own,             // another process's: the ring gets its own, the CPU is checked
+  none,            // the ring named has no SQPOLL: that is the refusal
+  none_or_exited,  // fdinfo says -1: no SQPOLL, or its poller has exited
+  unknown,         // could not tell; `why` says why
+};
+struct AttachTarget {
+  Poller poller;
+  std::string why;
+};
+
+// `creator_pid`: for attach_wq, the getpid() of the process whose create()
+// made that Ring (0 when it was adopted). A Ring knows whether it is SQPOLL
+// and which process made it, so its answer needs no fdinfo; a bare fd's
+// comes from fdinfo's SqThread and /proc/self/task.
+AttachTarget attach_target(const RingOptions& o, int wq_fd, int creator_pid) {
+  const bool known_sqpoll = o.attach_wq != nullptr;
+  if (o.attach_wq) {
+    if (!(o.attach_wq->setup_flags() & abi::IORING_SETUP_SQPOLL)) return {Poller::none, {}};
+    if (creator_pid != 0) return {creator_pid == ::getpid() ? Poller::shared : Poller::own, {}};
+  }
   char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", wq_fd);
+  const std::optional<long> pid = sq_thread_of(wq_fd);
+  if (!pid) {
+    return {Poller::unknown, std::string(path) +
+                                 " has no SqThread line (the kernel leaves it out while that ring is busy: its "
+                                 "poller submitting, or a register call)"};
+  }
+  if (*pid <= 0) return {known_sqpoll ? Poller::own : Poller::none_or_exited, {}};
+  if (!in_initial_pid_namespace()) {
+    return {Poller::unknown,
+            "this process is in a PID namespace, and fdinfo's SqThread (" + std::to_string(*pid) +
+                ") can be the poller's pid outside it, which /proc/self/task cannot be matched with"};
+  }
   std::snprintf(path, sizeof path, "/proc/self/task/%ld", *pid);
-  return ::access(path, F_OK) == 0;
+  return {::access(path, F_OK) == 0 ? Poller::shared : Poller::own, {}};
 }
 
 // Names of the requested setup flags that are newer than the running kernel,
@@ -154,9 +209,35 @@ std::string cpuset_cpus() {
   }
 }
 
+// Why the kernel would refuse sqpoll_cpu for a poller it makes
+// (io_sq_offload_create: the CPU is >= nr_cpu_ids or offline, or outside
+// the caller's cpuset, cpuset_cpus_allowed; the affinity mask plays no
+// part), e.g. "sqpoll_cpu 7 is not online (online CPUs: 0-1)"; "" if it
+// would take it (or nothing can be read).
+std::string cpu_refusal(const RingOptions& o) {
+  if (!o.sqpoll_cpu) return {};
+  const int cpu = *o.sqpoll_cpu;
+  const std::string online = first_line("/sys/devices/system/cpu/online");
+  if (!online.empty() && !in_cpu_list(online, cpu)) {
+    return "sqpoll_cpu " + std::to_string(cpu) + " is not online (online CPUs: " + online + ")";
+  }
+  const std::string cpuset = cpuset_cpus();
+  if (!cpuset.empty() && !in_cpu_list(cpuset, cpu)) {
+    return "sqpoll_cpu " + std::to_string(cpu) + " is outside this process's cpuset (CPUs " + cpuset + ")";
+  }
+  return {};
+}
+
+// "entries 64, cq_entries 0, flags 0x2e": the parameters as the kernel got them.
+std::string parameters(const RingOptions& o) {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%#x", static_cast<unsigned>(o.setup_flags()));
+  return "entries " + std::to_string(o.entries) + ", cq_entries " + std::to_string(o.cq_entries) + ", flags " + hex;
+}
+
 // The most likely cause of EINVAL for these options, checked in the order the
-// kernel checks them.
-std::string explain_einval(const RingOptions& o) {
+// kernel checks them. `creator_pid` as for attach_target.
+std::string explain_einval(const RingOptions& o, int creator_pid) {
   const std::uint32_t flags = o.setup_flags();
   const std::string newer = flags_newer_than_kernel(flags);
   if (!newer.empty()) {
@@ -202,47 +283,65 @@ std::string explain_einval(const RingOptions& o) {
   }
   if (o.hybrid_iopoll && !o.iopoll) return "hybrid_iopoll needs iopoll = true";
   if (o.cqe32 && o.cqe_mixed) return "cqe32 and cqe_mixed exclude each other; pick one";
+  // Whether the kernel looks at sqpoll_cpu: only for a poller it makes.
+  bool cpu_checked = o.sqpoll && o.sqpoll_cpu;
   if (const std::optional<int> wq_fd = wq_fd_of(o)) {
     const std::string target = fd_target(*wq_fd);
+    const std::string wq = "wq_fd " + std::to_string(*wq_fd);
     if (target.find("io_uring") == std::string::npos) {
-      return "wq_fd " + std::to_string(*wq_fd) + " is not an io_uring fd" +
-             (target.empty() ? std::string() : " (it is " + target + ")") +
+      return wq + " is not an io_uring fd" + (target.empty() ? std::string() : " (it is " + target + ")") +
              "; attach_wq_fd needs the fd of a live ring";
     }
-    if (o.sqpoll && sq_thread_of(*wq_fd) == -1) {
-      return "wq_fd " + std::to_string(*wq_fd) +
-             " is a ring without SQPOLL: an sqpoll ring can attach only to another sqpoll ring (whose "
-             "poller thread it then shares)";
+    if (o.sqpoll) {
+      const AttachTarget attach = attach_target(o, *wq_fd, creator_pid);
+      const std::string cpu = cpu_refusal(o);
+      switch (attach.poller) {
+        case Poller::none:
+          return wq + " is a ring without SQPOLL: an sqpoll ring can attach only to another sqpoll ring (whose "
+                      "poller thread it then shares)";
+        case Poller::none_or_exited:
+          if (cpu.empty()) {
+            return wq + " is a ring without SQPOLL, or one whose poller has exited (fdinfo's SqThread is -1 for "
+                        "both): an sqpoll ring can attach only to another sqpoll ring, whose poller thread it then "
+                        "shares; to one whose poller has exited (with the process that made it) the kernel gives "
+                        "a poller of its own instead, and then the refusal is elsewhere (" +
+                   parameters(o) + ")";
+          }
+          return wq + " is a ring without SQPOLL, or one whose poller has exited (fdinfo's SqThread is -1 for "
+                      "both). Without SQPOLL that is the refusal: an sqpoll ring can attach only to another sqpoll "
+                      "ring. With its poller gone (the process that made it has exited) the kernel gives this ring "
+                      "a poller of its own, and refuses it: " +
+                 cpu + ". Attach to a live SQPOLL ring of this process, or pick one of those CPUs or leave "
+                       "sqpoll_cpu unset";
+        case Poller::shared:
+          cpu_checked = false;
+          break;
+        case Poller::own:
+          break;
+        case Poller::unknown:
+          if (!cpu.empty()) {
+            return cpu + ", which is the refusal if this ring got a poller of its own, as it does when " + wq +
+                   "'s poller belongs to another process or has exited; if that poller is this process's, this "
+                   "ring shares it and its CPU is never looked at, and the refusal is elsewhere (" +
+                   parameters(o) + "). Which of the two could not be told: " + attach.why +
+                   ". Pick one of those CPUs, or leave sqpoll_cpu unset" +
+                   (o.attach_wq ? "" : "; with the Ring itself as attach_wq this library can tell");
+          }
+          cpu_checked = false;  // the CPU is no cause either way
+          break;
+      }
     }
   }
-  // A ring that attaches to another's poller never has its CPU looked at
-  // (io_sq_offload_create returns once attached); one that names another
-  // process's poller gets a poller of its own, whose CPU is checked.
-  const std::optional<int> attach_fd = wq_fd_of(o);
-  if (o.sqpoll && o.sqpoll_cpu && !(attach_fd && poller_in_this_process(*attach_fd))) {
-    // io_sq_offload_create (io_uring/sqpoll.c): EINVAL when the CPU is
-    // >= nr_cpu_ids or offline, or outside the caller's cpuset
-    // (cpuset_cpus_allowed). The caller's affinity mask plays no part.
-    const int cpu = *o.sqpoll_cpu;
-    const std::string online = first_line("/sys/devices/system/cpu/online");
-    if (!online.empty() && !in_cpu_list(online, cpu)) {
-      return "sqpoll_cpu " + std::to_string(cpu) + " is not online (online CPUs: " + online +
-             "); pick one of those, or leave sqpoll_cpu unset";
-    }
-    const std::string cpuset = cpuset_cpus();
-    if (!cpuset.empty() && !in_cpu_list(cpuset, cpu)) {
-      return "sqpoll_cpu " + std::to_string(cpu) + " is outside this process's cpuset (CPUs " + cpuset +
-             "); pick one of those, or leave sqpoll_cpu unset";
+  if (cpu_checked) {
+    if (const std::string cpu = cpu_refusal(o); !cpu.empty()) {
+      return cpu + "; pick one of those, or leave sqpoll_cpu unset";
     }
   }
   if (o.no_mmap) {
     return "the kernel refused the NO_MMAP memory (kernels before 6.13 need the rings to fit in "
            "one page or one huge page; try fewer entries)";
   }
-  char hex[16];
-  std::snprintf(hex, sizeof hex, "%#x", static_cast<unsigned>(flags));
-  return "the kernel rejected these parameters (entries " + std::to_string(o.entries) +
-         ", cq_entries " + std::to_string(o.cq_entries) + ", flags " + hex +
+  return "the kernel rejected these parameters (" + parameters(o) +
          "); tools/probe shows which setup flags this kernel accepts";
 }
 
@@ -323,7 +422,8 @@ Error describe_setup_error(int negative_errno, const RingOptions& o) {
                       : "bad address";
       break;
     case EINVAL:
-      why = explain_einval(o);
+      // A Ring named by attach_wq is open (check_setup_options).
+      why = explain_einval(o, o.attach_wq ? o.attach_wq->s_.creator_pid : 0);
       break;
     default:
       return error_from_errno(negative_errno, "io_uring_setup");
