@@ -389,7 +389,7 @@ Status BufferGroup::provide_initial() {
     // bundle (send or receive) then fails with -ENOENT, not -ENOBUFS
     // (io_buffers_select), past the no-buffers policy.
     return invalid("given_at_start 0 on a legacy group (PROVIDE_BUFFERS" +
-                   std::string(s_.fallback_note.empty() ? "" : ", the fallback from a buffer ring") +
+                   (s_.fallback_note.empty() ? std::string() : ", the fallback from a buffer ring: " + s_.fallback_note) +
                    "): the kernel has no list for the group until buffers are provided, and bundles then "
                    "fail with ENOENT; give it at least 1 buffer at start");
   }

@@ -173,7 +173,8 @@ struct BufferGroupOptions {
   // kernel when you want it used. A kernel that picks from many buffers
   // spreads the data over all of them (a buffer ring hands them out in ring
   // order); few free at a time keep the buffers in use warm in the cache.
-  // A legacy group needs at least 1 (create_provided: EINVAL for 0).
+  // A legacy group needs at least 1 (EINVAL for 0 from create_provided, and
+  // from create_ring when allow_fallback falls back to legacy buffers).
   static constexpr unsigned kAllBuffers = ~0u;
   unsigned given_at_start = kAllBuffers;  // 0 .. buffer_count, or all of them
 

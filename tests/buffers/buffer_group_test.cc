@@ -239,6 +239,17 @@ TEST_CASE("given_at_start: the kernel gets buffers 0 .. n-1 and no more; the res
       REQUIRE(group.close());
     }
   }
+  // The same through allow_fallback (a ring flag the kernel refuses): the error says why it fell back.
+  Ring ring = make_ring();
+  BufferGroupOptions options = group_options(41, 8, 64);
+  options.given_at_start = 0;
+  options.extra_ring_flags = 0x4000;  // no kernel knows it
+  options.allow_fallback = true;
+  auto fell_back = BufferGroup::create_ring(ring, options);
+  REQUIRE_FALSE(fell_back.ok());
+  CHECK(fell_back.code() == EINVAL);
+  CHECK_MESSAGE(contains(fell_back.error().message, "the fallback from a buffer ring: IORING_REGISTER_PBUF_RING refused"),
+                fell_back.error().message);
 }
 
 TEST_CASE("a group id already in use is refused with EEXIST, whoever holds it") {
