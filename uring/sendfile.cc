@@ -3,9 +3,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -368,12 +371,12 @@ std::string enter_hint(int err) {
 // Queues the sender's next step; an SQPOLL ring's SQ may still hold the
 // last step's SQEs for a moment after their CQEs came (the poller moves the
 // head when its pass ends): wait for the room (bounded: 10 s).
-int queue_step(Ring& ring, FileSender& sender) {
-  int queued = sender.queue(ring, kSendFileUserData);
+int queue_step(Ring& ring, FileSender& sender, std::uint64_t base) {
+  int queued = sender.queue(ring, base);
   for (int round = 0; queued == -EBUSY && round < 100000; ++round) {
     const int waited = ring.wait_for_sq_space();
     if (waited < 0 && waited != -EINTR && waited != -EAGAIN) return waited;
-    queued = sender.queue(ring, kSendFileUserData);
+    queued = sender.queue(ring, base);
     if (queued == -EBUSY && ring.sq_space_left() > 0) {
       // One slot free of the two a chunk needs: wait_for_sq_space returns at
       // once; give the poller 100 us to finish its pass.
@@ -382,6 +385,61 @@ int queue_step(Ring& ring, FileSender& sender) {
     }
   }
   return queued;
+}
+
+// This call's user_data base: kSendFileUserData with a call number in bits
+// 1..7, so that a step an earlier call left running (below) is never taken
+// for this call's own when its CQE comes.
+std::uint64_t next_call_base() {
+  static std::atomic<std::uint32_t> calls{0};
+  const std::uint32_t call = calls.fetch_add(1, std::memory_order_relaxed);
+  return kSendFileUserData | ((static_cast<std::uint64_t>(call) << 1) & ~kSendFileUserDataMask);
+}
+
+// What became of the step after a refused enter on an SQPOLL ring.
+enum class LeftStep { none, done, queued, running };
+
+// The enter was refused on an SQPOLL ring whose poller may take the step on
+// its own (and post its CQEs: no enter is needed for that on SQPOLL, and
+// none can be made). Watches the CQ from user space, for at most
+// kPollerStepWait, feeding the step's CQEs to the sender (`on_cqe`): sent()
+// then counts what went out and, with nothing in flight, the pipe closes on
+// return. Once the step is done it waits for the poller to move the SQ head
+// past it too. Stops early when the poller is asleep with the step still on
+// the SQ: nothing wakes it but an enter (or another ring's, with attach_wq),
+// so the step stays queued. The poller sets NEED_WAKEUP before its last look
+// at the SQ and clears it when it finds SQEs there, so asleep counts only
+// when seen for 10 ms in a row.
+template <class OnCqe>
+LeftStep watch_poller_step(Ring& ring, const FileSender& sender, OnCqe&& on_cqe) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kPollerStepWait = std::chrono::seconds(2);
+  constexpr auto kAsleepFor = std::chrono::milliseconds(10);
+  const auto deadline = Clock::now() + kPollerStepWait;
+  bool asleep = false;
+  Clock::time_point asleep_since{};
+  for (;;) {
+    ring.for_each_cqe(on_cqe);
+    const auto now = Clock::now();
+    if (sender.in_flight() == 0) {
+      // The poller moves the SQ head at the end of its pass, which can come
+      // after the io-wq splices posted their CQEs: wait for it too, so that
+      // the ring is idle on return (a retry is not refused with EBUSY).
+      if (ring.sq_pending() == 0 || now >= deadline) return LeftStep::done;
+      ::sched_yield();
+      continue;
+    }
+    if (ring.sq_pending() != 0 && ring.sq_needs_wakeup()) {
+      if (!asleep) asleep_since = now;
+      asleep = true;
+      if (now - asleep_since >= kAsleepFor) return LeftStep::queued;
+    } else {
+      asleep = false;
+    }
+    if (now >= deadline) return ring.sq_pending() != 0 ? LeftStep::queued : LeftStep::running;
+    const timespec pause{0, 50000};  // 50 us: a step of a few splices takes about that
+    ::nanosleep(&pause, nullptr);
+  }
 }
 
 }  // namespace
@@ -401,13 +459,24 @@ Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uin
   auto made = FileSender::create(file_fd, socket_fd, offset, length, options);
   if (!made) return made.error();
   FileSender& sender = made.value();
+  const std::uint64_t base = next_call_base();
   std::uint64_t stray = 0;
   std::int32_t stray_result = 0;
   bool has_stray = false;
+  const auto take = [&](const Cqe& cqe) {
+    if (sender.owns(cqe.data())) {
+      (void)sender.on_cqe(cqe);
+    } else if (!has_stray) {
+      has_stray = true;
+      stray = cqe.data();
+      stray_result = cqe.result();
+    }
+  };
   int wait_error = 0;  // a fatal io_uring_enter error
+  LeftStep left = LeftStep::none;  // after wait_error on SQPOLL: the step the poller may take
   while (sender.state() == SendState::ready || sender.in_flight() != 0) {
     if (sender.state() == SendState::ready) {
-      const int queued = queue_step(ring, sender);
+      const int queued = queue_step(ring, sender, base);
       if (queued < 0) {
         // Nothing of this step is queued; the last step's CQEs are all in.
         if (queued == -EBUSY) {
@@ -434,7 +503,10 @@ Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uin
       // thread: EBADF): rewriting them would race it, and the step may run.
       // Only a ring not yet enabled (no poller yet) or whose poller is gone
       // is sure to leave them: otherwise they stay as they are, for the
-      // poller, and the pipe stays open for them.
+      // poller, and send_file waits (bounded) for the step's CQEs, which the
+      // poller and io-wq post without an enter: returned at once, the ring
+      // would look idle (SQ taken, CQ empty) while the splices run, and the
+      // pipe would be kept open for them.
       wait_error = ret;
       const bool poller_may_take = (ring.setup_flags() & abi::IORING_SETUP_SQPOLL) != 0 && ret != -EBADFD &&
                                    ret != -EOWNERDEAD;
@@ -442,33 +514,42 @@ Result<std::uint64_t> send_file(Ring& ring, int file_fd, int socket_fd, std::uin
         const unsigned queued = ring.sq_pending();
         if (queued != 0) neutralize_queued(ring);
         if (queued >= sender.in_flight()) sender.abandon_step(ret);
+      } else {
+        left = watch_poller_step(ring, sender, take);
       }
       break;
     }
-    ring.for_each_cqe([&](const Cqe& cqe) {
-      if (sender.owns(cqe.data())) {
-        (void)sender.on_cqe(cqe);
-      } else if (!has_stray) {
-        has_stray = true;
-        stray = cqe.data();
-        stray_result = cqe.result();
-      }
-    });
+    ring.for_each_cqe(take);
     if (has_stray && sender.in_flight() == 0) break;
   }
   if (has_stray) {
     char hex[32];
     std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(stray));
+    const bool earlier_call = (stray & kSendFileUserDataMask) == kSendFileUserData;
     return Error{EBUSY, "send_file: a CQE with user_data " + std::to_string(stray) + " (" + hex + ", result " +
-                            std::to_string(stray_result) +
-                            ") that is not its own came while sending: it and any other such CQE are consumed and "
-                            "lost; stopped after " +
+                            std::to_string(stray_result) + ") that is not its own came while sending" +
+                            (earlier_call ? " (a send_file user_data: an earlier call's step, left running when that call failed)"
+                                          : "") +
+                            ": it and any other such CQE are consumed and lost; stopped after " +
                             std::to_string(sender.sent()) +
                             " bytes: give send_file a ring with no other request in flight"};
   }
   if (wait_error != 0) {
+    std::string what;
+    switch (left) {
+      case LeftStep::none: break;
+      case LeftStep::done: what = "; the SQPOLL poller had taken its step, which ended before this returned"; break;
+      case LeftStep::queued:
+        what = "; its step stays queued for the SQPOLL poller (asleep; it runs at the next submit from a thread "
+               "that may enter), and its pipe stays open for it (2 fds)";
+        break;
+      case LeftStep::running:
+        what = "; the SQPOLL poller took its step, still running after 2 s: its bytes may still go out, and its "
+               "pipe stays open for it (2 fds)";
+        break;
+    }
     return error_from_errno(wait_error, "send_file: io_uring_enter after " + std::to_string(sender.sent()) + " bytes" +
-                                            enter_hint(-wait_error));
+                                            enter_hint(-wait_error) + what);
   }
   if (sender.state() == SendState::failed) {
     const int err = -sender.error();

@@ -263,9 +263,16 @@ class FileSender {
   Counters counters_;
 };
 
-// The user_data values send_file() gives its SQEs: kSendFileUserData and
-// kSendFileUserData | 1.
+// The user_data values send_file() gives its SQEs: kSendFileUserData with
+// the low byte (outside kSendFileUserDataMask) a per-call base, bits 1..7 a
+// call number (process-wide, counting up and wrapping after 128 calls) and
+// bit 0 the SQE of the step (base, base | 1: see FileSender). So
+// (user_data & kSendFileUserDataMask) == kSendFileUserData for every one of
+// them, and a step an earlier call left running (an SQPOLL ring that refused
+// the enter, below) is not taken for a later call's own: its CQE is a stray
+// to that call (EBUSY naming it), unless 128 calls (a multiple) came between.
 inline constexpr std::uint64_t kSendFileUserData = 0x53454e4446494c00ull;  // "SENDFIL\0"
+inline constexpr std::uint64_t kSendFileUserDataMask = ~std::uint64_t{0xff};
 
 // Blocking: sends [offset, offset + length) of file_fd to socket_fd through a
 // FileSender and returns the bytes sent (fewer than length only when the file
@@ -282,10 +289,19 @@ inline constexpr std::uint64_t kSendFileUserData = 0x53454e4446494c00ull;  // "S
 // carry IOSQE_CQE_SKIP_SUCCESS, after which the kernel refuses
 // IOSQE_IO_DRAIN on that ring). On SQPOLL (unless EBADFD or EOWNERDEAD: no
 // poller runs) the poller may take them without any enter, so they are left
-// as they are: the step may still run after the return (its bytes then go
-// out though the call failed) and the pipe is kept open for it (2 fds); EINVAL for a ring of fewer than 2 SQ entries; EBUSY when the
-// ring is not idle. A full SQ (an SQPOLL poller that has not moved its head
-// yet) is waited out with wait_for_sq_space (at most 10 s).
+// as they are, and send_file watches the CQ (no enter: the poller and io-wq
+// post CQEs without one) for up to 2 s while the poller is awake or has
+// taken them: the step's CQEs are counted (it still fails with the enter's
+// errno, the message giving the bytes that went out) and, the step done,
+// the pipe closes and the ring is idle. Only when the step is still
+// running after 2 s (a splice asleep on a full socket), or stays queued with
+// the poller asleep (nothing but an enter wakes it), does it return with the
+// step in flight (the message says which): its bytes may still go out, and
+// the pipe is kept open for it (2 fds); its CQEs, when they come, carry that
+// call's user_data, a stray to any later call. EINVAL for a ring of fewer
+// than 2 SQ entries; EBUSY when the ring is not idle. A full SQ (an SQPOLL
+// poller that has not moved its head yet) is waited out with
+// wait_for_sq_space (at most 10 s).
 // The ring must have NO other request in flight, and send_file cannot see
 // one that was submitted and has not completed (only queued SQEs and
 // unreaped CQEs, refused with EBUSY at the start, nothing done): it reaps

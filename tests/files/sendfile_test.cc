@@ -1087,52 +1087,225 @@ TEST_CASE("FileSender::queue on a closed ring: -EBADF, and the sender can still 
   CHECK(sender.sent() == 1000);
 }
 
-// Review of c4cf4cb: on SQPOLL a refused enter does not mean the kernel did
-// not take the step: here (a registered_fd_only ring used from another
-// thread, EBADF) the awake poller takes the SQEs on its own. send_file used
-// to rewrite them into NOPs and close the pipe, racing the poller: the
-// bytes went out though it said "after 0 bytes", or the splices met the
-// closed pipe (-EBADF). Now it leaves them to the poller and keeps the pipe.
-TEST_CASE("send_file refused on an SQPOLL ring whose poller runs: the step is left to the poller, intact") {
+// A registered_fd_only SQPOLL ring: used from a thread other than its
+// creator, every io_uring_enter is refused (EBADF: the registered index is
+// the creator's and there is no plain fd), while the poller takes SQEs on
+// its own. sqpoll_idle_ms as given.
+Ring registered_only_sqpoll_ring(unsigned idle_ms) {
   RingOptions options;
   options.entries = 8;
   options.sqpoll = true;
-  options.sqpoll_idle_ms = 2000;
+  options.sqpoll_idle_ms = idle_ms;
   options.registered_fd_only = true;
   options.no_mmap = true;
   auto made_ring = Ring::create(options);
   REQUIRE_MESSAGE(made_ring.ok(), made_ring.error().message);
-  Ring& ring = made_ring.value();
+  return std::move(made_ring.value());
+}
+
+// One NOP submitted and reaped from the creating thread: the poller is awake
+// for its idle time from now.
+void wake_poller(Ring& ring) {
+  Sqe* sqe = ring.get_sqe();
+  REQUIRE(sqe != nullptr);
+  prep_nop(*sqe).set_user_data(1);
+  REQUIRE(ring.submit_and_wait(1) == 1);
+  ring.advance(ring.cq_ready());
+}
+
+// send_file from a thread that is not the ring's creator.
+struct OtherThreadSend {
+  int code = 0;
+  std::string message;
+  int fds_after = -1;  // open descriptors right after the return
+  std::chrono::milliseconds took{0};
+};
+
+OtherThreadSend send_file_from_other_thread(Ring& ring, int file_fd, int socket_fd, std::uint64_t length) {
+  OtherThreadSend out;
+  std::thread other([&] {
+    const auto start = std::chrono::steady_clock::now();
+    auto sent = send_file(ring, file_fd, socket_fd, 0, length);
+    out.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    out.fds_after = testing::open_fd_count();
+    out.code = sent.ok() ? 0 : sent.code();
+    out.message = sent.ok() ? "" : sent.error().message;
+  });
+  other.join();
+  return out;
+}
+
+// Fills the send buffer of a blocking stream socket (made small): a splice
+// to it then sleeps in its io-wq worker until the peer reads. Returns the
+// bytes written.
+std::size_t fill_socket(int fd) {
+  const int small = 4096;
+  REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+  const std::string junk(4096, 'j');
+  std::size_t total = 0;
+  for (int round = 0; round < 1000; ++round) {
+    const ssize_t n = ::send(fd, junk.data(), junk.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      REQUIRE(errno == EAGAIN);
+      return total;
+    }
+    total += static_cast<std::size_t>(n);
+  }
+  FAIL("the socket took 4 MiB without filling up");
+  return total;
+}
+
+// Reads `want` bytes from `fd` (each wait bounded: 5 s).
+std::string read_exactly(int fd, std::size_t want) {
+  std::string got;
+  char chunk[65536];
+  while (got.size() < want) {
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, 5000) != 1) break;
+    const ssize_t n = ::read(fd, chunk, std::min(sizeof chunk, want - got.size()));
+    if (n <= 0) break;
+    got.append(chunk, static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
+// Review of c4cf4cb, then of ec40279: on SQPOLL a refused enter does not
+// mean the kernel did not take the step: here (a registered_fd_only ring
+// used from another thread, EBADF) the awake poller takes the SQEs on its
+// own. send_file used to rewrite them into NOPs and close the pipe, racing
+// the poller (c4cf4cb); then it left them to the poller and returned at once
+// (ec40279), keeping the pipe open (2 fds), saying "after 0 bytes" though
+// the bytes went out, and leaving the step's CQEs to come into the CQ
+// later, where a retry took them for its own. Now it watches the CQ (the
+// poller posts without an enter) until the step is done: the bytes counted,
+// the pipe closed, nothing left to come.
+TEST_CASE("send_file refused on an SQPOLL ring whose poller runs: it waits for the step the poller took, then fails") {
+  Ring ring = registered_only_sqpoll_ring(2000);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
   testing::TempDir dir;
   TestFile file = make_test_file(dir, "f", 4000, 61);
   for (int round = 0; round < 10; ++round) {
     CAPTURE(round);
     SocketPair pair = unix_pair();
-    prep_nop(*ring.get_sqe()).set_user_data(1);  // the poller is awake
-    REQUIRE(ring.submit_and_wait(1) == 1);
-    ring.advance(ring.cq_ready());
-    int code = 0;
-    std::thread other([&] {
-      auto sent = send_file(ring, file.fd.get(), pair.send.get(), 0, 100);
-      code = sent.ok() ? 0 : sent.code();
-    });
-    other.join();
-    REQUIRE(code == EBADF);  // the registered index is the creating thread's
-    // The step runs as queued: both splices succeed, the 100 bytes arrive.
+    wake_poller(ring);
+    const int fds_before = testing::open_fd_count();
+    const OtherThreadSend sent = send_file_from_other_thread(ring, file.fd.get(), pair.send.get(), 100);
+    REQUIRE(sent.code == EBADF);  // the registered index is the creating thread's
+    CAPTURE(sent.message);
+    CHECK(sent.message.find("after 100 bytes") != std::string::npos);
+    CHECK(sent.message.find("registered_fd_only") != std::string::npos);
+    CHECK(sent.fds_after == fds_before);  // nothing in flight: the pipe is closed
+    CHECK(ring.sq_pending() == 0);
+    CHECK(ring.cq_ready() == 0);
+    // Nothing of the step comes later.
     WaitOptions wait;
-    wait.timeout = std::chrono::seconds(5);
-    unsigned results = 0;
-    while (results < 2 && ring.submit_and_wait(1, wait) >= 0) {
-      ring.for_each_cqe([&](const Cqe& cqe) {
-        CHECK(cqe.result() == 100);
-        ++results;
-      });
-    }
-    CHECK(results == 2);
-    std::vector<unsigned char> got(200);
-    CHECK(::read(pair.recv.get(), got.data(), got.size()) == 100);
-    CHECK(std::equal(got.begin(), got.begin() + 100, file.bytes.begin()));
+    wait.timeout = std::chrono::milliseconds(50);
+    CHECK(ring.submit_and_wait(1, wait) == -ETIME);
+    CHECK(ring.cq_ready() == 0);
+    const std::string got = read_exactly(pair.recv.get(), 100);
+    CHECK(got == slice(file, 0, 100));
   }
+}
+
+// Review of ec40279: every send_file call gave its SQEs the same user_data,
+// so a call that found the ring idle (a step an earlier refused call left to
+// the poller taken off the SQ, its splice still running in io-wq) counted
+// that step's CQE as its own: it said ok for the other step's bytes and
+// closed its pipe with its own splice still running. Now each call has its
+// own user_data: the old step's CQE is a stray, the call finishes its own
+// step and fails with EBUSY naming it.
+TEST_CASE("send_file after a refused call whose step is still running: the old step's CQE is not taken for its own") {
+  Ring ring = registered_only_sqpoll_ring(2000);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  TestFile first_file = make_test_file(dir, "a", 4000, 62);
+  TestFile second_file = make_test_file(dir, "b", 4000, 63);
+  SocketPair first = unix_pair();
+  SocketPair second = unix_pair();
+  const std::size_t first_fill = fill_socket(first.send.get());
+  const std::size_t second_fill = fill_socket(second.send.get());
+  wake_poller(ring);
+  const int fds_before = testing::open_fd_count();
+  // The poller takes the step; its socket splice sleeps on the full socket
+  // past send_file's wait: it returns with that splice running.
+  const OtherThreadSend refused = send_file_from_other_thread(ring, first_file.fd.get(), first.send.get(), 100);
+  REQUIRE(refused.code == EBADF);
+  CAPTURE(refused.message);
+  CHECK(refused.message.find("still running") != std::string::npos);
+  CHECK(refused.fds_after == fds_before + 2);  // the pipe is kept for the running splice
+  CHECK(ring.sq_pending() == 0);
+  CHECK(ring.cq_ready() == 0);  // the file splice's CQE was taken by the call
+  // What a caller told "submit and reap first" gets: the SQ taken, the CQ
+  // reaped; the ring looks idle, the socket splice still sleeps.
+  for (int waited = 0; waited < 1000 && ring.sq_pending() != 0; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // bounded: 1 s
+  }
+  REQUIRE(ring.sq_pending() == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ring.advance(ring.cq_ready());
+  // The retry, from the creating thread, to the other (also full) socket:
+  // the first socket's peer reads after 200 ms (the old socket splice ends,
+  // its CQE comes while the retry's own splice sleeps), the second's after
+  // 500 ms.
+  std::string first_got, second_got;
+  std::thread peers([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    first_got = read_exactly(first.recv.get(), first_fill + 100);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    second_got = read_exactly(second.recv.get(), second_fill + 100);
+  });
+  auto retry = send_file(ring, second_file.fd.get(), second.send.get(), 0, 100);
+  peers.join();
+  REQUIRE_FALSE_MESSAGE(retry.ok(), "the retry said ok, sent " << (retry.ok() ? retry.value() : 0));
+  CHECK(retry.code() == EBUSY);
+  CAPTURE(retry.error().message);
+  CHECK(retry.error().message.find("an earlier call's step") != std::string::npos);
+  // The retry ended its own step: nothing left in the CQ, its pipe closed
+  // (the first call's stays: its step was still running when it returned).
+  CHECK(ring.cq_ready() == 0);
+  CHECK(testing::open_fd_count() == fds_before + 2);
+  REQUIRE(first_got.size() == first_fill + 100);
+  CHECK(first_got.substr(first_fill) == slice(first_file, 0, 100));
+  REQUIRE(second_got.size() == second_fill + 100);
+  CHECK(second_got.substr(second_fill) == slice(second_file, 0, 100));
+}
+
+// The other side of the wait above: with the poller asleep the step stays
+// queued (nobody can wake the poller: the wake-up is an enter), so the call
+// returns at once instead of watching the CQ for the whole bound.
+TEST_CASE("send_file refused on an SQPOLL ring whose poller sleeps: the step stays queued, the call returns soon") {
+  Ring ring = registered_only_sqpoll_ring(10);
+  URING_REQUIRE_OP(splice_probe(ring), abi::IORING_OP_SPLICE);
+  testing::TempDir dir;
+  TestFile file = make_test_file(dir, "f", 4000, 64);
+  SocketPair pair = unix_pair();
+  wake_poller(ring);
+  for (int waited = 0; waited < 2000 && !ring.sq_needs_wakeup(); ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // bounded: 2 s
+  }
+  REQUIRE(ring.sq_needs_wakeup());
+  const int fds_before = testing::open_fd_count();
+  const OtherThreadSend refused = send_file_from_other_thread(ring, file.fd.get(), pair.send.get(), 100);
+  REQUIRE(refused.code == EBADF);
+  CAPTURE(refused.message);
+  CHECK(refused.took < std::chrono::milliseconds(1000));
+  CHECK(refused.message.find("queued") != std::string::npos);
+  CHECK(refused.fds_after == fds_before + 2);  // kept for the step the poller may still take
+  CHECK(ring.sq_pending() == 2);
+  // The creating thread's submit wakes the poller: the step runs as queued.
+  unsigned results = 0;
+  for (int round = 0; round < 50 && results < 2; ++round) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(100);
+    (void)ring.submit_and_wait(1, wait);
+    ring.for_each_cqe([&](const Cqe& cqe) {
+      CHECK((cqe.data() & kSendFileUserDataMask) == kSendFileUserData);
+      CHECK(cqe.result() == 100);
+      ++results;
+    });
+  }
+  CHECK(results == 2);
+  CHECK(read_exactly(pair.recv.get(), 100) == slice(file, 0, 100));
 }
 
 TEST_CASE("FileSender destroyed with a step in flight keeps its pipe open: the stale splice never reads another sender's pipe") {
