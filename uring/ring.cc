@@ -278,6 +278,7 @@ Result<Ring> Ring::create(const RingOptions& options) {
   }
   init_from_params(s, params);
   s.creator_pid = ::getpid();
+  s.creator_pid_namespace = pid_namespace_id();
 
   unsigned char* nommap_rings = nullptr;
   unsigned char* nommap_sqes = nullptr;

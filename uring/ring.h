@@ -700,10 +700,12 @@ class Ring {
     std::uint32_t setup_flags = 0;
     std::uint32_t features = 0;
     abi::io_uring_params params{};  // for params() only
-    // getpid() of the process whose create() made the ring (0 for adopt()):
+    // getpid() of the process whose create() made the ring (0 for adopt()),
+    // and the PID namespace that pid is in (pid_namespace_id(), 0 unknown):
     // the process its SQPOLL poller belongs to. A forked child's copy keeps
     // the parent's. Read only by describe_setup_error (attach_wq).
     int creator_pid = 0;
+    std::uint64_t creator_pid_namespace = 0;
 
     Region rings;  // SQ and CQ rings (one region with FEAT_SINGLE_MMAP or NO_MMAP)
     Region cq_ring;  // separate CQ ring mapping on kernels without FEAT_SINGLE_MMAP

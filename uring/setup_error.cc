@@ -1,5 +1,6 @@
 #include "uring/setup_error.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,8 +52,8 @@ std::optional<int> wq_fd_of(const RingOptions& o) {
 // the file cannot be read or has no such line. The kernel (6.18 here)
 // prints the ring's part only if it gets the ring's uring_lock
 // (mutex_trylock in io_uring_show_fdinfo), which the poller holds while it
-// submits, as does every register call: a few tries (2 ms at most), then
-// nullopt.
+// submits, as does every submit and register call: 20 tries 100 us apart
+// (a few ms, on the error path only), then nullopt.
 std::optional<long> sq_thread_of(int fd) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
@@ -104,23 +105,35 @@ struct AttachTarget {
   std::string why;
 };
 
-// `creator_pid`: for attach_wq, the getpid() of the process whose create()
-// made that Ring (0 when it was adopted). A Ring knows whether it is SQPOLL
-// and which process made it, so its answer needs no fdinfo; a bare fd's
-// comes from fdinfo's SqThread and /proc/self/task.
-AttachTarget attach_target(const RingOptions& o, int wq_fd, int creator_pid) {
+// For attach_wq, the process whose create() made that Ring: its getpid()
+// (0 when the Ring was adopted) and the PID namespace that pid is in (0
+// unknown). A pid is unique only within its namespace: a child in a nested
+// one can be pid 1 like its parent.
+struct Creator {
+  int pid = 0;
+  std::uint64_t pid_namespace = 0;
+};
+
+// A Ring knows whether it is SQPOLL and which process made it, so its answer
+// needs no fdinfo; a bare fd's (or a Ring's whose maker is unknown) comes
+// from fdinfo's SqThread and /proc/self/task.
+AttachTarget attach_target(const RingOptions& o, int wq_fd, Creator creator) {
   const bool known_sqpoll = o.attach_wq != nullptr;
   if (o.attach_wq) {
     if (!(o.attach_wq->setup_flags() & abi::IORING_SETUP_SQPOLL)) return {Poller::none, {}};
-    if (creator_pid != 0) return {creator_pid == ::getpid() ? Poller::shared : Poller::own, {}};
+    const std::uint64_t here = pid_namespace_id();
+    if (creator.pid != 0 && creator.pid_namespace != 0 && here != 0) {
+      const bool same = creator.pid == ::getpid() && creator.pid_namespace == here;
+      return {same ? Poller::shared : Poller::own, {}};
+    }
   }
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", wq_fd);
   const std::optional<long> pid = sq_thread_of(wq_fd);
   if (!pid) {
     return {Poller::unknown, std::string(path) +
-                                 " has no SqThread line (the kernel leaves it out while that ring is busy: its "
-                                 "poller submitting, or a register call)"};
+                                 " has no SqThread line (the kernel leaves it out while something holds that "
+                                 "ring's lock: a submit, its poller, a register call)"};
   }
   if (*pid <= 0) return {known_sqpoll ? Poller::own : Poller::none_or_exited, {}};
   if (!in_initial_pid_namespace()) {
@@ -236,8 +249,8 @@ std::string parameters(const RingOptions& o) {
 }
 
 // The most likely cause of EINVAL for these options, checked in the order the
-// kernel checks them. `creator_pid` as for attach_target.
-std::string explain_einval(const RingOptions& o, int creator_pid) {
+// kernel checks them. `creator` as for attach_target.
+std::string explain_einval(const RingOptions& o, Creator creator) {
   const std::uint32_t flags = o.setup_flags();
   const std::string newer = flags_newer_than_kernel(flags);
   if (!newer.empty()) {
@@ -293,7 +306,7 @@ std::string explain_einval(const RingOptions& o, int creator_pid) {
              "; attach_wq_fd needs the fd of a live ring";
     }
     if (o.sqpoll) {
-      const AttachTarget attach = attach_target(o, *wq_fd, creator_pid);
+      const AttachTarget attach = attach_target(o, *wq_fd, creator);
       const std::string cpu = cpu_refusal(o);
       switch (attach.poller) {
         case Poller::none:
@@ -323,8 +336,11 @@ std::string explain_einval(const RingOptions& o, int creator_pid) {
             return cpu + ", which is the refusal if this ring got a poller of its own, as it does when " + wq +
                    "'s poller belongs to another process or has exited; if that poller is this process's, this "
                    "ring shares it and its CPU is never looked at, and the refusal is elsewhere (" +
-                   parameters(o) + "). Which of the two could not be told: " + attach.why +
-                   ". Pick one of those CPUs, or leave sqpoll_cpu unset" +
+                   parameters(o) + ")" +
+                   (o.attach_wq ? std::string()
+                                : "; and if " + wq + " has no SQPOLL at all, that is the refusal (an sqpoll ring "
+                                                     "attaches only to another sqpoll ring)") +
+                   ". Which could not be told: " + attach.why + ". Pick one of those CPUs, or leave sqpoll_cpu unset" +
                    (o.attach_wq ? "" : "; with the Ring itself as attach_wq this library can tell");
           }
           cpu_checked = false;  // the CPU is no cause either way
@@ -423,12 +439,19 @@ Error describe_setup_error(int negative_errno, const RingOptions& o) {
       break;
     case EINVAL:
       // A Ring named by attach_wq is open (check_setup_options).
-      why = explain_einval(o, o.attach_wq ? o.attach_wq->s_.creator_pid : 0);
+      why = explain_einval(o, o.attach_wq ? Creator{o.attach_wq->s_.creator_pid, o.attach_wq->s_.creator_pid_namespace}
+                                          : Creator{});
       break;
     default:
       return error_from_errno(negative_errno, "io_uring_setup");
   }
   return Error{code, "io_uring_setup failed (" + std::string(errno_name(code)) + "): " + why};
+}
+
+std::uint64_t pid_namespace_id() {
+  struct stat ns {};
+  if (::stat("/proc/self/ns/pid", &ns) != 0) return 0;
+  return static_cast<std::uint64_t>(ns.st_ino);
 }
 
 }  // namespace uring

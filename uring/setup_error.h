@@ -3,6 +3,7 @@
 // without provoking it (e.g. EPERM from kernel.io_uring_disabled).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 
 #include "uring/result.h"
@@ -16,5 +17,10 @@ std::optional<Error> check_setup_options(const RingOptions& options);
 
 // The Error for io_uring_setup returning `negative_errno` with these options.
 Error describe_setup_error(int negative_errno, const RingOptions& options);
+
+// This process's PID namespace (the inode of /proc/self/ns/pid; 0 when /proc
+// cannot say): with getpid(), which process made a Ring (Ring::create
+// records both), as describe_setup_error needs it for attach_wq.
+std::uint64_t pid_namespace_id();
 
 }  // namespace uring
