@@ -73,6 +73,37 @@ Ring tcp_ring(bool defer) {
   return std::move(ring.value());
 }
 
+// Passes of a server loop - a submit-and-wait of at most 50 ms, the CQEs,
+// then `hand_back` (rearm_parked) - until request `expected` gets data, at
+// most `passes` of them: the group's own CQEs go to handle_internal(), the
+// data is taken and recycled, and any other request's CQE fails the test
+// (the idle ones post nothing). Returns that request's result, or -1.
+template <class HandBack>
+std::int32_t serve_until_data(Ring& ring, BufferGroup& group, std::uint64_t expected, int passes, HandBack&& hand_back) {
+  std::int32_t got = -1;
+  for (int pass = 0; pass < passes && got < 0; ++pass) {
+    WaitOptions wait;
+    wait.timeout = std::chrono::milliseconds(50);
+    (void)ring.submit_and_wait(1, wait);
+    while (Cqe* c = ring.peek_cqe()) {
+      const Cqe cqe = *c;
+      ring.cqe_seen(c);
+      if (group.is_internal(cqe)) {
+        REQUIRE(group.handle_internal(cqe) == 0);
+        continue;
+      }
+      REQUIRE(cqe.user_data == expected);
+      REQUIRE(cqe.has_buffer());
+      got = cqe.res;
+      const BufferView bytes = group.take(cqe);
+      REQUIRE(bytes.ok());
+      REQUIRE(group.recycle(bytes) == BufferError::none);
+    }
+    hand_back();
+  }
+  return got;
+}
+
 // Cancels every request still armed and reaps for `passes` x 20 ms, giving
 // any buffer a CQE carries back to `group` (when given), so the test ends
 // with nothing in flight before its group and ring go.
@@ -444,27 +475,7 @@ TEST_CASE("legacy group: a request parked while the app holds no buffer is hande
     hand_back();
     REQUIRE(ring.submit() >= 0);
     write_all(pairs.clients[b.user_data], 5, 'b');
-    std::int32_t got = -1;
-    for (int pass = 0; pass < 20 && got < 0; ++pass) {
-      WaitOptions wait;
-      wait.timeout = std::chrono::milliseconds(50);
-      (void)ring.submit_and_wait(1, wait);
-      while (Cqe* c = ring.peek_cqe()) {
-        const Cqe cqe = *c;
-        ring.cqe_seen(c);
-        if (group.is_internal(cqe)) {
-          REQUIRE(group.handle_internal(cqe) == 0);
-          continue;
-        }
-        REQUIRE(cqe.user_data == b.user_data);  // the idle one posts nothing
-        REQUIRE(cqe.has_buffer());
-        got = cqe.res;
-        const BufferView bytes = group.take(cqe);
-        REQUIRE(bytes.ok());
-        REQUIRE(group.recycle(bytes) == BufferError::none);
-      }
-      hand_back();
-    }
+    const std::int32_t got = serve_until_data(ring, group, b.user_data, 20, hand_back);
     CHECK(handed == std::vector<std::uint64_t>{b.user_data});
     CHECK(got == 5);
     CHECK(group.parked_count() == 0);
@@ -527,26 +538,9 @@ TEST_CASE("legacy group: buffers kept back by given_at_start do not count as hel
     arm(a.user_data);
     REQUIRE(group.on_no_buffers(b) == NoBuffersAction::parked);
     CHECK(group.app_owned_count() == kept_back);
-    std::int32_t got = -1;
-    for (int pass = 0; pass < 10 && got < 0; ++pass) {
-      group.rearm_parked([&](std::uint64_t ud) { arm(ud); });
-      WaitOptions wait;
-      wait.timeout = std::chrono::milliseconds(50);
-      (void)ring.submit_and_wait(1, wait);
-      while (Cqe* c = ring.peek_cqe()) {
-        const Cqe cqe = *c;
-        ring.cqe_seen(c);
-        if (group.is_internal(cqe)) {
-          REQUIRE(group.handle_internal(cqe) == 0);
-          continue;
-        }
-        REQUIRE(cqe.user_data == b.user_data);  // the idle one posts nothing
-        got = cqe.res;
-        const BufferView bytes = group.take(cqe);
-        REQUIRE(bytes.ok());
-        REQUIRE(group.recycle(bytes) == BufferError::none);
-      }
-    }
+    const auto hand_back = [&] { group.rearm_parked([&](std::uint64_t ud) { arm(ud); }); };
+    hand_back();
+    const std::int32_t got = serve_until_data(ring, group, b.user_data, 10, hand_back);
     CHECK(got == 7);
     CHECK(group.parked_count() == 0);
     cancel_all_and_drain(ring, nullptr, 10);
@@ -630,27 +624,7 @@ TEST_CASE("legacy group: a request parked before its recycled buffer's PROVIDE_B
     // You still hold buffer 1; request 3 gets its bytes in the buffer 2 left free.
     REQUIRE(ring.submit() >= 0);
     write_all(pairs.clients[3], 5, 'b');
-    std::int32_t got = -1;
-    for (int pass = 0; pass < 20 && got < 0; ++pass) {
-      WaitOptions wait;
-      wait.timeout = std::chrono::milliseconds(50);
-      (void)ring.submit_and_wait(1, wait);
-      while (Cqe* c = ring.peek_cqe()) {
-        const Cqe cqe = *c;
-        ring.cqe_seen(c);
-        if (group.is_internal(cqe)) {
-          REQUIRE(group.handle_internal(cqe) == 0);
-          continue;
-        }
-        REQUIRE(cqe.user_data == 3);
-        REQUIRE(cqe.has_buffer());
-        got = cqe.res;
-        const BufferView bytes = group.take(cqe);
-        REQUIRE(bytes.ok());
-        REQUIRE(group.recycle(bytes) == BufferError::none);
-      }
-      hand_back();
-    }
+    const std::int32_t got = serve_until_data(ring, group, 3, 20, hand_back);
     CHECK(got == 5);
     CHECK(group.parked_count() == 0);
     REQUIRE(group.recycle(held[1]) == BufferError::none);
