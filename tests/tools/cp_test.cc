@@ -584,8 +584,8 @@ TEST_CASE("cp: a sparse file keeps its holes (the copy's st_blocks stay small) a
     std::vector<std::string> args{"--no-fsync", src, dst};
     if (registered) args.insert(args.begin(), "--registered");
     const tool_runner::Result result = tool_runner::run(cp_path(), args);
-    CHECK(result.exit_code == 0);
-    CHECK(result.err.empty());
+    CHECK_MESSAGE(result.exit_code == 0, result.err);
+    CHECK_MESSAGE(result.err.empty(), result.err);
     struct stat dst_st{};
     REQUIRE(::stat(dst.c_str(), &dst_st) == 0);
     CHECK(dst_st.st_size == 64 << 20);
